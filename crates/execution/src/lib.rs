@@ -1,0 +1,1 @@
+//! formica-execution

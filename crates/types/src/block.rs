@@ -1,0 +1,227 @@
+//! Blocks and headers.
+//!
+//! A block's digest is the tagged SHA-256 of its encoded header. The header commits to the
+//! consensus context it was proposed in (round, leader, parent view and digest), so the same
+//! transactions proposed in another round are another block.
+
+use crate::primitives::{Hash, Height, PublicKey, hash_tagged};
+use crate::receipt::Receipt;
+use crate::transaction::{Transaction, TransactionLimits};
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write};
+use commonware_consensus::{
+    Block as ConsensusBlock, CertifiableBlock, Heightable, simplex::types::Context, types::Height as ConsensusHeight,
+};
+use commonware_cryptography::{Digestible, Sha256};
+use commonware_storage::bmt;
+use commonware_utils::range::NonEmptyRange;
+
+/// The consensus context a block was proposed in.
+pub type BlockContext = Context<Hash, PublicKey>;
+
+/// Hard limits on a block, applied while decoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockLimits {
+    /// The most transactions one block may carry.
+    pub transactions_max: usize,
+    /// Limits on each transaction.
+    pub transaction: TransactionLimits,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        Self { transactions_max: 10_000, transaction: TransactionLimits::default() }
+    }
+}
+
+impl BlockLimits {
+    /// The largest encoded block these limits admit.
+    pub fn encoded_bytes_max(&self) -> usize {
+        Header::ENCODED_BYTES_MAX + 5 + self.transactions_max * self.transaction.encoded_bytes_max
+    }
+}
+
+/// A block header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The consensus round, leader and parent this block was proposed for.
+    pub context: BlockContext,
+    /// The parent block's digest (equal to `context.parent.1`; genesis names itself).
+    pub parent: Hash,
+    pub height: Height,
+    /// Milliseconds since the Unix epoch as seen by the leader: strictly after the parent's and
+    /// no more than the allowed drift ahead of each verifier's clock.
+    pub timestamp_ms: u64,
+    /// Binary Merkle root over the transaction hashes, in block order.
+    pub transactions_root: Hash,
+    /// Root of the authenticated state after executing this block.
+    pub state_root: Hash,
+    /// The state database's operation range after this block (what state sync targets).
+    pub state_range: NonEmptyRange<u64>,
+    /// Binary Merkle root over the receipt hashes, in block order.
+    pub receipts_root: Hash,
+}
+
+impl Header {
+    /// Domain tag of block digests.
+    pub const HASH_TAG: &'static [u8] = b"formica/block/v1";
+    /// A generous upper bound on an encoded header.
+    pub const ENCODED_BYTES_MAX: usize = 512;
+
+    /// The block digest.
+    pub fn digest(&self) -> Hash {
+        hash_tagged(Self::HASH_TAG, &[&self.encode()])
+    }
+
+    /// The view this block was proposed in.
+    pub fn view(&self) -> u64 {
+        self.context.round.view().get()
+    }
+}
+
+impl Write for Header {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.context.write(buf);
+        self.parent.write(buf);
+        self.height.write(buf);
+        self.timestamp_ms.write(buf);
+        self.transactions_root.write(buf);
+        self.state_root.write(buf);
+        self.state_range.write(buf);
+        self.receipts_root.write(buf);
+    }
+}
+
+impl EncodeSize for Header {
+    fn encode_size(&self) -> usize {
+        self.context.encode_size()
+            + self.parent.encode_size()
+            + self.height.encode_size()
+            + self.timestamp_ms.encode_size()
+            + self.transactions_root.encode_size()
+            + self.state_root.encode_size()
+            + self.state_range.encode_size()
+            + self.receipts_root.encode_size()
+    }
+}
+
+impl Read for Header {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            context: BlockContext::read(buf)?,
+            parent: Hash::read(buf)?,
+            height: Height::read(buf)?,
+            timestamp_ms: u64::read(buf)?,
+            transactions_root: Hash::read(buf)?,
+            state_root: Hash::read(buf)?,
+            state_range: NonEmptyRange::<u64>::read(buf)?,
+            receipts_root: Hash::read(buf)?,
+        })
+    }
+}
+
+/// A block: a header and its transactions. The digest is computed once, at construction.
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub header: Header,
+    pub transactions: Vec<Transaction>,
+    digest: Hash,
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.transactions == other.transactions
+    }
+}
+
+impl Eq for Block {}
+
+impl Block {
+    /// Assembles a block and computes its digest.
+    pub fn new(header: Header, transactions: Vec<Transaction>) -> Self {
+        let digest = header.digest();
+        Self { header, transactions, digest }
+    }
+
+    /// The block digest (the hash of its header).
+    pub fn hash(&self) -> Hash {
+        self.digest
+    }
+
+    /// Whether the header's transaction root matches the transactions carried.
+    pub fn transactions_root_matches(&self) -> bool {
+        transactions_root(&self.transactions) == self.header.transactions_root
+    }
+}
+
+impl Write for Block {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.header.write(buf);
+        self.transactions.write(buf);
+    }
+}
+
+impl EncodeSize for Block {
+    fn encode_size(&self) -> usize {
+        self.header.encode_size() + self.transactions.encode_size()
+    }
+}
+
+impl Read for Block {
+    type Cfg = BlockLimits;
+    fn read_cfg(buf: &mut impl Buf, limits: &BlockLimits) -> Result<Self, CodecError> {
+        let header = Header::read(buf)?;
+        let transactions =
+            Vec::<Transaction>::read_cfg(buf, &(RangeCfg::new(0..=limits.transactions_max), limits.transaction))?;
+        Ok(Self::new(header, transactions))
+    }
+}
+
+impl Digestible for Block {
+    type Digest = Hash;
+    fn digest(&self) -> Hash {
+        self.digest
+    }
+}
+
+impl Heightable for Block {
+    fn height(&self) -> ConsensusHeight {
+        ConsensusHeight::new(self.header.height.get())
+    }
+}
+
+impl ConsensusBlock for Block {
+    fn parent(&self) -> Hash {
+        self.header.parent
+    }
+}
+
+impl CertifiableBlock for Block {
+    type Context = BlockContext;
+    fn context(&self) -> BlockContext {
+        self.header.context.clone()
+    }
+}
+
+/// Merkle root over leaf digests (the empty list has the all-zero root by the tree's definition).
+pub fn merkle_root(leaves: &[Hash]) -> Hash {
+    let mut builder = bmt::Builder::<Sha256>::new(leaves.len());
+    for leaf in leaves {
+        builder.add(leaf);
+    }
+    builder.build().root()
+}
+
+/// The transactions root of a block body.
+pub fn transactions_root(transactions: &[Transaction]) -> Hash {
+    let leaves: Vec<Hash> = transactions.iter().map(Transaction::hash).collect();
+    merkle_root(&leaves)
+}
+
+/// The receipts root of a block's execution.
+pub fn receipts_root(receipts: &[Receipt]) -> Hash {
+    let leaves: Vec<Hash> = receipts.iter().map(Receipt::hash).collect();
+    merkle_root(&leaves)
+}

@@ -1,0 +1,135 @@
+//! The genesis description: chain id, validators, funded accounts and chain parameters.
+//!
+//! Operators exchange this file (JSON). Every node of a chain must hold the same one; the
+//! genesis block commits to it through the state root of the accounts it funds and the
+//! validator set it names.
+
+use crate::primitives::{AccountId, Amount, ChainId, PublicKey, public_key_from_hex, public_key_to_hex};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One validator as its organisation hands it in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisValidator {
+    /// A human name (the organisation).
+    pub name: String,
+    /// The validator's ed25519 public key, `0x` hex.
+    pub public_key: String,
+    /// Where peers reach its p2p port (`host:port`).
+    pub p2p_address: String,
+}
+
+/// An account funded at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisAccount {
+    /// The account's ed25519 public key, `0x` hex.
+    pub public_key: String,
+    pub balance: Amount,
+}
+
+/// The genesis of a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    pub chain_id: ChainId,
+    /// Milliseconds since the Unix epoch: the genesis block's timestamp.
+    pub timestamp_ms: u64,
+    pub validators: Vec<GenesisValidator>,
+    pub accounts: Vec<GenesisAccount>,
+    /// The fee every transaction pays, in the native asset's smallest unit.
+    pub fee_per_transaction: Amount,
+    /// The account that receives fees (must be one of `accounts`).
+    pub fee_collector: AccountId,
+    /// The most transactions a block may carry.
+    pub block_transactions_max: u32,
+}
+
+/// A genesis file that cannot start a chain.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum GenesisError {
+    #[error("genesis names no validators")]
+    NoValidators,
+    #[error("validator {name}: {reason}")]
+    Validator { name: String, reason: String },
+    #[error("validator key {0} appears twice")]
+    DuplicateValidator(String),
+    #[error("account {public_key}: {reason}")]
+    Account { public_key: String, reason: String },
+    #[error("account {0} is funded twice")]
+    DuplicateAccount(String),
+    #[error("the fee collector {0} is not a genesis account")]
+    FeeCollectorMissing(AccountId),
+    #[error("total genesis supply overflows")]
+    SupplyOverflow,
+    #[error("block_transactions_max must be between 1 and {max}")]
+    BlockTransactionsMax { max: u32 },
+}
+
+impl Genesis {
+    /// The largest `block_transactions_max` a genesis may set.
+    pub const BLOCK_TRANSACTIONS_MAX: u32 = 50_000;
+
+    /// Checks the genesis and returns the validators' keys in the order given.
+    pub fn validate(&self) -> Result<Vec<PublicKey>, GenesisError> {
+        if self.validators.is_empty() {
+            return Err(GenesisError::NoValidators);
+        }
+        if self.block_transactions_max == 0 || self.block_transactions_max > Self::BLOCK_TRANSACTIONS_MAX {
+            return Err(GenesisError::BlockTransactionsMax { max: Self::BLOCK_TRANSACTIONS_MAX });
+        }
+        let mut seen = BTreeSet::new();
+        let mut keys = Vec::with_capacity(self.validators.len());
+        for validator in &self.validators {
+            let key = public_key_from_hex(&validator.public_key).map_err(|error| GenesisError::Validator {
+                name: validator.name.clone(),
+                reason: error.to_string(),
+            })?;
+            if validator.p2p_address.parse::<std::net::SocketAddr>().is_err() {
+                return Err(GenesisError::Validator {
+                    name: validator.name.clone(),
+                    reason: format!("p2p_address {:?} is not host:port", validator.p2p_address),
+                });
+            }
+            if !seen.insert(key.clone()) {
+                return Err(GenesisError::DuplicateValidator(validator.public_key.clone()));
+            }
+            keys.push(key);
+        }
+        let accounts = self.funded_accounts()?;
+        if !accounts.iter().any(|(key, _)| AccountId::from_public_key(key) == self.fee_collector) {
+            return Err(GenesisError::FeeCollectorMissing(self.fee_collector));
+        }
+        Ok(keys)
+    }
+
+    /// The funded accounts, parsed, in the order given.
+    pub fn funded_accounts(&self) -> Result<Vec<(PublicKey, Amount)>, GenesisError> {
+        let mut seen = BTreeSet::new();
+        let mut supply = Amount::ZERO;
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        for account in &self.accounts {
+            let key = public_key_from_hex(&account.public_key).map_err(|error| GenesisError::Account {
+                public_key: account.public_key.clone(),
+                reason: error.to_string(),
+            })?;
+            if !seen.insert(key.clone()) {
+                return Err(GenesisError::DuplicateAccount(account.public_key.clone()));
+            }
+            supply = supply.checked_add(account.balance).ok_or(GenesisError::SupplyOverflow)?;
+            accounts.push((key, account.balance));
+        }
+        Ok(accounts)
+    }
+
+    /// The total native supply created at genesis.
+    pub fn total_supply(&self) -> Result<Amount, GenesisError> {
+        self.funded_accounts()?
+            .iter()
+            .try_fold(Amount::ZERO, |total, (_, balance)| total.checked_add(*balance))
+            .ok_or(GenesisError::SupplyOverflow)
+    }
+
+    /// Renders a validator key for the genesis file.
+    pub fn key_to_hex(key: &PublicKey) -> String {
+        public_key_to_hex(key)
+    }
+}

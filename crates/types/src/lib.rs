@@ -1,0 +1,40 @@
+//! The data of a Formica chain and its one canonical byte encoding.
+//!
+//! This crate owns identifiers ([`AccountId`], [`Hash`]), checked numeric newtypes ([`Amount`],
+//! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
+//! state and the genesis description.
+//!
+//! # Invariants
+//! - Everything hashed, signed, sent or stored is encoded with `commonware-codec`, big-endian and
+//!   length-prefixed, and every decoder takes limits ([`TransactionLimits`], [`BlockLimits`]) so a
+//!   peer or client cannot make a node allocate without bound. Re-encoding a decoded value gives
+//!   back the same bytes (tested).
+//! - Every digest is domain-separated by a tag (`formica/<kind>/v1`) and every signature by a
+//!   namespace ([`TRANSACTION_NAMESPACE`]); the chain id is inside each signed body, so a
+//!   transaction for one chain is never valid on another.
+//! - Arithmetic on money and heights is checked; overflow is an error, never a wrap.
+//!
+//! Changing any encoding here is a format change: the golden-hash tests fail on purpose, and the
+//! change needs a migration note.
+
+mod account;
+mod block;
+mod genesis;
+mod primitives;
+mod receipt;
+mod transaction;
+
+pub use account::Account;
+pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
+pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator};
+pub use primitives::{
+    AccountId, Amount, ChainId, Hash, Height, Nonce, ParseError, PublicKey, Signature, hash_from_hex, hash_tagged,
+    hash_to_hex, public_key_from_hex, public_key_to_hex,
+};
+pub use receipt::{FailureCode, Outcome, RECEIPT_MESSAGE_BYTES_MAX, Receipt};
+pub use transaction::{
+    Payload, TRANSACTION_NAMESPACE, Transaction, TransactionBody, TransactionLimits, TransactionSignature,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! Receipts: the outcome of each transaction in a finalized block.
+
+use crate::primitives::{Amount, Hash, hash_tagged};
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write};
+
+/// The longest failure message a receipt stores.
+pub const RECEIPT_MESSAGE_BYTES_MAX: usize = 256;
+
+/// Why a transaction that was validly included in a block did not take effect.
+///
+/// The fee is still charged and the nonce still advances. Codes are stable: clients match on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum FailureCode {
+    /// The sender could not cover the amount moved.
+    InsufficientBalance = 1,
+    /// The account a transfer targets does not exist.
+    RecipientMissing = 2,
+    /// The account to create exists already.
+    AccountExists = 3,
+    /// A balance would exceed the largest representable amount.
+    BalanceOverflow = 4,
+}
+
+impl FailureCode {
+    /// Decodes a stored code.
+    pub fn from_u16(code: u16) -> Option<Self> {
+        Some(match code {
+            1 => Self::InsufficientBalance,
+            2 => Self::RecipientMissing,
+            3 => Self::AccountExists,
+            4 => Self::BalanceOverflow,
+            _ => return None,
+        })
+    }
+}
+
+/// The outcome of one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure { code: FailureCode, message: String },
+}
+
+/// What executing one transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub transaction_hash: Hash,
+    pub outcome: Outcome,
+    pub fee_paid: Amount,
+}
+
+impl Receipt {
+    /// Domain tag of receipt leaves in the receipts root.
+    pub const HASH_TAG: &'static [u8] = b"formica/receipt/v1";
+
+    /// The receipt's leaf in the block's receipts tree.
+    pub fn hash(&self) -> Hash {
+        hash_tagged(Self::HASH_TAG, &[&self.encode()])
+    }
+
+    /// Whether the transaction took effect.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.outcome, Outcome::Success)
+    }
+}
+
+impl Write for Receipt {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.transaction_hash.write(buf);
+        match &self.outcome {
+            Outcome::Success => 0u16.write(buf),
+            Outcome::Failure { code, message } => {
+                (*code as u16).write(buf);
+                message.as_bytes().to_vec().write(buf);
+            }
+        }
+        self.fee_paid.write(buf);
+    }
+}
+
+impl EncodeSize for Receipt {
+    fn encode_size(&self) -> usize {
+        self.transaction_hash.encode_size()
+            + 2
+            + match &self.outcome {
+                Outcome::Success => 0,
+                Outcome::Failure { message, .. } => message.as_bytes().to_vec().encode_size(),
+            }
+            + self.fee_paid.encode_size()
+    }
+}
+
+impl Read for Receipt {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let transaction_hash = Hash::read(buf)?;
+        let outcome = match u16::read(buf)? {
+            0 => Outcome::Success,
+            raw => {
+                let code = FailureCode::from_u16(raw).ok_or(CodecError::Invalid("Receipt", "unknown failure code"))?;
+                let bytes = Vec::<u8>::read_cfg(buf, &(RangeCfg::new(0..=RECEIPT_MESSAGE_BYTES_MAX), ()))?;
+                let message =
+                    String::from_utf8(bytes).map_err(|_| CodecError::Invalid("Receipt", "message is not UTF-8"))?;
+                Outcome::Failure { code, message }
+            }
+        };
+        Ok(Self { transaction_hash, outcome, fee_paid: Amount::read(buf)? })
+    }
+}
