@@ -55,9 +55,12 @@ pub struct Header {
     pub timestamp_ms: u64,
     /// Binary Merkle root over the transaction hashes, in block order.
     pub transactions_root: Hash,
-    /// Root of the authenticated state after executing this block.
+    /// Canonical root of the authenticated state after executing this block: account proofs
+    /// verify against it.
     pub state_root: Hash,
-    /// The state database's operation range after this block (what state sync targets).
+    /// Root of the state database's operation log after this block, and the operation range
+    /// still needed to rebuild it: the target a node syncing state from peers verifies against.
+    pub state_ops_root: Hash,
     pub state_range: NonEmptyRange<u64>,
     /// Binary Merkle root over the receipt hashes, in block order.
     pub receipts_root: Hash,
@@ -88,6 +91,7 @@ impl Write for Header {
         self.timestamp_ms.write(buf);
         self.transactions_root.write(buf);
         self.state_root.write(buf);
+        self.state_ops_root.write(buf);
         self.state_range.write(buf);
         self.receipts_root.write(buf);
     }
@@ -101,6 +105,7 @@ impl EncodeSize for Header {
             + self.timestamp_ms.encode_size()
             + self.transactions_root.encode_size()
             + self.state_root.encode_size()
+            + self.state_ops_root.encode_size()
             + self.state_range.encode_size()
             + self.receipts_root.encode_size()
     }
@@ -116,6 +121,7 @@ impl Read for Header {
             timestamp_ms: u64::read(buf)?,
             transactions_root: Hash::read(buf)?,
             state_root: Hash::read(buf)?,
+            state_ops_root: Hash::read(buf)?,
             state_range: NonEmptyRange::<u64>::read(buf)?,
             receipts_root: Hash::read(buf)?,
         })

@@ -40,6 +40,7 @@ fn header(height: u64) -> Header {
         timestamp_ms: 1_700_000_000_000 + height,
         transactions_root: hash_tagged(b"t", &[b"txs"]),
         state_root: hash_tagged(b"t", &[b"state"]),
+        state_ops_root: hash_tagged(b"t", &[b"ops"]),
         state_range: NonEmptyRange::new(0..height + 1).expect("non-empty"),
         receipts_root: hash_tagged(b"t", &[b"receipts"]),
     }
@@ -133,7 +134,7 @@ fn golden_hashes() {
         hash_to_hex(&transaction.hash()),
         "0xe55466e9755fd1dd31181e5329d1e4bb3eef07708a010ae38c2d7b0f3374a4bf"
     );
-    assert_eq!(hash_to_hex(&header(5).digest()), "0xa6f8db6104fc4553bf17b0c9b9412910070e405732397836eaa6343a5576f9ef");
+    assert_eq!(hash_to_hex(&header(5).digest()), "0x24a613bfdc1d41ad8a67060958cba9708c033032471e671619ebf9cabb202903");
     assert_eq!(AccountId::from_public_key(&key(42).public_key()).to_hex(), "0xeabdf35b17d2d487918b7cca02a2bef70ba78509022c5a31796d29029e23790e");
 }
 
