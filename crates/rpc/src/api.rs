@@ -1,0 +1,61 @@
+//! The API trait. jsonrpsee's macro turns it into [`FormicaApiServer`] (implemented by the
+//! server over a [`Backend`](crate::Backend)) and [`FormicaApiClient`] (implemented for every
+//! jsonrpsee HTTP and WebSocket client), so both sides share one definition of every wire name.
+
+use crate::types::{AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView};
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+
+/// Wire names are `formica_<name>`, e.g. `formica_sendTransaction`.
+#[rpc(server, client, namespace = "formica")]
+pub trait FormicaApi {
+    /// Submits `0x` hex of a canonically encoded [`formica_types::Transaction`]; returns its hash.
+    #[method(name = "sendTransaction")]
+    async fn send_transaction(&self, transaction: String) -> RpcResult<String>;
+
+    /// A finalized or pending transaction by hash (`null` if the node knows neither).
+    #[method(name = "getTransaction")]
+    async fn get_transaction(&self, hash: String) -> RpcResult<Option<TransactionView>>;
+
+    /// The receipt of a finalized transaction (`null` until it is final).
+    #[method(name = "getTransactionReceipt")]
+    async fn get_transaction_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>>;
+
+    #[method(name = "getBlockByHeight")]
+    async fn get_block_by_height(&self, height: u64) -> RpcResult<Option<BlockView>>;
+
+    #[method(name = "getBlockByHash")]
+    async fn get_block_by_hash(&self, hash: String) -> RpcResult<Option<BlockView>>;
+
+    /// An account as of the latest finalized block.
+    #[method(name = "getAccount")]
+    async fn get_account(&self, id: String) -> RpcResult<Option<AccountView>>;
+
+    /// An account (or its absence) with a proof against the latest finalized state root.
+    #[method(name = "getAccountProof")]
+    async fn get_account_proof(&self, id: String) -> RpcResult<AccountProofView>;
+
+    #[method(name = "status")]
+    async fn status(&self) -> RpcResult<StatusView>;
+
+    /// Liveness and the finalized height; also served as `GET /health`.
+    #[method(name = "health")]
+    async fn health(&self) -> RpcResult<HealthView>;
+
+    /// Every finalized block from now on, in order. Notifications are `formica_finalizedBlock`.
+    #[subscription(
+        name = "subscribeFinalizedBlocks" => "finalizedBlock",
+        unsubscribe = "unsubscribeFinalizedBlocks",
+        item = BlockView
+    )]
+    async fn subscribe_finalized_blocks(&self) -> SubscriptionResult;
+
+    /// One receipt when the transaction is final (at once if it already is), then the
+    /// subscription closes. Notifications are `formica_transactionReceipt`.
+    #[subscription(
+        name = "subscribeTransaction" => "transactionReceipt",
+        unsubscribe = "unsubscribeTransaction",
+        item = ReceiptView
+    )]
+    async fn subscribe_transaction(&self, hash: String) -> SubscriptionResult;
+}

@@ -1,0 +1,131 @@
+//! What the server needs from a node, and the typed reasons a node refuses a transaction.
+
+use formica_types::{
+    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, PublicKey, Receipt, Transaction, hash_to_hex,
+};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// The node behind the API. Every read is of finalized state unless documented otherwise.
+pub trait Backend: Send + Sync + 'static {
+    /// Admits `transaction` to the mempool (checks size, signatures, nonce window, balance, ...).
+    fn submit(&self, transaction: Transaction) -> impl Future<Output = Result<Hash, SubmitError>> + Send;
+
+    /// A transaction in a finalized block, with its position and receipt.
+    fn transaction(&self, hash: Hash) -> impl Future<Output = Result<Option<TransactionRecord>, BackendError>> + Send;
+
+    /// A transaction waiting in the mempool. Nodes that cannot look into their pool keep the default.
+    fn pending_transaction(
+        &self,
+        _hash: Hash,
+    ) -> impl Future<Output = Result<Option<Transaction>, BackendError>> + Send {
+        std::future::ready(Ok(None))
+    }
+
+    fn block_by_height(&self, height: Height) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
+
+    fn block_by_hash(&self, hash: Hash) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
+
+    /// The account as of the latest finalized block, and that block's height.
+    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<(Account, Height)>, BackendError>> + Send;
+
+    /// The account (or its absence) with a proof against the latest finalized state root.
+    fn account_proof(&self, id: AccountId) -> impl Future<Output = Result<AccountProof, BackendError>> + Send;
+
+    fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
+
+    /// Finalized blocks as they are committed (with their receipts), for subscriptions. The
+    /// channel is bounded; a subscriber that falls behind by more than its capacity is told so.
+    fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>>;
+}
+
+/// A transaction in a finalized block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionRecord {
+    pub transaction: Transaction,
+    pub block_height: Height,
+    pub block_hash: Hash,
+    /// Position of the transaction (and of its receipt) in the block.
+    pub index: u32,
+    pub receipt: Receipt,
+}
+
+/// A finalized block and the receipts of its transactions, in block order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalizedBlock {
+    pub block: Block,
+    pub receipts: Vec<Receipt>,
+}
+
+/// An account (or its absence) and an opaque proof of it against `state_root`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountProof {
+    pub account_id: AccountId,
+    pub account: Option<Account>,
+    pub height: Height,
+    pub block_hash: Hash,
+    pub state_root: Hash,
+    /// The proof bytes; their format and verification belong to `formica-state`.
+    pub proof: Vec<u8>,
+}
+
+/// What a node reports about itself and the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub chain_id: ChainId,
+    /// The latest finalized height, and that block's hash and state root.
+    pub height: Height,
+    pub block_hash: Hash,
+    pub state_root: Hash,
+    pub peers: u32,
+    pub validators: Vec<PublicKey>,
+    pub mempool_size: u64,
+    pub node_public_key: PublicKey,
+}
+
+/// The node cannot answer now: it is shutting down or its storage failed. Maps to `-32030`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("the node is shutting down")]
+    ShuttingDown,
+    #[error("storage failure: {reason}")]
+    Storage { reason: String },
+    #[error("{reason}")]
+    Unavailable { reason: String },
+}
+
+/// Why a transaction was refused. Each variant has its own stable JSON-RPC code ([`codes`]).
+///
+/// [`codes`]: crate::codes
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("malformed transaction: {reason}")]
+    Malformed { reason: String },
+    #[error("transaction is {size} bytes, the limit is {limit}")]
+    Oversized { size: usize, limit: usize },
+    #[error("wrong chain id: expected {expected}, got {got}")]
+    WrongChainId { expected: ChainId, got: ChainId },
+    #[error("invalid signature")]
+    BadSignature,
+    #[error("the signers are not the key of account {sender}")]
+    Unauthorised { sender: AccountId },
+    #[error("nonce too low (already used): expected at least {expected}, got {got}")]
+    NonceTooLow { expected: Nonce, got: Nonce },
+    #[error("nonce too far ahead: expected {expected}, got {got}, window is {window}")]
+    NonceTooFarAhead { expected: Nonce, got: Nonce, window: u64 },
+    #[error("transaction expired at height {expiry_height}, current height is {current_height}")]
+    Expired { expiry_height: Height, current_height: Height },
+    #[error("insufficient balance: needed {needed}, available {available}")]
+    InsufficientBalance { needed: Amount, available: Amount },
+    #[error("unknown sender account {sender}")]
+    UnknownSender { sender: AccountId },
+    #[error("fee limit {fee_limit} is below the minimum fee {minimum}")]
+    FeeTooLow { fee_limit: Amount, minimum: Amount },
+    #[error("mempool is full ({capacity} transactions)")]
+    MempoolFull { capacity: u64 },
+    #[error("transaction {} is already pending", hash_to_hex(.hash))]
+    Duplicate { hash: Hash },
+    #[error("unavailable: {0}")]
+    Unavailable(#[from] BackendError),
+}

@@ -1,0 +1,94 @@
+//! Stable JSON-RPC error codes and the mapping of typed errors onto them.
+
+use crate::backend::{BackendError, SubmitError};
+use formica_types::hash_to_hex;
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::{Value, json};
+
+/// The error codes of the API. They are part of the interface: clients match on them, so a code
+/// never changes meaning. See the table in the crate documentation.
+pub mod codes {
+    pub const MALFORMED: i32 = -32001;
+    pub const OVERSIZED: i32 = -32002;
+    pub const WRONG_CHAIN_ID: i32 = -32003;
+    pub const BAD_SIGNATURE: i32 = -32004;
+    pub const UNAUTHORISED: i32 = -32005;
+    pub const NONCE_TOO_LOW: i32 = -32006;
+    pub const NONCE_TOO_FAR_AHEAD: i32 = -32007;
+    pub const EXPIRED: i32 = -32008;
+    pub const INSUFFICIENT_BALANCE: i32 = -32009;
+    pub const UNKNOWN_SENDER: i32 = -32010;
+    pub const FEE_TOO_LOW: i32 = -32011;
+    pub const MEMPOOL_FULL: i32 = -32012;
+    pub const DUPLICATE: i32 = -32013;
+    pub const UNAVAILABLE: i32 = -32030;
+    /// The JSON-RPC standard code for bad parameters (bad hex, wrong length, ...).
+    pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
+}
+
+impl SubmitError {
+    /// The stable JSON-RPC code of this refusal.
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::Malformed { .. } => codes::MALFORMED,
+            Self::Oversized { .. } => codes::OVERSIZED,
+            Self::WrongChainId { .. } => codes::WRONG_CHAIN_ID,
+            Self::BadSignature => codes::BAD_SIGNATURE,
+            Self::Unauthorised { .. } => codes::UNAUTHORISED,
+            Self::NonceTooLow { .. } => codes::NONCE_TOO_LOW,
+            Self::NonceTooFarAhead { .. } => codes::NONCE_TOO_FAR_AHEAD,
+            Self::Expired { .. } => codes::EXPIRED,
+            Self::InsufficientBalance { .. } => codes::INSUFFICIENT_BALANCE,
+            Self::UnknownSender { .. } => codes::UNKNOWN_SENDER,
+            Self::FeeTooLow { .. } => codes::FEE_TOO_LOW,
+            Self::MempoolFull { .. } => codes::MEMPOOL_FULL,
+            Self::Duplicate { .. } => codes::DUPLICATE,
+            Self::Unavailable(_) => codes::UNAVAILABLE,
+        }
+    }
+
+    /// The variant's data as JSON (amounts as decimal strings), for the error object's `data`.
+    fn data(&self) -> Option<Value> {
+        let data = match self {
+            Self::Malformed { reason } => json!({ "reason": reason }),
+            Self::Oversized { size, limit } => json!({ "size": size, "limit": limit }),
+            Self::WrongChainId { expected, got } => json!({ "expected": expected.get(), "got": got.get() }),
+            Self::BadSignature => return None,
+            Self::Unauthorised { sender } | Self::UnknownSender { sender } => json!({ "sender": sender.to_hex() }),
+            Self::NonceTooLow { expected, got } => json!({ "expected": expected.get(), "got": got.get() }),
+            Self::NonceTooFarAhead { expected, got, window } => {
+                json!({ "expected": expected.get(), "got": got.get(), "window": window })
+            }
+            Self::Expired { expiry_height, current_height } => {
+                json!({ "expiry_height": expiry_height.get(), "current_height": current_height.get() })
+            }
+            Self::InsufficientBalance { needed, available } => {
+                json!({ "needed": needed.get().to_string(), "available": available.get().to_string() })
+            }
+            Self::FeeTooLow { fee_limit, minimum } => {
+                json!({ "fee_limit": fee_limit.get().to_string(), "minimum": minimum.get().to_string() })
+            }
+            Self::MempoolFull { capacity } => json!({ "capacity": capacity }),
+            Self::Duplicate { hash } => json!({ "hash": hash_to_hex(hash) }),
+            Self::Unavailable(_) => return None,
+        };
+        Some(data)
+    }
+}
+
+impl From<SubmitError> for ErrorObjectOwned {
+    fn from(error: SubmitError) -> Self {
+        ErrorObjectOwned::owned(error.code(), error.to_string(), error.data())
+    }
+}
+
+impl From<BackendError> for ErrorObjectOwned {
+    fn from(error: BackendError) -> Self {
+        ErrorObjectOwned::owned(codes::UNAVAILABLE, format!("unavailable: {error}"), None::<()>)
+    }
+}
+
+/// A parameter the caller got wrong (`-32602`), named so the message says which.
+pub(crate) fn invalid_params(parameter: &str, reason: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INVALID_PARAMS, format!("invalid {parameter}: {reason}"), None::<()>)
+}

@@ -1,0 +1,427 @@
+//! The JSON shapes of the API ("views").
+//!
+//! Conventions, so every client reads every field the same way:
+//! - amounts, balances and fees are decimal strings (a `u128` does not fit a JSON number);
+//! - heights, nonces, views, epochs, indexes and counts are JSON numbers;
+//! - hashes, public keys and account ids are `0x`-prefixed lower-case hex.
+//!
+//! Views deserialize into typed values ([`Hash`], [`Amount`], ...) so Rust clients never parse
+//! strings themselves.
+
+use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
+use commonware_codec::Encode;
+use formica_types::{
+    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Outcome, Payload, PublicKey, Receipt, Transaction,
+};
+use serde::{Deserialize, Serialize};
+
+/// What a transaction does, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PayloadView {
+    Transfer {
+        to: AccountId,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+    },
+    CreateAccount {
+        #[serde(with = "codec::public_key")]
+        public_key: PublicKey,
+        #[serde(with = "codec::amount")]
+        initial_balance: Amount,
+    },
+}
+
+impl From<&Payload> for PayloadView {
+    fn from(payload: &Payload) -> Self {
+        match payload {
+            Payload::Transfer { to, amount } => Self::Transfer { to: *to, amount: *amount },
+            Payload::CreateAccount { public_key, initial_balance } => {
+                Self::CreateAccount { public_key: public_key.clone(), initial_balance: *initial_balance }
+            }
+        }
+    }
+}
+
+/// A transaction, and where it was finalized if it has been.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionView {
+    #[serde(with = "codec::hash")]
+    pub hash: Hash,
+    pub chain_id: ChainId,
+    pub sender: AccountId,
+    pub nonce: Nonce,
+    pub expiry_height: Height,
+    #[serde(with = "codec::amount")]
+    pub fee_limit: Amount,
+    pub payload: PayloadView,
+    /// The public keys that signed it.
+    #[serde(with = "codec::public_keys")]
+    pub signatures: Vec<PublicKey>,
+    /// Set once the transaction is in a finalized block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_height: Option<Height>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "codec::optional_hash")]
+    pub block_hash: Option<Hash>,
+    /// Position in the block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+}
+
+impl TransactionView {
+    /// A transaction not (yet) in a finalized block.
+    pub fn pending(transaction: &Transaction) -> Self {
+        let body = &transaction.body;
+        Self {
+            hash: transaction.hash(),
+            chain_id: body.chain_id,
+            sender: body.sender,
+            nonce: body.nonce,
+            expiry_height: body.expiry_height,
+            fee_limit: body.fee_limit,
+            payload: PayloadView::from(&body.payload),
+            signatures: transaction.signatures.iter().map(|entry| entry.public_key.clone()).collect(),
+            block_height: None,
+            block_hash: None,
+            index: None,
+        }
+    }
+
+    /// Whether the transaction is in a finalized block.
+    pub fn is_final(&self) -> bool {
+        self.block_height.is_some()
+    }
+}
+
+impl From<&TransactionRecord> for TransactionView {
+    fn from(record: &TransactionRecord) -> Self {
+        Self {
+            block_height: Some(record.block_height),
+            block_hash: Some(record.block_hash),
+            index: Some(record.index),
+            ..Self::pending(&record.transaction)
+        }
+    }
+}
+
+/// Whether a finalized transaction took effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    Success,
+    Failure,
+}
+
+/// The outcome of a finalized transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    #[serde(with = "codec::hash")]
+    pub transaction_hash: Hash,
+    pub block_height: Height,
+    #[serde(with = "codec::hash")]
+    pub block_hash: Hash,
+    pub index: u32,
+    pub status: ReceiptStatus,
+    /// A [`formica_types::FailureCode`] when `status` is `failure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    #[serde(with = "codec::amount")]
+    pub fee_paid: Amount,
+}
+
+impl ReceiptView {
+    /// The view of `receipt`, the `index`-th of the block `block_hash` at `block_height`.
+    pub fn new(receipt: &Receipt, block_height: Height, block_hash: Hash, index: u32) -> Self {
+        let (status, failure_code, failure_message) = match &receipt.outcome {
+            Outcome::Success => (ReceiptStatus::Success, None, None),
+            Outcome::Failure { code, message } => (ReceiptStatus::Failure, Some(*code as u16), Some(message.clone())),
+        };
+        Self {
+            transaction_hash: receipt.transaction_hash,
+            block_height,
+            block_hash,
+            index,
+            status,
+            failure_code,
+            failure_message,
+            fee_paid: receipt.fee_paid,
+        }
+    }
+
+    /// The receipt of a transaction found in the index.
+    pub fn from_record(record: &TransactionRecord) -> Self {
+        Self::new(&record.receipt, record.block_height, record.block_hash, record.index)
+    }
+
+    /// The receipt of `transaction_hash` if `block` carries it.
+    pub fn find_in(block: &FinalizedBlock, transaction_hash: &Hash) -> Option<Self> {
+        let index = block.receipts.iter().position(|receipt| &receipt.transaction_hash == transaction_hash)?;
+        let index_u32 = u32::try_from(index).expect("a block holds far fewer than 2^32 transactions");
+        Some(Self::new(&block.receipts[index], block.block.header.height, block.block.hash(), index_u32))
+    }
+
+    /// Whether the transaction took effect.
+    pub fn succeeded(&self) -> bool {
+        self.status == ReceiptStatus::Success
+    }
+}
+
+/// A block header, its digest and the hashes of its transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockView {
+    /// The block digest: the tagged SHA-256 of `header_hex`'s bytes.
+    #[serde(with = "codec::hash")]
+    pub hash: Hash,
+    #[serde(with = "codec::hash")]
+    pub parent: Hash,
+    pub height: Height,
+    pub view: u64,
+    pub epoch: u64,
+    #[serde(with = "codec::public_key")]
+    pub leader: PublicKey,
+    pub timestamp_ms: u64,
+    #[serde(with = "codec::hash")]
+    pub transactions_root: Hash,
+    #[serde(with = "codec::hash")]
+    pub state_root: Hash,
+    #[serde(with = "codec::hash")]
+    pub receipts_root: Hash,
+    pub transaction_count: u32,
+    #[serde(with = "codec::hashes")]
+    pub transactions: Vec<Hash>,
+    /// `0x` hex of the canonical header encoding, so clients can recompute `hash`.
+    pub header_hex: String,
+}
+
+impl From<&Block> for BlockView {
+    fn from(block: &Block) -> Self {
+        let header = &block.header;
+        Self {
+            hash: block.hash(),
+            parent: header.parent,
+            height: header.height,
+            view: header.view(),
+            epoch: header.context.round.epoch().get(),
+            leader: header.context.leader.clone(),
+            timestamp_ms: header.timestamp_ms,
+            transactions_root: header.transactions_root,
+            state_root: header.state_root,
+            receipts_root: header.receipts_root,
+            transaction_count: u32::try_from(block.transactions.len())
+                .expect("a decoded block holds far fewer than 2^32 transactions"),
+            transactions: block.transactions.iter().map(Transaction::hash).collect(),
+            header_hex: codec::to_hex(&header.encode()),
+        }
+    }
+}
+
+/// An account as of a finalized height.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: AccountId,
+    #[serde(with = "codec::public_key")]
+    pub public_key: PublicKey,
+    /// The nonce the account's next transaction must carry.
+    pub nonce: Nonce,
+    #[serde(with = "codec::amount")]
+    pub balance: Amount,
+    /// The finalized height this state is from.
+    pub height: Height,
+}
+
+impl AccountView {
+    /// The view of `account` (whose id is `id`) at `height`.
+    pub fn new(id: AccountId, account: &Account, height: Height) -> Self {
+        Self { id, public_key: account.public_key.clone(), nonce: account.nonce, balance: account.balance, height }
+    }
+}
+
+/// An account (or its absence) with a proof against a finalized state root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountProofView {
+    pub account_id: AccountId,
+    pub account: Option<AccountView>,
+    pub height: Height,
+    #[serde(with = "codec::hash")]
+    pub block_hash: Hash,
+    #[serde(with = "codec::hash")]
+    pub state_root: Hash,
+    /// `0x` hex of the proof bytes; their format belongs to `formica-state`.
+    pub proof: String,
+}
+
+impl From<&AccountProof> for AccountProofView {
+    fn from(proof: &AccountProof) -> Self {
+        Self {
+            account_id: proof.account_id,
+            account: proof.account.as_ref().map(|account| AccountView::new(proof.account_id, account, proof.height)),
+            height: proof.height,
+            block_hash: proof.block_hash,
+            state_root: proof.state_root,
+            proof: codec::to_hex(&proof.proof),
+        }
+    }
+}
+
+/// What a node reports about itself and the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub chain_id: ChainId,
+    /// The latest finalized height.
+    pub height: Height,
+    #[serde(with = "codec::hash")]
+    pub block_hash: Hash,
+    #[serde(with = "codec::hash")]
+    pub state_root: Hash,
+    pub peers: u32,
+    #[serde(with = "codec::public_keys")]
+    pub validators: Vec<PublicKey>,
+    pub mempool_size: u64,
+    #[serde(with = "codec::public_key")]
+    pub node_public_key: PublicKey,
+}
+
+impl From<&Status> for StatusView {
+    fn from(status: &Status) -> Self {
+        Self {
+            chain_id: status.chain_id,
+            height: status.height,
+            block_hash: status.block_hash,
+            state_root: status.state_root,
+            peers: status.peers,
+            validators: status.validators.clone(),
+            mempool_size: status.mempool_size,
+            node_public_key: status.node_public_key.clone(),
+        }
+    }
+}
+
+/// The body of `GET /health` (and of `formica_health`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// Always `"ok"`: an unhealthy node answers with an error (HTTP 500 on `/health`).
+    pub status: String,
+    pub height: Height,
+}
+
+/// Serde adapters between typed values and the JSON conventions above.
+pub mod codec {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// `0x` hex of `bytes`.
+    pub fn to_hex(bytes: &[u8]) -> String {
+        format!("0x{}", hex::encode(bytes))
+    }
+
+    /// Bytes from hex, with or without `0x`.
+    pub fn from_hex(text: &str) -> Result<Vec<u8>, hex::FromHexError> {
+        hex::decode(text.strip_prefix("0x").unwrap_or(text))
+    }
+
+    /// [`formica_types::Amount`] as a decimal string.
+    pub mod amount {
+        use super::*;
+        use formica_types::Amount;
+
+        pub fn serialize<S: Serializer>(amount: &Amount, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(&amount.get())
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            text.parse::<u128>().map(Amount).map_err(|error| D::Error::custom(format!("amount {text:?}: {error}")))
+        }
+    }
+
+    /// [`formica_types::Hash`] as `0x` hex.
+    pub mod hash {
+        use super::*;
+        use formica_types::{Hash, hash_from_hex, hash_to_hex};
+
+        pub fn serialize<S: Serializer>(hash: &Hash, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&hash_to_hex(hash))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Hash, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            hash_from_hex(&text).map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
+        }
+    }
+
+    /// `Option<Hash>` as `0x` hex or null.
+    pub mod optional_hash {
+        use super::*;
+        use formica_types::Hash;
+
+        pub fn serialize<S: Serializer>(hash: &Option<Hash>, serializer: S) -> Result<S::Ok, S::Error> {
+            match hash {
+                Some(hash) => super::hash::serialize(hash, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Hash>, D::Error> {
+            let text = Option::<String>::deserialize(deserializer)?;
+            text.map(|text| {
+                formica_types::hash_from_hex(&text).map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
+            })
+            .transpose()
+        }
+    }
+
+    /// `Vec<Hash>` as a list of `0x` hex.
+    pub mod hashes {
+        use super::*;
+        use formica_types::{Hash, hash_from_hex, hash_to_hex};
+
+        pub fn serialize<S: Serializer>(hashes: &[Hash], serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(hashes.iter().map(hash_to_hex))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Hash>, D::Error> {
+            let texts = Vec::<String>::deserialize(deserializer)?;
+            texts
+                .iter()
+                .map(|text| hash_from_hex(text).map_err(|error| D::Error::custom(format!("hash {text:?}: {error}"))))
+                .collect()
+        }
+    }
+
+    /// [`formica_types::PublicKey`] as `0x` hex.
+    pub mod public_key {
+        use super::*;
+        use formica_types::{PublicKey, public_key_from_hex, public_key_to_hex};
+
+        pub fn serialize<S: Serializer>(key: &PublicKey, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&public_key_to_hex(key))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PublicKey, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            public_key_from_hex(&text).map_err(|error| D::Error::custom(format!("public key {text:?}: {error}")))
+        }
+    }
+
+    /// `Vec<PublicKey>` as a list of `0x` hex.
+    pub mod public_keys {
+        use super::*;
+        use formica_types::{PublicKey, public_key_from_hex, public_key_to_hex};
+
+        pub fn serialize<S: Serializer>(keys: &[PublicKey], serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(keys.iter().map(public_key_to_hex))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PublicKey>, D::Error> {
+            let texts = Vec::<String>::deserialize(deserializer)?;
+            texts
+                .iter()
+                .map(|text| {
+                    public_key_from_hex(text).map_err(|error| D::Error::custom(format!("public key {text:?}: {error}")))
+                })
+                .collect()
+        }
+    }
+}

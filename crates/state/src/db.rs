@@ -1,0 +1,91 @@
+//! The authenticated state database (QMDB `current`, unordered, variable-size values).
+
+use crate::layout::{StateValue, account_key};
+use commonware_codec::{Decode, Encode};
+use commonware_cryptography::Sha256;
+use commonware_glue::stateful::db::Shared;
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_storage::{
+    journal::contiguous::variable::Config as VariableJournalConfig,
+    merkle::full::Config as MerkleConfig,
+    mmr,
+    qmdb::{
+        any::{unordered::Update as UnorderedUpdate, unordered::Operation, value::VariableEncoding},
+        current::{self, unordered::proof::constant::KeyValueProof},
+    },
+    translator::EightCap,
+};
+use commonware_utils::{NZU64, NZUsize};
+use formica_types::{Account, AccountId, Hash};
+use std::num::NonZeroUsize;
+
+/// Bytes per chunk of the activity bitmap (one SHA-256 digest: the smallest proofs).
+pub const BITMAP_CHUNK_BYTES: usize = 32;
+
+/// The state database on runtime context `E`.
+pub type StateDb<E> =
+    current::unordered::variable::Db<mmr::Family, E, Hash, StateValue, Sha256, EightCap, BITMAP_CHUNK_BYTES, Sequential>;
+
+/// The database set `commonware-glue`'s stateful actor manages for Formica: one state database.
+pub type StateDatabases<E> = Shared<StateDb<E>>;
+
+/// The state database's configuration.
+pub type StateConfig = current::VariableConfig<EightCap, ((), ()), Sequential>;
+
+/// A proof that an account currently has a given value, against a block's state root.
+pub type AccountProof = KeyValueProof<mmr::Family, Hash, BITMAP_CHUNK_BYTES>;
+
+/// The most digests an account proof may carry (a Merkle path over 2^64 operations needs ~130).
+pub const ACCOUNT_PROOF_DIGESTS_MAX: usize = 256;
+
+const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 20);
+
+/// Builds the state database configuration; every partition name starts with `prefix`.
+pub fn state_config(prefix: &str, page_cache: CacheRef) -> StateConfig {
+    current::VariableConfig {
+        merkle_config: MerkleConfig {
+            journal_partition: format!("{prefix}-state-merkle-journal"),
+            metadata_partition: format!("{prefix}-state-merkle-metadata"),
+            items_per_blob: NZU64!(1 << 16),
+            write_buffer: IO_BUFFER_BYTES,
+            replay_buffer: IO_BUFFER_BYTES,
+            strategy: Sequential,
+            page_cache: page_cache.clone(),
+        },
+        journal_config: VariableJournalConfig {
+            partition: format!("{prefix}-state-log"),
+            items_per_section: NZU64!(1 << 14),
+            compression: None,
+            codec_config: ((), ()),
+            page_cache,
+            write_buffer: IO_BUFFER_BYTES,
+            replay_buffer: IO_BUFFER_BYTES,
+        },
+        grafted_metadata_partition: format!("{prefix}-state-grafted-metadata"),
+        translator: EightCap,
+        init_cache: Some(NZUsize!(1 << 16)),
+        init_buffer: NZUsize!(1 << 21),
+        init_concurrency: (),
+    }
+}
+
+/// Verifies that `account` is the current value of account `id` in the state with `state_root`.
+///
+/// This is what a client runs on a `formica_getAccountProof` answer, after checking that
+/// `state_root` belongs to a finalized header.
+pub fn verify_account_proof(id: &AccountId, account: &Account, proof_bytes: &[u8], state_root: &Hash) -> bool {
+    let Ok(proof) = AccountProof::decode_cfg(proof_bytes.to_vec(), &ACCOUNT_PROOF_DIGESTS_MAX) else {
+        return false;
+    };
+    let operation = Operation::<mmr::Family, Hash, VariableEncoding<StateValue>>::Update(UnorderedUpdate(
+        account_key(id),
+        StateValue::Account(account.clone()),
+    ));
+    proof.verify::<Sha256, _>(operation, state_root)
+}
+
+/// Encodes a proof for transport.
+pub fn encode_account_proof(proof: &AccountProof) -> Vec<u8> {
+    proof.encode().to_vec()
+}

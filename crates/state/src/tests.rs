@@ -1,0 +1,70 @@
+//! Index round trips.
+
+use crate::{Indexes, TransactionLocation};
+use commonware_consensus::types::{Epoch, Round, View};
+use commonware_cryptography::{Signer, ed25519::PrivateKey};
+use commonware_utils::range::NonEmptyRange;
+use formica_types::*;
+
+fn block(height: u64, transactions: Vec<Transaction>) -> Block {
+    let header = Header {
+        context: BlockContext {
+            round: Round::new(Epoch::new(0), View::new(height)),
+            leader: PrivateKey::from_seed(0).public_key(),
+            parent: (View::new(height - 1), hash_tagged(b"t", &[&height.to_be_bytes()])),
+        },
+        parent: hash_tagged(b"t", &[&height.to_be_bytes()]),
+        height: Height(height),
+        timestamp_ms: height,
+        transactions_root: transactions_root(&transactions),
+        state_root: hash_tagged(b"s", &[]),
+        state_ops_root: hash_tagged(b"o", &[]),
+        state_range: NonEmptyRange::new(0..1).expect("non-empty"),
+        receipts_root: hash_tagged(b"r", &[]),
+    };
+    Block::new(header, transactions)
+}
+
+fn transfer(nonce: u64) -> Transaction {
+    let key = PrivateKey::from_seed(1);
+    TransactionBody {
+        chain_id: ChainId(1),
+        sender: AccountId::from_public_key(&key.public_key()),
+        nonce: Nonce(nonce),
+        expiry_height: Height(9),
+        fee_limit: Amount(1),
+        payload: Payload::Transfer { to: AccountId([2; 32]), amount: Amount(5) },
+    }
+    .sign(&[&key])
+}
+
+#[test]
+fn indexes_find_blocks_transactions_and_receipts_after_reopening() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let transactions = vec![transfer(0), transfer(1)];
+    let receipts: Vec<Receipt> = transactions
+        .iter()
+        .map(|transaction| Receipt { transaction_hash: transaction.hash(), outcome: Outcome::Success, fee_paid: Amount(1) })
+        .collect();
+    let first = block(1, vec![]);
+    let second = block(2, transactions.clone());
+    {
+        let indexes = Indexes::open(directory.path(), BlockLimits::default()).expect("opens");
+        assert_eq!(indexes.head().expect("reads"), None);
+        indexes.insert_finalized(&first, &[]).expect("writes");
+        indexes.insert_finalized(&second, &receipts).expect("writes");
+        // Replaying a block after a crash writes the same entries again.
+        indexes.insert_finalized(&second, &receipts).expect("writes");
+    }
+    let indexes = Indexes::open(directory.path(), BlockLimits::default()).expect("reopens");
+    assert_eq!(indexes.head().expect("reads"), Some(Height(2)));
+    assert_eq!(indexes.block_by_height(Height(2)).expect("reads"), Some(second.clone()));
+    assert_eq!(indexes.block_by_hash(&first.hash()).expect("reads"), Some(first));
+    let (transaction, location, receipt) =
+        indexes.transaction(&transactions[1].hash()).expect("reads").expect("indexed");
+    assert_eq!(transaction, transactions[1]);
+    assert_eq!(location, TransactionLocation { height: Height(2), index: 1 });
+    assert_eq!(receipt, receipts[1]);
+    assert_eq!(indexes.receipts(Height(2)).expect("reads"), receipts);
+    assert_eq!(indexes.transaction(&hash_tagged(b"none", &[])).expect("reads"), None);
+}
