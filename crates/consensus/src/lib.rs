@@ -1,1 +1,24 @@
-//! formica-consensus
+//! Consensus for Formica: commonware `simplex` orders block digests, `marshal` carries and
+//! backfills blocks, and `commonware-glue`'s stateful actor executes them on speculative QMDB
+//! batches.
+//!
+//! This crate is the glue from those libraries to Formica's blocks ([`FormicaApplication`]) and
+//! the wiring of the actors ([`engine`]). Consensus sees blocks as digests plus this application
+//! interface; it never reaches into storage or execution internals.
+//!
+//! # Invariants
+//! - Finality is the only commit: a block's state is written to disk only when it is finalized;
+//!   blocks being voted on execute on in-memory batches.
+//! - A validator votes for a block only if it extends its parent (height, digest, strictly
+//!   increasing timestamp no more than [`TIMESTAMP_DRIFT_MAX`] ahead of the local clock), its
+//!   transaction root matches, every signature is valid, every transaction is admissible, and
+//!   re-executing it reproduces the receipts root, the state root and the state sync target.
+//! - Every node replays the same finalized blocks in the same order, so every node holds the
+//!   same state root at every height.
+
+pub mod application;
+pub mod engine;
+
+pub use application::{
+    FinalizedObserver, FormicaApplication, SigningScheme, TIMESTAMP_DRIFT_MAX, TransactionSource, genesis_block,
+};

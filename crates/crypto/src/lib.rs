@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Why a transaction's signatures do not authorise it.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthorisationError {
     #[error("the transaction carries no signature from the account's key")]
     MissingSignature,

@@ -1,4 +1,7 @@
-//! The authenticated state database (QMDB `current`, unordered, variable-size values).
+//! The authenticated state database (QMDB `current`, unordered, fixed-size values).
+//!
+//! Values are fixed-size because commonware-glue's state-sync resolver serves only operations
+//! whose codec needs no configuration; an account fits in [`StateValue::SIZE`] bytes.
 
 use crate::layout::{StateValue, account_key};
 use commonware_codec::{Decode, Encode};
@@ -7,11 +10,11 @@ use commonware_glue::stateful::db::Shared;
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_storage::{
-    journal::contiguous::variable::Config as VariableJournalConfig,
+    journal::contiguous::fixed::Config as FixedJournalConfig,
     merkle::full::Config as MerkleConfig,
     mmr,
     qmdb::{
-        any::{unordered::Update as UnorderedUpdate, unordered::Operation, value::VariableEncoding},
+        any::{unordered::Update as UnorderedUpdate, unordered::Operation, value::FixedEncoding},
         current::{self, unordered::proof::constant::KeyValueProof},
     },
     translator::EightCap,
@@ -25,13 +28,13 @@ pub const BITMAP_CHUNK_BYTES: usize = 32;
 
 /// The state database on runtime context `E`.
 pub type StateDb<E> =
-    current::unordered::variable::Db<mmr::Family, E, Hash, StateValue, Sha256, EightCap, BITMAP_CHUNK_BYTES, Sequential>;
+    current::unordered::fixed::Db<mmr::Family, E, Hash, StateValue, Sha256, EightCap, BITMAP_CHUNK_BYTES, Sequential>;
 
 /// The database set `commonware-glue`'s stateful actor manages for Formica: one state database.
 pub type StateDatabases<E> = Shared<StateDb<E>>;
 
 /// The state database's configuration.
-pub type StateConfig = current::VariableConfig<EightCap, ((), ()), Sequential>;
+pub type StateConfig = current::FixedConfig<EightCap, Sequential>;
 
 /// A proof that an account currently has a given value, against a block's state root.
 pub type AccountProof = KeyValueProof<mmr::Family, Hash, BITMAP_CHUNK_BYTES>;
@@ -43,7 +46,7 @@ const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 20);
 
 /// Builds the state database configuration; every partition name starts with `prefix`.
 pub fn state_config(prefix: &str, page_cache: CacheRef) -> StateConfig {
-    current::VariableConfig {
+    current::FixedConfig {
         merkle_config: MerkleConfig {
             journal_partition: format!("{prefix}-state-merkle-journal"),
             metadata_partition: format!("{prefix}-state-merkle-metadata"),
@@ -53,11 +56,9 @@ pub fn state_config(prefix: &str, page_cache: CacheRef) -> StateConfig {
             strategy: Sequential,
             page_cache: page_cache.clone(),
         },
-        journal_config: VariableJournalConfig {
+        journal_config: FixedJournalConfig {
             partition: format!("{prefix}-state-log"),
-            items_per_section: NZU64!(1 << 14),
-            compression: None,
-            codec_config: ((), ()),
+            items_per_blob: NZU64!(1 << 16),
             page_cache,
             write_buffer: IO_BUFFER_BYTES,
             replay_buffer: IO_BUFFER_BYTES,
@@ -78,7 +79,7 @@ pub fn verify_account_proof(id: &AccountId, account: &Account, proof_bytes: &[u8
     let Ok(proof) = AccountProof::decode_cfg(proof_bytes.to_vec(), &ACCOUNT_PROOF_DIGESTS_MAX) else {
         return false;
     };
-    let operation = Operation::<mmr::Family, Hash, VariableEncoding<StateValue>>::Update(UnorderedUpdate(
+    let operation = Operation::<mmr::Family, Hash, FixedEncoding<StateValue>>::Update(UnorderedUpdate(
         account_key(id),
         StateValue::Account(account.clone()),
     ));

@@ -1,7 +1,7 @@
 //! The key layout of the authenticated state and the values stored under it.
 
 use bytes::BufMut;
-use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use commonware_codec::{Buf, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use formica_types::{Account, AccountId, Hash, hash_tagged};
 
 /// Domain tag of account keys in the state.
@@ -41,12 +41,8 @@ impl Write for StateValue {
     }
 }
 
-impl EncodeSize for StateValue {
-    fn encode_size(&self) -> usize {
-        1 + match self {
-            StateValue::Account(account) => account.encode_size(),
-        }
-    }
+impl FixedSize for StateValue {
+    const SIZE: usize = 1 + Account::SIZE;
 }
 
 impl Read for StateValue {

@@ -3,7 +3,7 @@
 use crate::primitives::{Amount, Nonce, PublicKey};
 use bytes::BufMut;
 use commonware_codec::Buf;
-use commonware_codec::{EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use commonware_codec::{Error as CodecError, FixedSize, Read, ReadExt, Write};
 
 /// An account: its signing key, its next nonce and its native balance.
 ///
@@ -35,10 +35,8 @@ impl Write for Account {
     }
 }
 
-impl EncodeSize for Account {
-    fn encode_size(&self) -> usize {
-        1 + self.public_key.encode_size() + self.nonce.encode_size() + self.balance.encode_size()
-    }
+impl FixedSize for Account {
+    const SIZE: usize = 1 + PublicKey::SIZE + Nonce::SIZE + Amount::SIZE;
 }
 
 impl Read for Account {

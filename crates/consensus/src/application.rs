@@ -1,0 +1,349 @@
+//! Formica's block logic as a `commonware-glue` stateful application: build, verify, execute and
+//! observe blocks on speculative QMDB batches.
+
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_cryptography::{Digest as _, Signer as _, ed25519};
+use commonware_glue::stateful::{
+    Application, Finality, Input, Proposed,
+    db::{DatabaseSet, Merkleized as _},
+};
+use commonware_runtime::{Clock, Spawner};
+use commonware_storage::{mmr::Location, qmdb::sync::Target};
+use commonware_utils::range::NonEmptyRange;
+use formica_execution::{AccountOverlay, ChainParameters, Merkleized, apply_genesis, apply_transaction, touched_accounts};
+use formica_state::{StateDatabases, StateValue, account_key};
+use formica_types::{
+    Block, BlockContext, Hash, Header, Height, Receipt, Transaction, receipts_root, transactions_root,
+};
+use futures::StreamExt;
+use rand_core::Rng;
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, UNIX_EPOCH},
+};
+use tracing::{debug, info, warn};
+
+/// How far ahead of a validator's clock a block timestamp may be before it refuses the block.
+pub const TIMESTAMP_DRIFT_MAX: Duration = Duration::from_secs(5);
+
+/// Where a proposer gets transactions from (the mempool).
+pub trait TransactionSource: Clone + Send + Sync + 'static {
+    /// Up to `limit` transactions to propose on top of the finalized state, in the order to
+    /// include them. Their signatures were verified at admission.
+    fn candidates(&self, limit: usize) -> impl Future<Output = Vec<Transaction>> + Send;
+}
+
+/// Told about every finalized block, in height order, once its state is applied. Must make
+/// whatever it records durable before returning: the block is acknowledged right after.
+pub trait FinalizedObserver: Clone + Send + Sync + 'static {
+    fn finalized(&self, block: Arc<Block>, receipts: Arc<Vec<Receipt>>) -> impl Future<Output = ()> + Send;
+}
+
+/// The genesis block of a chain with the given parameters and validator set.
+///
+/// It commits to the chain through its `transactions_root`, which is the hash of the chain
+/// parameters and validators: nodes with different genesis files never agree on a block.
+pub fn genesis_block<E>(genesis_commitment: Hash) -> Block
+where
+    E: commonware_storage::Context + Spawner,
+{
+    let target = <StateDatabases<E> as DatabaseSet<E>>::initial_sync_targets();
+    let range = NonEmptyRange::new(*target.range.start()..*target.range.end())
+        .expect("the initial state range is non-empty");
+    let header = Header {
+        context: BlockContext {
+            round: commonware_consensus::types::Round::new(
+                commonware_consensus::types::Epoch::zero(),
+                commonware_consensus::types::View::zero(),
+            ),
+            leader: genesis_leader(),
+            parent: (commonware_consensus::types::View::zero(), Hash::EMPTY),
+        },
+        parent: Hash::EMPTY,
+        height: Height(0),
+        timestamp_ms: 0,
+        transactions_root: genesis_commitment,
+        // The empty state: its canonical root equals nothing a proof can use, so the ops root stands in.
+        state_root: target.root,
+        state_ops_root: target.root,
+        state_range: range,
+        receipts_root: Hash::EMPTY,
+    };
+    Block::new(header, Vec::new())
+}
+
+/// The genesis block names a fixed, well-known leader: no validator proposed it.
+fn genesis_leader() -> formica_types::PublicKey {
+    ed25519::PrivateKey::from_seed(0).public_key()
+}
+
+/// Receipts computed while blocks were built or verified, kept until the block is finalized or
+/// abandoned (bounded: entries at or below the finalized height are dropped).
+type ReceiptCache = Arc<Mutex<BTreeMap<(Height, Hash), Arc<Vec<Receipt>>>>>;
+
+/// Formica's application: one instance per validator; clones share the receipt cache.
+#[derive(Clone)]
+pub struct FormicaApplication<M, O> {
+    parameters: Arc<ChainParameters>,
+    genesis: Block,
+    observer: O,
+    receipts: ReceiptCache,
+    _source: std::marker::PhantomData<M>,
+}
+
+impl<M, O> FormicaApplication<M, O> {
+    /// An application for a chain with these parameters and genesis block.
+    pub fn new(parameters: Arc<ChainParameters>, genesis: Block, observer: O) -> Self {
+        Self { parameters, genesis, observer, receipts: Arc::new(Mutex::new(BTreeMap::new())), _source: std::marker::PhantomData }
+    }
+
+    fn remember_receipts(&self, block: &Block, receipts: Vec<Receipt>) {
+        let mut cache = self.receipts.lock().expect("receipt cache lock is never poisoned");
+        cache.insert((block.header.height, block.hash()), Arc::new(receipts));
+    }
+
+    fn take_receipts(&self, block: &Block) -> Option<Arc<Vec<Receipt>>> {
+        let mut cache = self.receipts.lock().expect("receipt cache lock is never poisoned");
+        let receipts = cache.remove(&(block.header.height, block.hash()));
+        // Anything else at or below a finalized height is on an abandoned branch now.
+        cache.retain(|(height, _), _| *height > block.header.height);
+        receipts
+    }
+}
+
+fn state_range<E>(merkleized: &Merkleized<E>) -> NonEmptyRange<u64>
+where
+    E: commonware_storage::Context + Spawner,
+{
+    let start = *merkleized.sync_boundary();
+    let end = *merkleized.bounds().tip.size;
+    NonEmptyRange::new(start..end).expect("a merkleized state always holds at least its commit")
+}
+
+fn now_ms<E: Clock>(context: &E) -> u64 {
+    let elapsed = context.current().duration_since(UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Why a candidate block is refused (logged; the vote is simply withheld).
+#[derive(Debug, thiserror::Error)]
+enum Invalid {
+    #[error("height {got} does not follow parent height {parent}")]
+    Height { parent: Height, got: Height },
+    #[error("parent digest does not match the ancestry")]
+    Parent,
+    #[error("block carries {count} transactions, the limit is {limit}")]
+    TooManyTransactions { count: usize, limit: u32 },
+    #[error("transactions root does not match the transactions")]
+    TransactionsRoot,
+    #[error("timestamp {timestamp} is not after the parent's {parent}")]
+    TimestampNotMonotonic { parent: u64, timestamp: u64 },
+    #[error("timestamp {timestamp} is more than the allowed drift ahead of the local clock {now}")]
+    TimestampAhead { now: u64, timestamp: u64 },
+    #[error("transaction {index} has an invalid signature")]
+    Signature { index: usize },
+    #[error("execution: {0}")]
+    Execution(String),
+    #[error("receipts root does not match execution")]
+    ReceiptsRoot,
+    #[error("state root does not match execution")]
+    StateRoot,
+}
+
+fn check_header(parent: &Block, block: &Block, limit: u32) -> Result<(), Invalid> {
+    let expected = parent.header.height.next().expect("heights never reach u64::MAX");
+    if block.header.height != expected {
+        return Err(Invalid::Height { parent: parent.header.height, got: block.header.height });
+    }
+    if block.header.parent != parent.hash() || block.header.context.parent.1 != parent.hash() {
+        return Err(Invalid::Parent);
+    }
+    if block.transactions.len() > limit as usize {
+        return Err(Invalid::TooManyTransactions { count: block.transactions.len(), limit });
+    }
+    if !block.transactions_root_matches() {
+        return Err(Invalid::TransactionsRoot);
+    }
+    if block.header.timestamp_ms <= parent.header.timestamp_ms {
+        return Err(Invalid::TimestampNotMonotonic { parent: parent.header.timestamp_ms, timestamp: block.header.timestamp_ms });
+    }
+    Ok(())
+}
+
+/// The consensus signing scheme of validators: ed25519 with attributable certificates.
+pub type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+impl<E, M, O> Application<E> for FormicaApplication<M, O>
+where
+    E: commonware_storage::Context + Spawner + Clock + Rng + rand_core::CryptoRng,
+    M: TransactionSource,
+    O: FinalizedObserver,
+{
+    type SigningScheme = SigningScheme;
+    type Context = BlockContext;
+    type Block = Block;
+    type Databases = StateDatabases<E>;
+    type Captured = Arc<Vec<Receipt>>;
+    type Provider = M;
+    type Input = ();
+
+    fn sync_targets(block: &Block) -> <StateDatabases<E> as DatabaseSet<E>>::SyncTargets {
+        let range = &block.header.state_range;
+        let range = NonEmptyRange::new(Location::new(range.start())..Location::new(range.end()))
+            .expect("a block's state range is non-empty");
+        Target::new(block.header.state_ops_root, range)
+    }
+
+    async fn genesis(&mut self) -> Block {
+        self.genesis.clone()
+    }
+
+    async fn propose(
+        &mut self,
+        context: (E, BlockContext),
+        mut ancestry: impl Ancestry<Block>,
+        batches: <StateDatabases<E> as DatabaseSet<E>>::Unmerkleized,
+        input: Input<(), M>,
+    ) -> Option<Proposed<Self, E>> {
+        let (runtime, consensus_context) = context;
+        let parent = ancestry.next().await?.inner().clone();
+        let height = parent.header.height.next().expect("heights never reach u64::MAX");
+        let limit = self.parameters.block_transactions_max as usize;
+        let candidates = input.provider.candidates(limit).await;
+        let built = match formica_execution::build_block::<E>(&self.parameters, height, batches, candidates).await {
+            Ok(built) => built,
+            Err(error) => panic!("state database failed while building block {height}: {error}"),
+        };
+        if !built.left_out.is_empty() {
+            debug!(height = %height, left_out = built.left_out.len(), "candidates left out of the block");
+        }
+        let timestamp_ms = now_ms(&runtime).max(parent.header.timestamp_ms + 1);
+        let header = Header {
+            context: consensus_context,
+            parent: parent.hash(),
+            height,
+            timestamp_ms,
+            transactions_root: transactions_root(&built.transactions),
+            state_root: built.merkleized.root(),
+            state_ops_root: built.merkleized.ops_root(),
+            state_range: state_range::<E>(&built.merkleized),
+            receipts_root: receipts_root(&built.receipts),
+        };
+        let block = Block::new(header, built.transactions);
+        debug!(height = %height, transactions = block.transactions.len(), "proposed block");
+        self.remember_receipts(&block, built.receipts);
+        Some(Proposed { block, merkleized: built.merkleized })
+    }
+
+    async fn process(
+        &mut self,
+        context: (E, BlockContext),
+        ancestry: impl Ancestry<Block>,
+        batches: <StateDatabases<E> as DatabaseSet<E>>::Unmerkleized,
+        finality: Finality,
+    ) -> Option<Merkleized<E>> {
+        let (mut runtime, _) = context;
+        let block = ancestry.peek()?.inner().clone();
+        let mut walk = ancestry.clone();
+        walk.next().await?;
+        let parent = walk.next().await?.inner().clone();
+        match self.verify(&mut runtime, &parent, &block, batches, finality).await {
+            Ok((merkleized, receipts)) => {
+                self.remember_receipts(&block, receipts);
+                Some(merkleized)
+            }
+            Err(invalid) => {
+                warn!(height = %block.header.height, block = %formica_types::hash_to_hex(&block.hash()), reason = %invalid, "refusing block");
+                None
+            }
+        }
+    }
+
+    async fn capture(
+        &mut self,
+        _context: (E, BlockContext),
+        block: &Block,
+        _batches: &Merkleized<E>,
+        readers: <StateDatabases<E> as DatabaseSet<E>>::Readers,
+    ) -> Arc<Vec<Receipt>> {
+        if let Some(receipts) = self.take_receipts(block) {
+            return receipts;
+        }
+        // Not built or verified in this process (a restart replays it): derive the receipts from
+        // the state before the block, which is what the databases hold during capture.
+        let height = block.header.height;
+        let touched = touched_accounts(&self.parameters, height, &block.transactions);
+        let guard = readers.read().await;
+        let mut accounts = BTreeMap::new();
+        for id in touched {
+            let value = guard.get(&account_key(&id)).await.expect("reading finalized state must not fail");
+            accounts.insert(id, value.and_then(StateValue::into_account));
+        }
+        drop(guard);
+        let mut overlay = AccountOverlay::new(accounts);
+        if height == Height(1) {
+            apply_genesis(&self.parameters, &mut overlay);
+        }
+        let receipts = block
+            .transactions
+            .iter()
+            .map(|transaction| {
+                apply_transaction(&self.parameters, height, &mut overlay, transaction)
+                    .expect("a finalized block's transactions are admissible")
+            })
+            .collect();
+        Arc::new(receipts)
+    }
+
+    async fn finalized(
+        &mut self,
+        _context: (E, BlockContext),
+        block: &Block,
+        captured: Arc<Vec<Receipt>>,
+        _readers: <StateDatabases<E> as DatabaseSet<E>>::Readers,
+    ) {
+        info!(height = %block.header.height, transactions = block.transactions.len(), "block finalized");
+        self.observer.finalized(Arc::new(block.clone()), captured).await;
+    }
+}
+
+impl<M, O> FormicaApplication<M, O> {
+    async fn verify<E>(
+        &self,
+        runtime: &mut E,
+        parent: &Block,
+        block: &Block,
+        batches: <StateDatabases<E> as DatabaseSet<E>>::Unmerkleized,
+        finality: Finality,
+    ) -> Result<(Merkleized<E>, Vec<Receipt>), Invalid>
+    where
+        E: commonware_storage::Context + Spawner + Clock + rand_core::CryptoRng,
+    {
+        check_header(parent, block, self.parameters.block_transactions_max)?;
+        if finality == Finality::Candidate {
+            let now = now_ms(runtime);
+            let drift = TIMESTAMP_DRIFT_MAX.as_millis() as u64;
+            if block.header.timestamp_ms > now.saturating_add(drift) {
+                return Err(Invalid::TimestampAhead { now, timestamp: block.header.timestamp_ms });
+            }
+            let references: Vec<&Transaction> = block.transactions.iter().collect();
+            let valid = formica_crypto::verify_batch(runtime, &references);
+            if let Some(index) = valid.iter().position(|ok| !ok) {
+                return Err(Invalid::Signature { index });
+            }
+        }
+        let (merkleized, receipts) =
+            formica_execution::execute_block::<E>(&self.parameters, block.header.height, batches, &block.transactions)
+                .await
+                .map_err(|error| Invalid::Execution(error.to_string()))?;
+        if receipts_root(&receipts) != block.header.receipts_root {
+            return Err(Invalid::ReceiptsRoot);
+        }
+        if merkleized.root() != block.header.state_root {
+            return Err(Invalid::StateRoot);
+        }
+        Ok((merkleized, receipts))
+    }
+}
