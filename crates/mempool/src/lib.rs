@@ -1,1 +1,199 @@
-//! formica-mempool
+//! The mempool: admission of transactions from clients and peers, per-sender ordering, bounded
+//! pools, and gossip to the other validators.
+//!
+//! # Admission
+//! A transaction is admitted when: its chain id matches; every signature verifies; its signer
+//! set is the sender's key; its nonce is at least the sender's next nonce and within
+//! [`Config::nonce_window`] of it; it has not expired; its fee limit covers the fee; the sender's
+//! balance covers the fee plus what it moves; no transaction with the same sender and nonce is
+//! pending; and the pool has room (per sender and in total). Every refusal is a distinct
+//! [`AdmissionError`]. Size limits are enforced by the decoder before a transaction gets here.
+//!
+//! State checks read the latest *finalized* state; a transaction admitted here can still be
+//! left out of a block (another with its nonce won), which is why proposers re-check everything.
+//!
+//! # Gossip
+//! A transaction admitted from a client is sent once to every validator on
+//! [`GOSSIP_CHANNEL`]. A peer whose message does not decode, or carries a bad signature, is
+//! blocked; other refusals (a duplicate, a nonce already used) are normal races and ignored.
+//! Gossip is best effort: if its queue is full the transaction stays in the local pool and is
+//! proposed when this validator leads.
+//!
+//! # What survives a restart
+//! Nothing: the pool is memory only. Clients resubmit what did not become final.
+
+mod state;
+
+pub use state::{AdmissionError, Config, Pool, spend};
+
+use bytes::Bytes;
+use commonware_codec::{Decode, Encode};
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use formica_types::{Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Transaction, TransactionLimits};
+use futures::{StreamExt, channel::mpsc};
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+use tracing::{debug, warn};
+
+/// The p2p channel transactions are gossiped on.
+pub const GOSSIP_CHANNEL: u64 = 6;
+
+/// Reads finalized accounts for admission.
+pub trait AccountReader: Clone + Send + Sync + 'static {
+    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<Account>, String>> + Send;
+}
+
+/// The shared handle of a node's mempool.
+#[derive(Clone)]
+pub struct Mempool<A> {
+    pool: Arc<Mutex<Pool>>,
+    reader: A,
+    chain_id: ChainId,
+    fee: Amount,
+    limits: TransactionLimits,
+    head: Arc<AtomicU64>,
+    gossip: mpsc::Sender<Bytes>,
+}
+
+/// The receiving end of the gossip queue: hand it to [`run_gossip`].
+pub struct GossipQueue(mpsc::Receiver<Bytes>);
+
+impl<A: AccountReader> Mempool<A> {
+    /// A mempool for a chain; `gossip_queue` bounds transactions waiting to be sent to peers.
+    pub fn new(
+        config: Config,
+        reader: A,
+        chain_id: ChainId,
+        fee: Amount,
+        limits: TransactionLimits,
+        gossip_queue: usize,
+    ) -> (Self, GossipQueue) {
+        let (gossip, queue) = mpsc::channel(gossip_queue);
+        let mempool = Self {
+            pool: Arc::new(Mutex::new(Pool::new(config))),
+            reader,
+            chain_id,
+            fee,
+            limits,
+            head: Arc::new(AtomicU64::new(0)),
+            gossip,
+        };
+        (mempool, GossipQueue(queue))
+    }
+
+    fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool.lock().expect("the pool lock is never poisoned: no code panics while holding it")
+    }
+
+    /// The latest finalized height the pool has seen.
+    pub fn head(&self) -> Height {
+        Height(self.head.load(Ordering::Acquire))
+    }
+
+    /// Number of pending transactions.
+    pub fn len(&self) -> usize {
+        self.pool().len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Admits a transaction from a client and queues it for gossip.
+    pub async fn submit(&self, transaction: Transaction) -> Result<Hash, AdmissionError> {
+        let bytes = transaction.encode();
+        let hash = self.admit(transaction).await?;
+        if self.gossip.clone().try_send(bytes).is_err() {
+            debug!(transaction = %formica_types::hash_to_hex(&hash), "gossip queue full; kept locally only");
+        }
+        Ok(hash)
+    }
+
+    async fn admit(&self, transaction: Transaction) -> Result<Hash, AdmissionError> {
+        if transaction.body.chain_id != self.chain_id {
+            return Err(AdmissionError::WrongChainId { expected: self.chain_id.get(), got: transaction.body.chain_id.get() });
+        }
+        if !transaction.verify_signatures_individually() {
+            return Err(AdmissionError::BadSignature);
+        }
+        let sender = self.reader.account(transaction.body.sender).await.map_err(AdmissionError::State)?;
+        let head = self.head();
+        self.pool().insert(transaction, sender.as_ref(), head, self.fee)
+    }
+
+    /// Up to `limit` transactions to propose.
+    pub fn candidates(&self, limit: usize) -> Vec<Transaction> {
+        self.pool().candidates(limit)
+    }
+
+    /// Removes what a finalized block spent (and whatever expired).
+    pub fn finalized(&self, block: &Block) {
+        let mut senders: BTreeMap<AccountId, Nonce> = BTreeMap::new();
+        for transaction in &block.transactions {
+            let next = transaction.body.nonce.next().expect("nonces never reach u64::MAX");
+            let entry = senders.entry(transaction.body.sender).or_insert(next);
+            *entry = (*entry).max(next);
+        }
+        self.head.fetch_max(block.header.height.get(), Ordering::AcqRel);
+        let removed = self.pool().finalized(block.header.height, &senders);
+        debug!(height = %block.header.height, removed, "mempool pruned");
+    }
+}
+
+/// Runs transaction gossip until the channel closes: sends queued local transactions to every
+/// peer, admits peers' transactions, and blocks peers that send garbage.
+pub async fn run_gossip<A, S, R, B>(mempool: Mempool<A>, queue: GossipQueue, mut sender: S, mut receiver: R, mut blocker: B)
+where
+    A: AccountReader,
+    S: Sender,
+    R: Receiver<PublicKey = S::PublicKey>,
+    B: Blocker<PublicKey = S::PublicKey>,
+{
+    let GossipQueue(mut queue) = queue;
+    let limits = mempool.limits;
+    loop {
+        futures::select! {
+            outgoing = queue.next() => {
+                let Some(bytes) = outgoing else { return };
+                sender.send(Recipients::All, bytes, false);
+            }
+            incoming = receiver.recv().fuse() => {
+                let Ok((peer, message)) = incoming else { return };
+                let message = Bytes::from(message);
+                if message.len() > limits.encoded_bytes_max {
+                    warn!(peer = %peer, bytes = message.len(), "blocking peer: oversized transaction");
+                    blocker.block(peer);
+                    continue;
+                }
+                let transaction = match Transaction::decode_cfg(message, &limits) {
+                    Ok(transaction) => transaction,
+                    Err(error) => {
+                        warn!(peer = %peer, %error, "blocking peer: undecodable transaction");
+                        blocker.block(peer);
+                        continue;
+                    }
+                };
+                match mempool.admit(transaction).await {
+                    Ok(_) => {}
+                    Err(AdmissionError::BadSignature | AdmissionError::WrongChainId { .. }) => {
+                        warn!(peer = %peer, "blocking peer: invalid transaction");
+                        blocker.block(peer);
+                    }
+                    Err(refusal) => debug!(peer = %peer, %refusal, "gossiped transaction refused"),
+                }
+            }
+        }
+    }
+}
+
+use futures::FutureExt as _;
+
+#[cfg(test)]
+mod tests;

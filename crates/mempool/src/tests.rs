@@ -1,0 +1,88 @@
+//! Pool admission, ordering and pruning.
+
+use crate::{AdmissionError, Config, Pool};
+use commonware_cryptography::{Signer, ed25519::PrivateKey};
+use formica_types::*;
+use std::collections::BTreeMap;
+
+fn key(seed: u64) -> PrivateKey {
+    PrivateKey::from_seed(seed)
+}
+
+fn account(seed: u64, nonce: u64, balance: u128) -> Account {
+    Account { public_key: key(seed).public_key(), nonce: Nonce(nonce), balance: Amount(balance) }
+}
+
+fn transfer(seed: u64, nonce: u64, amount: u128, expiry: u64) -> Transaction {
+    TransactionBody {
+        chain_id: ChainId(1),
+        sender: AccountId::from_public_key(&key(seed).public_key()),
+        nonce: Nonce(nonce),
+        expiry_height: Height(expiry),
+        fee_limit: Amount(1),
+        payload: Payload::Transfer { to: AccountId([9; 32]), amount: Amount(amount) },
+    }
+    .sign(&[&key(seed)])
+}
+
+const FEE: Amount = Amount(1);
+
+#[test]
+fn admission_refuses_each_bad_case_with_its_own_error() {
+    let mut pool = Pool::new(Config { transactions_max: 3, per_sender_max: 2, nonce_window: 4 });
+    let sender = account(1, 5, 100);
+    let at = Height(10);
+    assert!(matches!(pool.insert(transfer(1, 4, 1, 99), Some(&sender), at, FEE), Err(AdmissionError::NonceTooLow { .. })));
+    assert!(matches!(pool.insert(transfer(1, 9, 1, 99), Some(&sender), at, FEE), Err(AdmissionError::NonceTooFarAhead { .. })));
+    assert!(matches!(pool.insert(transfer(1, 5, 1, 10), Some(&sender), at, FEE), Err(AdmissionError::Expired { .. })));
+    assert!(matches!(pool.insert(transfer(1, 5, 100, 99), Some(&sender), at, FEE), Err(AdmissionError::InsufficientBalance { .. })));
+    assert!(matches!(pool.insert(transfer(1, 5, 1, 99), None, at, FEE), Err(AdmissionError::UnknownSender(_))));
+    assert!(matches!(pool.insert(transfer(1, 5, 1, 99), Some(&sender), at, Amount(2)), Err(AdmissionError::FeeTooLow { .. })));
+    assert!(matches!(pool.insert(transfer(1, 5, 1, 99), Some(&account(2, 5, 100)), at, FEE), Err(AdmissionError::Unauthorised(_))));
+    pool.insert(transfer(1, 5, 1, 99), Some(&sender), at, FEE).expect("admitted");
+    assert_eq!(pool.insert(transfer(1, 5, 2, 99), Some(&sender), at, FEE), Err(AdmissionError::Duplicate));
+    pool.insert(transfer(1, 6, 1, 99), Some(&sender), at, FEE).expect("admitted");
+    assert!(matches!(pool.insert(transfer(1, 7, 1, 99), Some(&sender), at, FEE), Err(AdmissionError::SenderFull { .. })));
+    pool.insert(transfer(2, 0, 1, 99), Some(&account(2, 0, 100)), at, FEE).expect("admitted");
+    assert!(matches!(pool.insert(transfer(3, 0, 1, 99), Some(&account(3, 0, 100)), at, FEE), Err(AdmissionError::Full { .. })));
+    assert_eq!(pool.len(), 3);
+}
+
+#[test]
+fn candidates_take_consecutive_nonces_round_robin_and_skip_gaps() {
+    let mut pool = Pool::new(Config::default());
+    let at = Height(1);
+    for nonce in [0, 1, 3] {
+        pool.insert(transfer(1, nonce, 1, 99), Some(&account(1, 0, 100)), at, FEE).expect("admitted");
+    }
+    for nonce in [0, 1] {
+        pool.insert(transfer(2, nonce, 1, 99), Some(&account(2, 0, 100)), at, FEE).expect("admitted");
+    }
+    let order: Vec<(u64, u64)> = pool
+        .candidates(10)
+        .iter()
+        .map(|transaction| (transaction.body.sender.0[0] as u64, transaction.body.nonce.get()))
+        .collect();
+    let first = AccountId::from_public_key(&key(1).public_key()).0[0] as u64;
+    let second = AccountId::from_public_key(&key(2).public_key()).0[0] as u64;
+    assert_eq!(order, vec![(first, 0), (second, 0), (first, 1), (second, 1)], "nonce 3 waits for 2");
+    assert_eq!(pool.candidates(3).len(), 3);
+}
+
+#[test]
+fn finalized_blocks_remove_spent_and_expired_transactions() {
+    let mut pool = Pool::new(Config::default());
+    let at = Height(1);
+    for nonce in 0..3 {
+        pool.insert(transfer(1, nonce, 1, 99), Some(&account(1, 0, 100)), at, FEE).expect("admitted");
+    }
+    pool.insert(transfer(2, 0, 1, 5), Some(&account(2, 0, 100)), at, FEE).expect("admitted");
+    let sender = AccountId::from_public_key(&key(1).public_key());
+    let removed = pool.finalized(Height(2), &BTreeMap::from([(sender, Nonce(2))]));
+    assert_eq!(removed, 2);
+    assert_eq!(pool.candidates(10).len(), 2, "nonce 2 of sender 1 and sender 2's transaction remain");
+    let removed = pool.finalized(Height(5), &BTreeMap::new());
+    assert_eq!(removed, 1, "sender 2's transaction expired at 5; the next block is 6");
+    assert_eq!(pool.len(), 1);
+    assert_eq!(pool.candidates(10)[0].body.nonce, Nonce(2));
+}
