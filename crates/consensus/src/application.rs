@@ -10,7 +10,9 @@ use commonware_glue::stateful::{
 use commonware_runtime::{Clock, Spawner};
 use commonware_storage::{mmr::Location, qmdb::sync::Target};
 use commonware_utils::range::NonEmptyRange;
-use formica_execution::{AccountOverlay, ChainParameters, Merkleized, apply_genesis, apply_transaction, touched_accounts};
+use formica_execution::{
+    AccountOverlay, ChainParameters, Merkleized, apply_genesis, apply_transaction, touched_accounts,
+};
 use formica_state::{StateDatabases, StateValue, account_key};
 use formica_types::{
     Block, BlockContext, Hash, Header, Height, Receipt, Transaction, receipts_root, transactions_root,
@@ -50,8 +52,8 @@ where
     E: commonware_storage::Context + Spawner,
 {
     let target = <StateDatabases<E> as DatabaseSet<E>>::initial_sync_targets();
-    let range = NonEmptyRange::new(*target.range.start()..*target.range.end())
-        .expect("the initial state range is non-empty");
+    let range =
+        NonEmptyRange::new(*target.range.start()..*target.range.end()).expect("the initial state range is non-empty");
     let header = Header {
         context: BlockContext {
             round: commonware_consensus::types::Round::new(
@@ -96,7 +98,13 @@ pub struct FormicaApplication<M, O> {
 impl<M, O> FormicaApplication<M, O> {
     /// An application for a chain with these parameters and genesis block.
     pub fn new(parameters: Arc<ChainParameters>, genesis: Block, observer: O) -> Self {
-        Self { parameters, genesis, observer, receipts: Arc::new(Mutex::new(BTreeMap::new())), _source: std::marker::PhantomData }
+        Self {
+            parameters,
+            genesis,
+            observer,
+            receipts: Arc::new(Mutex::new(BTreeMap::new())),
+            _source: std::marker::PhantomData,
+        }
     }
 
     fn remember_receipts(&self, block: &Block, receipts: Vec<Receipt>) {
@@ -167,7 +175,10 @@ fn check_header(parent: &Block, block: &Block, limit: u32) -> Result<(), Invalid
         return Err(Invalid::TransactionsRoot);
     }
     if block.header.timestamp_ms <= parent.header.timestamp_ms {
-        return Err(Invalid::TimestampNotMonotonic { parent: parent.header.timestamp_ms, timestamp: block.header.timestamp_ms });
+        return Err(Invalid::TimestampNotMonotonic {
+            parent: parent.header.timestamp_ms,
+            timestamp: block.header.timestamp_ms,
+        });
     }
     Ok(())
 }

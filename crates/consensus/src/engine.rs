@@ -165,16 +165,15 @@ pub fn max_message_bytes(validators: usize, block_limits: &BlockLimits) -> u32 {
 }
 
 /// Starts a validator's engine.
-pub async fn start<E, M, O, S, R, P, B>(context: E, config: Config<M, O>, channels: Channels<S, R>, peers: P, blocker: B) -> Engine<E, M, O>
+pub async fn start<E, M, O, S, R, P, B>(
+    context: E,
+    config: Config<M, O>,
+    channels: Channels<S, R>,
+    peers: P,
+    blocker: B,
+) -> Engine<E, M, O>
 where
-    E: commonware_storage::Context
-        + Spawner
-        + Clock
-        + Storage
-        + Metrics
-        + rand_core::Rng
-        + rand_core::CryptoRng
-        + Clone,
+    E: commonware_storage::Context + Spawner + Clock + Storage + Metrics + rand_core::Rng + rand_core::CryptoRng,
     M: TransactionSource,
     O: FinalizedObserver,
     S: Sender<PublicKey = PublicKey>,

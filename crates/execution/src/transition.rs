@@ -2,8 +2,7 @@
 
 use formica_crypto::{AuthorisationError, authorise};
 use formica_types::{
-    Account, AccountId, Amount, ChainId, FailureCode, Height, Nonce, Outcome, Payload, PublicKey, Receipt,
-    Transaction,
+    Account, AccountId, Amount, ChainId, FailureCode, Height, Nonce, Outcome, Payload, PublicKey, Receipt, Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -202,7 +201,10 @@ fn apply_payload(overlay: &mut AccountOverlay, sender: &AccountId, payload: &Pay
             }
             let mut from_account = overlay.get(sender).cloned().expect("the sender exists");
             from_account.balance = from_account.balance.checked_sub(*initial_balance).ok_or_else(|| {
-                (FailureCode::InsufficientBalance, format!("balance {} is below {initial_balance}", from_account.balance))
+                (
+                    FailureCode::InsufficientBalance,
+                    format!("balance {} is below {initial_balance}", from_account.balance),
+                )
             })?;
             overlay.set(*sender, from_account);
             overlay.set(id, Account::new(public_key.clone(), *initial_balance));

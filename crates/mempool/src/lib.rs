@@ -118,7 +118,10 @@ impl<A: AccountReader> Mempool<A> {
 
     async fn admit(&self, transaction: Transaction) -> Result<Hash, AdmissionError> {
         if transaction.body.chain_id != self.chain_id {
-            return Err(AdmissionError::WrongChainId { expected: self.chain_id.get(), got: transaction.body.chain_id.get() });
+            return Err(AdmissionError::WrongChainId {
+                expected: self.chain_id.get(),
+                got: transaction.body.chain_id.get(),
+            });
         }
         if !transaction.verify_signatures_individually() {
             return Err(AdmissionError::BadSignature);
@@ -149,8 +152,13 @@ impl<A: AccountReader> Mempool<A> {
 
 /// Runs transaction gossip until the channel closes: sends queued local transactions to every
 /// peer, admits peers' transactions, and blocks peers that send garbage.
-pub async fn run_gossip<A, S, R, B>(mempool: Mempool<A>, queue: GossipQueue, mut sender: S, mut receiver: R, mut blocker: B)
-where
+pub async fn run_gossip<A, S, R, B>(
+    mempool: Mempool<A>,
+    queue: GossipQueue,
+    mut sender: S,
+    mut receiver: R,
+    mut blocker: B,
+) where
     A: AccountReader,
     S: Sender,
     R: Receiver<PublicKey = S::PublicKey>,

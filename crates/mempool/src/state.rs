@@ -176,7 +176,9 @@ impl Pool {
                 if selected.len() == limit {
                     break;
                 }
-                let Some((nonce, _)) = run.peek() else { continue };
+                let Some((nonce, _)) = run.peek() else {
+                    continue;
+                };
                 if **nonce != *expected {
                     continue;
                 }

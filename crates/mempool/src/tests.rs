@@ -32,19 +32,40 @@ fn admission_refuses_each_bad_case_with_its_own_error() {
     let mut pool = Pool::new(Config { transactions_max: 3, per_sender_max: 2, nonce_window: 4 });
     let sender = account(1, 5, 100);
     let at = Height(10);
-    assert!(matches!(pool.insert(transfer(1, 4, 1, 99), Some(&sender), at, FEE), Err(AdmissionError::NonceTooLow { .. })));
-    assert!(matches!(pool.insert(transfer(1, 9, 1, 99), Some(&sender), at, FEE), Err(AdmissionError::NonceTooFarAhead { .. })));
+    assert!(matches!(
+        pool.insert(transfer(1, 4, 1, 99), Some(&sender), at, FEE),
+        Err(AdmissionError::NonceTooLow { .. })
+    ));
+    assert!(matches!(
+        pool.insert(transfer(1, 9, 1, 99), Some(&sender), at, FEE),
+        Err(AdmissionError::NonceTooFarAhead { .. })
+    ));
     assert!(matches!(pool.insert(transfer(1, 5, 1, 10), Some(&sender), at, FEE), Err(AdmissionError::Expired { .. })));
-    assert!(matches!(pool.insert(transfer(1, 5, 100, 99), Some(&sender), at, FEE), Err(AdmissionError::InsufficientBalance { .. })));
+    assert!(matches!(
+        pool.insert(transfer(1, 5, 100, 99), Some(&sender), at, FEE),
+        Err(AdmissionError::InsufficientBalance { .. })
+    ));
     assert!(matches!(pool.insert(transfer(1, 5, 1, 99), None, at, FEE), Err(AdmissionError::UnknownSender(_))));
-    assert!(matches!(pool.insert(transfer(1, 5, 1, 99), Some(&sender), at, Amount(2)), Err(AdmissionError::FeeTooLow { .. })));
-    assert!(matches!(pool.insert(transfer(1, 5, 1, 99), Some(&account(2, 5, 100)), at, FEE), Err(AdmissionError::Unauthorised(_))));
+    assert!(matches!(
+        pool.insert(transfer(1, 5, 1, 99), Some(&sender), at, Amount(2)),
+        Err(AdmissionError::FeeTooLow { .. })
+    ));
+    assert!(matches!(
+        pool.insert(transfer(1, 5, 1, 99), Some(&account(2, 5, 100)), at, FEE),
+        Err(AdmissionError::Unauthorised(_))
+    ));
     pool.insert(transfer(1, 5, 1, 99), Some(&sender), at, FEE).expect("admitted");
     assert_eq!(pool.insert(transfer(1, 5, 2, 99), Some(&sender), at, FEE), Err(AdmissionError::Duplicate));
     pool.insert(transfer(1, 6, 1, 99), Some(&sender), at, FEE).expect("admitted");
-    assert!(matches!(pool.insert(transfer(1, 7, 1, 99), Some(&sender), at, FEE), Err(AdmissionError::SenderFull { .. })));
+    assert!(matches!(
+        pool.insert(transfer(1, 7, 1, 99), Some(&sender), at, FEE),
+        Err(AdmissionError::SenderFull { .. })
+    ));
     pool.insert(transfer(2, 0, 1, 99), Some(&account(2, 0, 100)), at, FEE).expect("admitted");
-    assert!(matches!(pool.insert(transfer(3, 0, 1, 99), Some(&account(3, 0, 100)), at, FEE), Err(AdmissionError::Full { .. })));
+    assert!(matches!(
+        pool.insert(transfer(3, 0, 1, 99), Some(&account(3, 0, 100)), at, FEE),
+        Err(AdmissionError::Full { .. })
+    ));
     assert_eq!(pool.len(), 3);
 }
 

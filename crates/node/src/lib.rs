@@ -1,1 +1,20 @@
-//! formica-node
+//! The Formica node: the composition root.
+//!
+//! It reads the config file and keys, builds the chain from the genesis file ([`Chain`]), and
+//! wires every component of a validator ([`validator::start`]): the mempool, the fjall indexes,
+//! the consensus engine (simplex + marshal + the stateful executor) and transaction gossip. The
+//! composition is generic over the commonware runtime and p2p layer: production uses tokio and
+//! authenticated TCP ([`run`]), the simulation tests use the deterministic runtime and the
+//! simulated network, and both run this same code.
+//!
+//! # What survives a restart
+//! Everything consensus needs (the simplex journal, marshal's archives of finalized blocks and
+//! certificates, the state database) lives in the runtime's storage directory; the indexes in
+//! their own directory. A restarted node replays from its last durable block and catches up from
+//! peers. The mempool does not survive.
+
+pub mod chain;
+pub mod validator;
+
+pub use chain::Chain;
+pub use validator::{ChainHead, Head, StateReader, Validator, ValidatorConfig};

@@ -14,7 +14,7 @@ use commonware_storage::{
     merkle::full::Config as MerkleConfig,
     mmr,
     qmdb::{
-        any::{unordered::Update as UnorderedUpdate, unordered::Operation, value::FixedEncoding},
+        any::{unordered::Operation, unordered::Update as UnorderedUpdate, value::FixedEncoding},
         current::{self, unordered::proof::constant::KeyValueProof},
     },
     translator::EightCap,

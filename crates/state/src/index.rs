@@ -78,7 +78,11 @@ impl Indexes {
         batch.insert(&self.block_heights, block.hash().as_ref().to_vec(), height_key(height).to_vec());
         for (index, (transaction, receipt)) in block.transactions.iter().zip(receipts).enumerate() {
             let index = u32::try_from(index).expect("a block holds fewer than 2^32 transactions");
-            batch.insert(&self.transactions, transaction.hash().as_ref().to_vec(), position_key(height, index).to_vec());
+            batch.insert(
+                &self.transactions,
+                transaction.hash().as_ref().to_vec(),
+                position_key(height, index).to_vec(),
+            );
             batch.insert(&self.receipts, position_key(height, index).to_vec(), receipt.encode().to_vec());
         }
         batch.commit()?;
@@ -100,7 +104,9 @@ impl Indexes {
         let Some(bytes) = self.blocks.get(height_key(height))? else {
             return Ok(None);
         };
-        Block::decode_cfg(Bytes::copy_from_slice(&bytes), &self.limits).map(Some).map_err(|error| corrupt("block", error))
+        Block::decode_cfg(Bytes::copy_from_slice(&bytes), &self.limits)
+            .map(Some)
+            .map_err(|error| corrupt("block", error))
     }
 
     /// A finalized block by hash.

@@ -44,7 +44,11 @@ fn indexes_find_blocks_transactions_and_receipts_after_reopening() {
     let transactions = vec![transfer(0), transfer(1)];
     let receipts: Vec<Receipt> = transactions
         .iter()
-        .map(|transaction| Receipt { transaction_hash: transaction.hash(), outcome: Outcome::Success, fee_paid: Amount(1) })
+        .map(|transaction| Receipt {
+            transaction_hash: transaction.hash(),
+            outcome: Outcome::Success,
+            fee_paid: Amount(1),
+        })
         .collect();
     let first = block(1, vec![]);
     let second = block(2, transactions.clone());

@@ -43,11 +43,9 @@ impl Read for Account {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         match u8::read(buf)? {
-            Self::VERSION => Ok(Self {
-                public_key: PublicKey::read(buf)?,
-                nonce: Nonce::read(buf)?,
-                balance: Amount::read(buf)?,
-            }),
+            Self::VERSION => {
+                Ok(Self { public_key: PublicKey::read(buf)?, nonce: Nonce::read(buf)?, balance: Amount::read(buf)? })
+            }
             version => Err(CodecError::InvalidEnum(version)),
         }
     }

@@ -79,10 +79,8 @@ impl Genesis {
         let mut seen = BTreeSet::new();
         let mut keys = Vec::with_capacity(self.validators.len());
         for validator in &self.validators {
-            let key = public_key_from_hex(&validator.public_key).map_err(|error| GenesisError::Validator {
-                name: validator.name.clone(),
-                reason: error.to_string(),
-            })?;
+            let key = public_key_from_hex(&validator.public_key)
+                .map_err(|error| GenesisError::Validator { name: validator.name.clone(), reason: error.to_string() })?;
             if validator.p2p_address.parse::<std::net::SocketAddr>().is_err() {
                 return Err(GenesisError::Validator {
                     name: validator.name.clone(),

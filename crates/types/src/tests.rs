@@ -130,12 +130,12 @@ fn signature_is_bound_to_chain_id() {
 #[test]
 fn golden_hashes() {
     let transaction = body(42, 7, 1_000, false).sign(&[&key(42)]);
-    assert_eq!(
-        hash_to_hex(&transaction.hash()),
-        "0xe55466e9755fd1dd31181e5329d1e4bb3eef07708a010ae38c2d7b0f3374a4bf"
-    );
+    assert_eq!(hash_to_hex(&transaction.hash()), "0xe55466e9755fd1dd31181e5329d1e4bb3eef07708a010ae38c2d7b0f3374a4bf");
     assert_eq!(hash_to_hex(&header(5).digest()), "0x24a613bfdc1d41ad8a67060958cba9708c033032471e671619ebf9cabb202903");
-    assert_eq!(AccountId::from_public_key(&key(42).public_key()).to_hex(), "0xeabdf35b17d2d487918b7cca02a2bef70ba78509022c5a31796d29029e23790e");
+    assert_eq!(
+        AccountId::from_public_key(&key(42).public_key()).to_hex(),
+        "0xeabdf35b17d2d487918b7cca02a2bef70ba78509022c5a31796d29029e23790e"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, PublicKey, Signature, hash_tagged};
 use bytes::BufMut;
 use commonware_codec::Buf;
-use commonware_codec::{EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write, Encode};
+use commonware_codec::{Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write};
 use commonware_cryptography::{Signer, Verifier, ed25519};
 
 /// Namespace of every transaction signature (the chain id is inside the signed body).
@@ -70,10 +70,9 @@ impl Read for Payload {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         match u8::read(buf)? {
-            Self::TAG_CREATE_ACCOUNT => Ok(Payload::CreateAccount {
-                public_key: PublicKey::read(buf)?,
-                initial_balance: Amount::read(buf)?,
-            }),
+            Self::TAG_CREATE_ACCOUNT => {
+                Ok(Payload::CreateAccount { public_key: PublicKey::read(buf)?, initial_balance: Amount::read(buf)? })
+            }
             Self::TAG_TRANSFER => Ok(Payload::Transfer { to: AccountId::read(buf)?, amount: Amount::read(buf)? }),
             tag => Err(CodecError::InvalidEnum(tag)),
         }

@@ -1,0 +1,64 @@
+//! What a node derives from the genesis file: parameters, validators, the genesis block.
+
+use commonware_codec::Encode;
+use formica_execution::ChainParameters;
+use formica_types::{Block, Genesis, GenesisError, Hash, PublicKey, hash_tagged};
+use std::sync::Arc;
+
+/// A chain as every node of it sees it.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub genesis: Genesis,
+    pub parameters: Arc<ChainParameters>,
+    /// Validators in the order of the genesis file.
+    pub validators: Vec<PublicKey>,
+    /// Hash of everything in the genesis file: the genesis block commits to it.
+    pub commitment: Hash,
+}
+
+impl Chain {
+    /// Validates a genesis file and derives the chain from it.
+    pub fn from_genesis(genesis: Genesis) -> Result<Self, GenesisError> {
+        let validators = genesis.validate()?;
+        let accounts = genesis.funded_accounts()?;
+        let parameters = Arc::new(ChainParameters {
+            chain_id: genesis.chain_id,
+            fee_per_transaction: genesis.fee_per_transaction,
+            fee_collector: genesis.fee_collector,
+            block_transactions_max: genesis.block_transactions_max,
+            genesis_accounts: accounts.clone(),
+        });
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&genesis.chain_id.encode());
+        bytes.extend_from_slice(&genesis.timestamp_ms.to_be_bytes());
+        bytes.extend_from_slice(&genesis.fee_per_transaction.encode());
+        bytes.extend_from_slice(&genesis.fee_collector.0);
+        bytes.extend_from_slice(&genesis.block_transactions_max.to_be_bytes());
+        for (validator, key) in genesis.validators.iter().zip(&validators) {
+            bytes.extend_from_slice(key.as_ref());
+            bytes.extend_from_slice(&(validator.p2p_address.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(validator.p2p_address.as_bytes());
+        }
+        for (key, balance) in &accounts {
+            bytes.extend_from_slice(key.as_ref());
+            bytes.extend_from_slice(&balance.encode());
+        }
+        let commitment = hash_tagged(b"formica/genesis/v1", &[&bytes]);
+        Ok(Self { genesis, parameters, validators, commitment })
+    }
+
+    /// The consensus signing namespace: votes of one chain are worthless on another.
+    pub fn namespace(&self) -> Vec<u8> {
+        let mut namespace = b"FORMICA_CONSENSUS_V1_".to_vec();
+        namespace.extend_from_slice(&self.genesis.chain_id.get().to_be_bytes());
+        namespace
+    }
+
+    /// The genesis block.
+    pub fn genesis_block<E>(&self) -> Block
+    where
+        E: commonware_storage::Context + commonware_runtime::Spawner,
+    {
+        formica_consensus::genesis_block::<E>(self.commitment)
+    }
+}

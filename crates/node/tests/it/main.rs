@@ -1,0 +1,3 @@
+//! Multi-validator tests of the node on commonware's deterministic runtime and simulated network.
+
+mod simulation;

@@ -1,0 +1,214 @@
+//! Four validators on the simulated network finalize blocks of real transactions and agree on
+//! every state root.
+
+use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
+use commonware_p2p::Manager as _;
+use commonware_p2p::simulated::{self, Link, Network};
+use commonware_runtime::{Clock, Metrics, Quota, Runner as _, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, ordered::Set};
+use formica_consensus::engine::{self, Channels, Timeouts};
+use formica_node::{Chain, Validator, ValidatorConfig, validator};
+use formica_types::*;
+use std::time::Duration;
+
+const VALIDATORS: u64 = 4;
+const DEV_SEED: u64 = 1_000;
+
+fn genesis(validators: &[PrivateKey]) -> Genesis {
+    let dev = PrivateKey::from_seed(DEV_SEED).public_key();
+    Genesis {
+        chain_id: ChainId(77),
+        timestamp_ms: 0,
+        validators: validators
+            .iter()
+            .enumerate()
+            .map(|(index, key)| GenesisValidator {
+                name: format!("org-{index}"),
+                public_key: public_key_to_hex(&key.public_key()),
+                p2p_address: format!("127.0.0.1:{}", 30_000 + index),
+            })
+            .collect(),
+        accounts: vec![GenesisAccount { public_key: public_key_to_hex(&dev), balance: Amount(1_000_000_000) }],
+        fee_per_transaction: Amount(1),
+        fee_collector: AccountId::from_public_key(&dev),
+        block_transactions_max: 500,
+    }
+}
+
+/// A signed transfer from the dev account to a fresh account derived from `to_seed`.
+fn create_account(nonce: u64, to_seed: u64) -> Transaction {
+    let dev = PrivateKey::from_seed(DEV_SEED);
+    TransactionBody {
+        chain_id: ChainId(77),
+        sender: AccountId::from_public_key(&dev.public_key()),
+        nonce: Nonce(nonce),
+        expiry_height: Height(10_000),
+        fee_limit: Amount(1),
+        payload: Payload::CreateAccount {
+            public_key: PrivateKey::from_seed(to_seed).public_key(),
+            initial_balance: Amount(1_000 + to_seed as u128),
+        },
+    }
+    .sign(&[&dev])
+}
+
+async fn start_network(
+    context: &deterministic::Context,
+    keys: &[PrivateKey],
+    directory: &std::path::Path,
+) -> Vec<Validator<deterministic::Context>> {
+    let chain = Chain::from_genesis(genesis(keys)).expect("valid genesis");
+    let limits = validator::block_limits(&chain);
+    let (network, oracle) = Network::new(
+        context.child("network"),
+        simulated::Config {
+            max_size: engine::max_message_bytes(keys.len(), &limits),
+            max_peers_per_set: NZUsize!(16),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        },
+    );
+    network.start();
+    let participants = Set::from_iter_dedup(keys.iter().map(|key| key.public_key()));
+    oracle.manager().track(0, participants);
+    let quota = Quota::per_second(NZU32!(10_000));
+    let mut validators = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        let control = oracle.control(key.public_key());
+        let channel = async |id| control.register(id, quota).await.expect("channel registers");
+        let channels = Channels {
+            votes: channel(engine::CHANNEL_VOTES).await,
+            certificates: channel(engine::CHANNEL_CERTIFICATES).await,
+            resolver: channel(engine::CHANNEL_RESOLVER).await,
+            backfill: channel(engine::CHANNEL_BACKFILL).await,
+            broadcast: channel(engine::CHANNEL_BROADCAST).await,
+            state_sync: channel(engine::CHANNEL_STATE_SYNC).await,
+        };
+        let gossip = channel(engine::CHANNEL_TRANSACTIONS).await;
+        let config = ValidatorConfig {
+            signer: key.clone(),
+            index_directory: directory.join(format!("validator-{index}")),
+            partition_prefix: format!("validator-{index}"),
+            mempool: formica_mempool::Config::default(),
+            timeouts: Timeouts::default(),
+            mailbox_size: NZUsize!(1_024),
+            retained_blocks: 1_000,
+            gossip_queue: 1_024,
+            subscriber_buffer: 64,
+        };
+        let validator = validator::start(
+            context.child("validator").with_attribute("index", index),
+            chain.clone(),
+            config,
+            channels,
+            gossip,
+            oracle.manager(),
+            control.clone(),
+        )
+        .await
+        .expect("validator starts");
+        validators.push(validator);
+    }
+    let link = Link {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(5),
+        success_rate: commonware_utils::probability!(1.0),
+    };
+    for from in keys {
+        for to in keys {
+            if from.public_key() != to.public_key() {
+                oracle.add_link(from.public_key(), to.public_key(), link.clone()).await.expect("link");
+            }
+        }
+    }
+    validators
+}
+
+#[test]
+fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().to_path_buf();
+    let runner = deterministic::Runner::timed(Duration::from_secs(600));
+    runner.start(|context| async move {
+        let keys: Vec<PrivateKey> = (0..VALIDATORS).map(PrivateKey::from_seed).collect();
+        let validators = start_network(&context, &keys, &path).await;
+
+        // Let the chain start, then submit through different validators' mempools: gossip must
+        // carry each transaction to whichever validator leads.
+        context.sleep(Duration::from_secs(2)).await;
+        let transactions: Vec<Transaction> = (0..40).map(|nonce| create_account(nonce, 10_000 + nonce)).collect();
+        for (index, transaction) in transactions.iter().enumerate() {
+            let validator = &validators[index % validators.len()];
+            // Nonces ahead of the finalized one are admitted (within the window).
+            validator.mempool.submit(transaction.clone()).await.expect("admitted");
+        }
+
+        // Wait until every validator has every transaction final.
+        let mut waited = Duration::ZERO;
+        loop {
+            let done = validators.iter().all(|validator| {
+                transactions.iter().all(|transaction| {
+                    validator.indexes.transaction(&transaction.hash()).expect("index reads").is_some()
+                })
+            });
+            if done {
+                break;
+            }
+            assert!(waited < Duration::from_secs(120), "transactions not final after {waited:?}");
+            context.sleep(Duration::from_millis(200)).await;
+            waited += Duration::from_millis(200);
+        }
+
+        // Every validator holds the same block (hash, state root) at every height it finalized.
+        let lowest_head = validators.iter().map(|validator| validator.head.get().height).min().expect("validators");
+        assert!(lowest_head >= Height(2), "chain advanced");
+        for height in 1..=lowest_head.get() {
+            let blocks: Vec<Block> = validators
+                .iter()
+                .map(|validator| validator.indexes.block_by_height(Height(height)).expect("reads").expect("indexed"))
+                .collect();
+            for block in &blocks[1..] {
+                assert_eq!(block.hash(), blocks[0].hash(), "same block at height {height}");
+                assert_eq!(block.header.state_root, blocks[0].header.state_root, "same state root at {height}");
+            }
+        }
+
+        // Every receipt succeeded, and the created accounts are provable against a finalized root.
+        for transaction in &transactions {
+            let (_, _, receipt) =
+                validators[0].indexes.transaction(&transaction.hash()).expect("reads").expect("final");
+            assert!(receipt.succeeded(), "receipt {receipt:?}");
+        }
+        let created = AccountId::from_public_key(&PrivateKey::from_seed(10_005).public_key());
+        let (account, proof, head) = loop {
+            if let Some(answer) =
+                validator::prove_account(&validators[1].state, &validators[1].head, created).await.expect("proves")
+            {
+                break answer;
+            }
+            context.sleep(Duration::from_millis(10)).await;
+        };
+        let account = account.expect("account exists");
+        assert_eq!(account.balance, Amount(1_000 + 10_005));
+        assert!(formica_state::verify_account_proof(&created, &account, &proof, &head.state_root));
+        let mut forged = account.clone();
+        forged.balance = Amount(1_000_000);
+        assert!(!formica_state::verify_account_proof(&created, &forged, &proof, &head.state_root), "forgery fails");
+
+        // Conservation: the dev account paid out exactly what the new accounts hold (fees went
+        // back to the dev account, the fee collector).
+        let dev = AccountId::from_public_key(&PrivateKey::from_seed(DEV_SEED).public_key());
+        let mut total = Amount::ZERO;
+        for id in std::iter::once(dev)
+            .chain((0..40).map(|n| AccountId::from_public_key(&PrivateKey::from_seed(10_000 + n).public_key())))
+        {
+            let account = formica_mempool::AccountReader::account(&validators[2].state, id)
+                .await
+                .expect("reads")
+                .expect("exists");
+            total = total.checked_add(account.balance).expect("no overflow");
+        }
+        assert_eq!(total, Amount(1_000_000_000), "value is conserved");
+        let _ = context.encode();
+    });
+}
