@@ -1,1 +1,134 @@
-fn main() {}
+//! `formica`: one binary for operators and developers.
+//!
+//! - `formica up`: a local 4-validator network (separate processes) on loopback.
+//! - `formica node --config FILE`: one production node.
+//! - `formica genesis ...`: a genesis file from what each organisation hands in.
+//! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
+//!   client commands over JSON-RPC (see [`client`]).
+
+mod client;
+mod devnet;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use formica_types::{AccountId, Amount, ChainId, Genesis, GenesisAccount, GenesisValidator, public_key_from_hex};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "formica", version, about = "Formica: a permissioned BFT ledger for consortia")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    target: client::Target,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start (or resume) a local network of validator processes and supervise it until Ctrl-C.
+    Up(devnet::UpArgs),
+    /// Run one node from its config file.
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Build a genesis file from the validators and accounts the organisations hand in.
+    Genesis(GenesisArgs),
+    #[command(flatten)]
+    Client(client::ClientCommand),
+}
+
+#[derive(clap::Args)]
+struct GenesisArgs {
+    #[arg(long)]
+    chain_id: u64,
+    /// `NAME=PUBLIC_KEY@HOST:PORT`, once per validator.
+    #[arg(long = "validator", required = true)]
+    validators: Vec<String>,
+    /// `PUBLIC_KEY=BALANCE`, once per funded account.
+    #[arg(long = "account", required = true)]
+    accounts: Vec<String>,
+    /// The fee per transaction.
+    #[arg(long, default_value = "1")]
+    fee: u128,
+    /// The account that collects fees (default: the first funded account).
+    #[arg(long)]
+    fee_collector: Option<String>,
+    #[arg(long, default_value_t = 10_000)]
+    block_transactions_max: u32,
+    /// Milliseconds since the Unix epoch (default: now).
+    #[arg(long)]
+    timestamp_ms: Option<u64>,
+    /// Where to write the file (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
+    let validators = args
+        .validators
+        .iter()
+        .map(|spec| {
+            let (name, rest) = spec.split_once('=').context("--validator takes NAME=PUBLIC_KEY@HOST:PORT")?;
+            let (key, address) = rest.split_once('@').context("--validator takes NAME=PUBLIC_KEY@HOST:PORT")?;
+            Ok(GenesisValidator { name: name.into(), public_key: key.into(), p2p_address: address.into() })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let accounts = args
+        .accounts
+        .iter()
+        .map(|spec| {
+            let (key, balance) = spec.split_once('=').context("--account takes PUBLIC_KEY=BALANCE")?;
+            let balance: u128 = balance.parse().context("the balance is a whole number")?;
+            Ok(GenesisAccount { public_key: key.into(), balance: Amount(balance) })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let fee_collector = match &args.fee_collector {
+        Some(id) => AccountId::from_hex(id).context("--fee-collector is an account id")?,
+        None => {
+            let first = accounts.first().context("at least one --account is needed")?;
+            AccountId::from_public_key(&public_key_from_hex(&first.public_key).context("account public key")?)
+        }
+    };
+    let timestamp_ms = args.timestamp_ms.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    });
+    let genesis = Genesis {
+        chain_id: ChainId(args.chain_id),
+        timestamp_ms,
+        validators,
+        accounts,
+        fee_per_transaction: Amount(args.fee),
+        fee_collector,
+        block_transactions_max: args.block_transactions_max,
+    };
+    genesis.validate().context("the genesis is not valid")?;
+    Ok(genesis)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Node { config } => {
+            formica_node::run(&config).with_context(|| format!("node with config {}", config.display()))
+        }
+        Command::Up(args) => devnet::up(args, &cli.target.dir),
+        Command::Genesis(args) => {
+            let out = args.out.clone();
+            let genesis = build_genesis(args)?;
+            let text = serde_json::to_string_pretty(&genesis)? + "\n";
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display())),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Client(command) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            runtime.block_on(client::run(command, cli.target))
+        }
+    }
+}
+

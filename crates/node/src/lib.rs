@@ -13,8 +13,13 @@
 //! their own directory. A restarted node replays from its last durable block and catches up from
 //! peers. The mempool does not survive.
 
+pub mod backend;
 pub mod chain;
+pub mod config;
+pub mod run;
 pub mod validator;
 
 pub use chain::Chain;
+pub use config::NodeConfig;
+pub use run::{RunError, read_genesis, run};
 pub use validator::{ChainHead, Head, StateReader, Validator, ValidatorConfig};

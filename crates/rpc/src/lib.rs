@@ -1,1 +1,61 @@
-//! formica-rpc
+//! Formica's JSON-RPC 2.0 API over HTTP and WebSocket (one port serves both).
+//!
+//! This crate owns the wire interface between nodes and everything outside them: the API trait
+//! (`FormicaApi`, from which jsonrpsee generates both [`FormicaApiServer`] and the typed
+//! [`FormicaApiClient`]), the JSON views ([`types`]), the error codes ([`codes`]), and the
+//! server ([`serve`]) over a [`Backend`] that the node implements. It holds no state of its own:
+//! nothing here survives a restart, and every answer comes from the backend.
+//!
+//! # Methods
+//! `formica_sendTransaction`, `formica_getTransaction`, `formica_getTransactionReceipt`,
+//! `formica_getBlockByHeight`, `formica_getBlockByHash`, `formica_getAccount`,
+//! `formica_getAccountProof`, `formica_status`, `formica_health`; subscriptions (WebSocket only)
+//! `formica_subscribeFinalizedBlocks` / `formica_unsubscribeFinalizedBlocks` (notifications
+//! `formica_finalizedBlock`) and `formica_subscribeTransaction` / `formica_unsubscribeTransaction`
+//! (one `formica_transactionReceipt` notification when the transaction is final).
+//! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
+//!
+//! # JSON conventions
+//! Amounts, balances and fees are decimal strings; heights, nonces and counts are numbers;
+//! hashes, keys and account ids are `0x` hex.
+//!
+//! # Error codes
+//! Stable: clients match on them. Refusals of `formica_sendTransaction` ([`SubmitError`]) carry
+//! their variant's fields in the error object's `data`.
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | -32001 | malformed transaction (bad hex or encoding) |
+//! | -32002 | transaction larger than the limit |
+//! | -32003 | wrong chain id |
+//! | -32004 | invalid signature |
+//! | -32005 | signers are not the account's key |
+//! | -32006 | nonce too low (already used, replay) |
+//! | -32007 | nonce too far ahead of the account's |
+//! | -32008 | expired (expiry height passed) |
+//! | -32009 | insufficient balance for amount plus fee limit |
+//! | -32010 | unknown sender account |
+//! | -32011 | fee limit below the minimum fee |
+//! | -32012 | mempool full |
+//! | -32013 | duplicate (already pending) |
+//! | -32030 | node unavailable (shutting down, storage failure) |
+//! | -32602 | invalid parameters (bad hex, wrong length) |
+//!
+//! # Limits
+//! Request and response bodies, connections, subscriptions per connection and batch length are
+//! bounded by [`ServerConfig`]; submitted transactions are size-checked before they are decoded.
+
+mod api;
+mod backend;
+mod error;
+mod server;
+pub mod types;
+
+pub use api::{FormicaApiClient, FormicaApiServer};
+pub use backend::{
+    AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+};
+pub use error::codes;
+pub use server::{
+    HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve,
+};

@@ -1,0 +1,324 @@
+//! [`Client`]: typed calls, transaction building, and waiting for finality.
+
+use crate::error::{ClientError, Result};
+use commonware_codec::Encode;
+use commonware_cryptography::{Signer, ed25519};
+use formica_rpc::FormicaApiClient;
+use formica_rpc::types::{
+    AccountProofView, AccountView, BlockView, ReceiptView, StatusView, TransactionView, codec,
+};
+use formica_types::{
+    AccountId, Amount, Hash, Height, Nonce, Payload, PublicKey, Transaction, TransactionBody,
+    hash_from_hex, hash_to_hex,
+};
+use jsonrpsee::core::client::Subscription;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
+use std::time::Duration;
+
+/// Limits and timing of a [`Client`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// How long one call may take before it fails with [`ClientError::Transport`].
+    pub request_timeout: Duration,
+    /// Larger responses are refused.
+    pub max_response_bytes: u32,
+    /// How many blocks past the finalized height a transaction built here stays valid.
+    pub expiry_blocks: u64,
+    /// Interval of `getTransactionReceipt` polls when no subscription is possible.
+    pub poll_interval: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            max_response_bytes: 16 * 1024 * 1024,
+            expiry_blocks: 1000,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+enum Transport {
+    Http(HttpClient),
+    Ws(WsClient),
+}
+
+/// Calls one API method on whichever transport the client holds.
+macro_rules! call {
+    ($client:expr, $method:ident($($argument:expr),*)) => {
+        match &$client.transport {
+            Transport::Http(inner) => FormicaApiClient::$method(inner, $($argument),*).await,
+            Transport::Ws(inner) => FormicaApiClient::$method(inner, $($argument),*).await,
+        }
+        .map_err(|error| $client.error(error))
+    };
+}
+
+/// A connection to one node's JSON-RPC.
+///
+/// Over `http://` every call is a request; subscriptions (and so the fast path of
+/// [`Client::wait_for_receipt`]) open a WebSocket to the same host and port on demand.
+/// Over `ws://` everything shares one connection.
+pub struct Client {
+    url: String,
+    ws_url: String,
+    transport: Transport,
+    config: ClientConfig,
+}
+
+impl Client {
+    /// Connects with the default [`ClientConfig`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, ClientConfig::default()).await
+    }
+
+    /// Connects to `url` (`http(s)://` or `ws(s)://`).
+    pub async fn connect_with(url: &str, config: ClientConfig) -> Result<Self> {
+        let ws_url = websocket_url(url)?;
+        let transport = if url.starts_with("ws://") || url.starts_with("wss://") {
+            Transport::Ws(connect_ws(url, &config).await?)
+        } else {
+            let client = HttpClientBuilder::default()
+                .request_timeout(config.request_timeout)
+                .max_response_size(config.max_response_bytes)
+                .build(url)
+                .map_err(|error| ClientError::Connect {
+                    url: url.to_string(),
+                    reason: error.to_string(),
+                })?;
+            Transport::Http(client)
+        };
+        Ok(Self {
+            url: url.to_string(),
+            ws_url,
+            transport,
+            config,
+        })
+    }
+
+    /// The URL this client was connected with.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A call's error, naming the node when the call did not reach it.
+    fn error(&self, error: jsonrpsee::core::ClientError) -> ClientError {
+        match ClientError::from(error) {
+            ClientError::Transport { reason } => ClientError::Transport {
+                reason: format!("no answer from {}: {reason}", self.url),
+            },
+            other => other,
+        }
+    }
+
+    pub async fn status(&self) -> Result<StatusView> {
+        call!(self, status())
+    }
+
+    /// Submits a signed transaction; returns its hash as the node computed it.
+    pub async fn submit(&self, transaction: &Transaction) -> Result<Hash> {
+        let hex = codec::to_hex(&transaction.encode());
+        let answer = call!(self, send_transaction(hex))?;
+        hash_from_hex(&answer).map_err(|error| ClientError::InvalidResponse {
+            reason: format!("hash: {error}"),
+        })
+    }
+
+    pub async fn transaction(&self, hash: Hash) -> Result<Option<TransactionView>> {
+        call!(self, get_transaction(hash_to_hex(&hash)))
+    }
+
+    /// The receipt, once the transaction is final.
+    pub async fn receipt(&self, hash: Hash) -> Result<Option<ReceiptView>> {
+        call!(self, get_transaction_receipt(hash_to_hex(&hash)))
+    }
+
+    pub async fn block_by_height(&self, height: Height) -> Result<Option<BlockView>> {
+        call!(self, get_block_by_height(height.get()))
+    }
+
+    pub async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>> {
+        call!(self, get_block_by_hash(hash_to_hex(&hash)))
+    }
+
+    /// The account as of the latest finalized block.
+    pub async fn account(&self, id: AccountId) -> Result<Option<AccountView>> {
+        call!(self, get_account(id.to_hex()))
+    }
+
+    pub async fn account_proof(&self, id: AccountId) -> Result<AccountProofView> {
+        call!(self, get_account_proof(id.to_hex()))
+    }
+
+    /// The nonce the account's next transaction must carry, from finalized state. A sender with
+    /// transactions still pending must count past them itself.
+    pub async fn next_nonce(&self, id: AccountId) -> Result<Nonce> {
+        match self.account(id).await? {
+            Some(account) => Ok(account.nonce),
+            None => Err(ClientError::AccountNotFound { account: id }),
+        }
+    }
+
+    /// Builds and signs a transaction from `key`'s account: chain id from `status`, the
+    /// account's next nonce, expiry [`ClientConfig::expiry_blocks`] past the finalized height.
+    pub async fn build_transaction(
+        &self,
+        key: &ed25519::PrivateKey,
+        payload: Payload,
+        fee_limit: Amount,
+    ) -> Result<Transaction> {
+        let sender = AccountId::from_public_key(&key.public_key());
+        let (status, nonce) = tokio::try_join!(self.status(), self.next_nonce(sender))?;
+        let expiry_height = status
+            .height
+            .get()
+            .checked_add(self.config.expiry_blocks)
+            .ok_or(ClientError::ExpiryOverflow)?;
+        let body = TransactionBody {
+            chain_id: status.chain_id,
+            sender,
+            nonce,
+            expiry_height: Height(expiry_height),
+            fee_limit,
+            payload,
+        };
+        Ok(body.sign(&[key]))
+    }
+
+    /// Builds, signs and submits a transfer of `amount` to `to`.
+    pub async fn transfer(
+        &self,
+        key: &ed25519::PrivateKey,
+        to: AccountId,
+        amount: Amount,
+        fee_limit: Amount,
+    ) -> Result<Hash> {
+        let transaction = self
+            .build_transaction(key, Payload::Transfer { to, amount }, fee_limit)
+            .await?;
+        self.submit(&transaction).await
+    }
+
+    /// Builds, signs and submits the creation of the account of `public_key`.
+    pub async fn create_account(
+        &self,
+        key: &ed25519::PrivateKey,
+        public_key: PublicKey,
+        initial_balance: Amount,
+        fee_limit: Amount,
+    ) -> Result<Hash> {
+        let payload = Payload::CreateAccount {
+            public_key,
+            initial_balance,
+        };
+        let transaction = self.build_transaction(key, payload, fee_limit).await?;
+        self.submit(&transaction).await
+    }
+
+    /// Waits until the transaction is final and returns its receipt.
+    ///
+    /// Uses `formica_subscribeTransaction` over WebSocket; if that is not possible, polls
+    /// `formica_getTransactionReceipt` every [`ClientConfig::poll_interval`].
+    pub async fn wait_for_receipt(&self, hash: Hash, timeout: Duration) -> Result<ReceiptView> {
+        let waiting = async {
+            if let Some(receipt) = self.receipt_by_subscription(hash).await {
+                return Ok(receipt);
+            }
+            self.poll_receipt(hash).await
+        };
+        match tokio::time::timeout(timeout, waiting).await {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::Timeout {
+                what: format!("transaction {}", hash_to_hex(&hash)),
+                timeout,
+            }),
+        }
+    }
+
+    /// Every finalized block from now on (opens a WebSocket if the client is on HTTP). The
+    /// subscription ends when it is dropped.
+    pub async fn subscribe_finalized_blocks(
+        &self,
+    ) -> Result<(Subscription<BlockView>, Option<WsClient>)> {
+        match &self.transport {
+            Transport::Ws(client) => {
+                let subscription = client
+                    .subscribe_finalized_blocks()
+                    .await
+                    .map_err(|error| self.error(error))?;
+                Ok((subscription, None))
+            }
+            Transport::Http(_) => {
+                let client = connect_ws(&self.ws_url, &self.config).await?;
+                let subscription = client
+                    .subscribe_finalized_blocks()
+                    .await
+                    .map_err(|error| self.error(error))?;
+                Ok((subscription, Some(client)))
+            }
+        }
+    }
+
+    /// The receipt from a subscription; `None` if no subscription could deliver one.
+    async fn receipt_by_subscription(&self, hash: Hash) -> Option<ReceiptView> {
+        match &self.transport {
+            Transport::Ws(client) => first_receipt(client, hash).await,
+            Transport::Http(_) => {
+                let client = connect_ws(&self.ws_url, &self.config).await.ok()?;
+                first_receipt(&client, hash).await
+            }
+        }
+    }
+
+    async fn poll_receipt(&self, hash: Hash) -> Result<ReceiptView> {
+        loop {
+            if let Some(receipt) = self.receipt(hash).await? {
+                return Ok(receipt);
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+}
+
+async fn first_receipt(client: &WsClient, hash: Hash) -> Option<ReceiptView> {
+    let mut subscription = client
+        .subscribe_transaction(hash_to_hex(&hash))
+        .await
+        .ok()?;
+    match subscription.next().await {
+        Some(Ok(receipt)) => Some(receipt),
+        _ => None,
+    }
+}
+
+async fn connect_ws(url: &str, config: &ClientConfig) -> Result<WsClient> {
+    WsClientBuilder::default()
+        .request_timeout(config.request_timeout)
+        .connection_timeout(config.request_timeout)
+        .max_response_size(config.max_response_bytes)
+        .build(url)
+        .await
+        .map_err(|error| ClientError::Connect {
+            url: url.to_string(),
+            reason: error.to_string(),
+        })
+}
+
+/// The WebSocket URL of the same server (jsonrpsee serves HTTP and WebSocket on one port).
+pub fn websocket_url(url: &str) -> Result<String> {
+    for (from, to) in [
+        ("http://", "ws://"),
+        ("https://", "wss://"),
+        ("ws://", "ws://"),
+        ("wss://", "wss://"),
+    ] {
+        if let Some(rest) = url.strip_prefix(from) {
+            return Ok(format!("{to}{rest}"));
+        }
+    }
+    Err(ClientError::UnsupportedUrl {
+        url: url.to_string(),
+    })
+}

@@ -1,0 +1,157 @@
+//! The node's answers to JSON-RPC: the `formica-rpc` backend over a running validator.
+
+use crate::validator::{ChainHead, StateReader, prove_account};
+use crate::{Chain, Validator};
+use commonware_runtime::{Clock, Spawner};
+use formica_mempool::{AccountReader, AdmissionError, Mempool};
+use formica_rpc::{AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord};
+use formica_state::{IndexError, Indexes};
+use formica_types::{Account, AccountId, Block, ChainId, Hash, Height, PublicKey, Transaction};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Counts connected peers (from the p2p layer's metrics).
+pub type PeerCounter = Arc<dyn Fn() -> u32 + Send + Sync>;
+
+/// RPC backend of one node.
+pub struct NodeBackend<E: commonware_storage::Context + Spawner> {
+    chain: Chain,
+    public_key: PublicKey,
+    mempool: Mempool<StateReader<E>>,
+    state: StateReader<E>,
+    indexes: Indexes,
+    head: ChainHead,
+    finalized: broadcast::Sender<Arc<FinalizedBlock>>,
+    peers: PeerCounter,
+}
+
+impl<E> NodeBackend<E>
+where
+    E: commonware_storage::Context + Spawner + Clock + rand_core::Rng + rand_core::CryptoRng,
+{
+    /// The backend of a started validator.
+    pub fn new(validator: &Validator<E>, peers: PeerCounter) -> Self {
+        Self {
+            chain: validator.chain.clone(),
+            public_key: validator.public_key.clone(),
+            mempool: validator.mempool.clone(),
+            state: validator.state.clone(),
+            indexes: validator.indexes.clone(),
+            head: validator.head.clone(),
+            finalized: validator.finalized.clone(),
+            peers,
+        }
+    }
+}
+
+fn storage(error: IndexError) -> BackendError {
+    BackendError::Storage { reason: error.to_string() }
+}
+
+/// Maps a mempool refusal to its RPC error.
+pub fn submit_error(transaction: &Transaction, error: AdmissionError) -> SubmitError {
+    let sender = transaction.body.sender;
+    match error {
+        AdmissionError::WrongChainId { expected, got } => {
+            SubmitError::WrongChainId { expected: ChainId(expected), got: ChainId(got) }
+        }
+        AdmissionError::BadSignature => SubmitError::BadSignature,
+        AdmissionError::Unauthorised(_) => SubmitError::Unauthorised { sender },
+        AdmissionError::NonceTooLow { expected, got } => SubmitError::NonceTooLow { expected, got },
+        AdmissionError::NonceTooFarAhead { expected, got, window } => {
+            SubmitError::NonceTooFarAhead { expected, got, window }
+        }
+        AdmissionError::Expired { expiry, height } => {
+            SubmitError::Expired { expiry_height: expiry, current_height: height }
+        }
+        AdmissionError::InsufficientBalance { needed, available } => {
+            SubmitError::InsufficientBalance { needed, available }
+        }
+        AdmissionError::UnknownSender(sender) => SubmitError::UnknownSender { sender },
+        AdmissionError::FeeTooLow { fee, limit } => SubmitError::FeeTooLow { fee_limit: limit, minimum: fee },
+        AdmissionError::Full { capacity } | AdmissionError::SenderFull { capacity } => {
+            SubmitError::MempoolFull { capacity: capacity as u64 }
+        }
+        AdmissionError::Duplicate => SubmitError::Duplicate { hash: transaction.hash() },
+        AdmissionError::State(reason) => SubmitError::Unavailable(BackendError::Unavailable { reason }),
+    }
+}
+
+impl<E> Backend for NodeBackend<E>
+where
+    E: commonware_storage::Context + Spawner,
+{
+    async fn submit(&self, transaction: Transaction) -> Result<Hash, SubmitError> {
+        let copy = transaction.clone();
+        self.mempool.submit(transaction).await.map_err(|error| submit_error(&copy, error))
+    }
+
+    async fn transaction(&self, hash: Hash) -> Result<Option<TransactionRecord>, BackendError> {
+        let Some((transaction, location, receipt)) = self.indexes.transaction(&hash).map_err(storage)? else {
+            return Ok(None);
+        };
+        let block = self.indexes.block_by_height(location.height).map_err(storage)?.ok_or_else(|| {
+            BackendError::Storage { reason: format!("block {} missing from the index", location.height) }
+        })?;
+        Ok(Some(TransactionRecord {
+            transaction,
+            block_height: location.height,
+            block_hash: block.hash(),
+            index: location.index,
+            receipt,
+        }))
+    }
+
+    async fn block_by_height(&self, height: Height) -> Result<Option<Block>, BackendError> {
+        self.indexes.block_by_height(height).map_err(storage)
+    }
+
+    async fn block_by_hash(&self, hash: Hash) -> Result<Option<Block>, BackendError> {
+        self.indexes.block_by_hash(&hash).map_err(storage)
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<(Account, Height)>, BackendError> {
+        let height = self.head.get().height;
+        let account = self.state.account(id).await.map_err(|reason| BackendError::Unavailable { reason })?;
+        Ok(account.map(|account| (account, height)))
+    }
+
+    async fn account_proof(&self, id: AccountId) -> Result<AccountProof, BackendError> {
+        // The state can move on between reading it and matching its root to a block: retry.
+        for _ in 0..100 {
+            let answer = prove_account(&self.state, &self.head, id)
+                .await
+                .map_err(|reason| BackendError::Unavailable { reason })?;
+            if let Some((account, proof, head)) = answer {
+                return Ok(AccountProof {
+                    account_id: id,
+                    account,
+                    height: head.height,
+                    block_hash: head.hash,
+                    state_root: head.state_root,
+                    proof,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err(BackendError::Unavailable { reason: "the state is changing too fast to prove; retry".into() })
+    }
+
+    async fn status(&self) -> Result<Status, BackendError> {
+        let head = self.head.get();
+        Ok(Status {
+            chain_id: self.chain.parameters.chain_id,
+            height: head.height,
+            block_hash: head.hash,
+            state_root: head.state_root,
+            peers: (self.peers)(),
+            validators: self.chain.validators.clone(),
+            mempool_size: self.mempool.len() as u64,
+            node_public_key: self.public_key.clone(),
+        })
+    }
+
+    fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>> {
+        self.finalized.subscribe()
+    }
+}

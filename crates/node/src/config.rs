@@ -1,0 +1,143 @@
+//! The node's config file (TOML). Relative paths are relative to the config file's folder.
+
+use serde::{Deserialize, Serialize};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+/// A node's configuration.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// A name for logs (usually the organisation).
+    pub name: String,
+    /// The validator key file (`formica keys new --out`).
+    pub key_file: PathBuf,
+    /// The genesis file shared by every node of the chain.
+    pub genesis_file: PathBuf,
+    /// Where consensus data, state and indexes are kept.
+    pub data_dir: PathBuf,
+    /// Where peers connect (authenticated, encrypted TCP).
+    pub p2p_listen: SocketAddr,
+    /// JSON-RPC over HTTP and WebSocket, plus `GET /health`.
+    pub rpc_listen: SocketAddr,
+    /// Prometheus `GET /metrics`.
+    pub metrics_listen: SocketAddr,
+    /// `error`, `warn`, `info`, `debug` or `trace`.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Log as JSON lines.
+    #[serde(default)]
+    pub log_json: bool,
+    #[serde(default)]
+    pub consensus: ConsensusSection,
+    #[serde(default)]
+    pub mempool: MempoolSection,
+    #[serde(default)]
+    pub rpc: RpcSection,
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+/// Consensus timing, in milliseconds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusSection {
+    pub leader_timeout_ms: u64,
+    pub certification_timeout_ms: u64,
+    pub retry_ms: u64,
+    pub skip_timeout_ms: u64,
+    pub fetch_timeout_ms: u64,
+    /// Finalized blocks kept for peers catching up.
+    pub retained_blocks: usize,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        Self {
+            leader_timeout_ms: 1_000,
+            certification_timeout_ms: 2_000,
+            retry_ms: 500,
+            skip_timeout_ms: 5_000,
+            fetch_timeout_ms: 2_000,
+            retained_blocks: 100_000,
+        }
+    }
+}
+
+/// Mempool limits.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSection {
+    pub transactions_max: usize,
+    pub per_sender_max: usize,
+    pub nonce_window: u64,
+    pub gossip_queue: usize,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        let pool = formica_mempool::Config::default();
+        Self {
+            transactions_max: pool.transactions_max,
+            per_sender_max: pool.per_sender_max,
+            nonce_window: pool.nonce_window,
+            gossip_queue: 16_384,
+        }
+    }
+}
+
+/// RPC server limits.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RpcSection {
+    pub max_request_body_bytes: u32,
+    pub max_response_body_bytes: u32,
+    pub max_connections: u32,
+    pub max_subscriptions_per_connection: u32,
+    pub batch_requests_max: u32,
+    /// Finalized blocks buffered per subscriber before it is told it fell behind.
+    pub subscriber_buffer: usize,
+}
+
+impl Default for RpcSection {
+    fn default() -> Self {
+        let server = formica_rpc::ServerConfig::default();
+        Self {
+            max_request_body_bytes: server.max_request_body_bytes,
+            max_response_body_bytes: server.max_response_body_bytes,
+            max_connections: server.max_connections,
+            max_subscriptions_per_connection: server.max_subscriptions_per_connection,
+            batch_requests_max: server.batch_requests_max,
+            subscriber_buffer: 256,
+        }
+    }
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not a valid node config: {source}")]
+    Parse { path: String, source: toml::de::Error },
+}
+
+impl NodeConfig {
+    /// Reads a config file and resolves its relative paths against the file's folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        let mut config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse { path: shown, source })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for file in [&mut config.key_file, &mut config.genesis_file, &mut config.data_dir] {
+            if file.is_relative() {
+                *file = base.join(&*file);
+            }
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,199 @@
+//! Running a production node: tokio runtime, authenticated TCP p2p, Prometheus metrics,
+//! JSON-RPC.
+
+use crate::backend::{NodeBackend, PeerCounter};
+use crate::config::{ConfigError, NodeConfig};
+use crate::validator::{self, ValidatorConfig};
+use crate::Chain;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
+use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_runtime::{Metrics as _, Quota, Runner as _, Supervisor as _, tokio as runtime};
+use commonware_stream::{cups, sake};
+use commonware_utils::{NZU32, NZUsize, ordered::Map};
+use formica_consensus::engine::{self, Channels, Timeouts};
+use formica_crypto::{KeyFile, KeyFileError};
+use formica_types::{Genesis, GenesisError};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tracing::{error, info};
+
+/// Why a node did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error("cannot read genesis file {path}: {reason}")]
+    GenesisFile { path: String, reason: String },
+    #[error("invalid genesis: {0}")]
+    Genesis(#[from] GenesisError),
+    #[error("this node's key {0} is not a validator in the genesis file")]
+    NotAValidator(String),
+    #[error("invalid log level {0:?}")]
+    LogLevel(String),
+    #[error("cannot create {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+}
+
+/// Reads the genesis file named by a node config.
+pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, RunError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| RunError::GenesisFile { path: shown.clone(), reason: error.to_string() })?;
+    serde_json::from_str(&text).map_err(|error| RunError::GenesisFile { path: shown, reason: error.to_string() })
+}
+
+/// Counts peers the p2p layer reports as connected, from the runtime's metrics.
+fn peer_counter(context: runtime::Context) -> PeerCounter {
+    Arc::new(move || {
+        context
+            .encode()
+            .lines()
+            .filter(|line| line.contains("_connected{") && line.trim_end().ends_with(" 1"))
+            .count() as u32
+    })
+}
+
+/// Runs a node until it receives SIGINT or SIGTERM.
+pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
+    let config = NodeConfig::load(config_path)?;
+    let level: tracing::Level = config.log_level.parse().map_err(|_| RunError::LogLevel(config.log_level.clone()))?;
+    let chain = Chain::from_genesis(read_genesis(&config.genesis_file)?)?;
+    let (_, key) = KeyFile::read(&config.key_file)?;
+    let public_key = key.public_key();
+    if !chain.validators.contains(&public_key) {
+        return Err(RunError::NotAValidator(formica_types::public_key_to_hex(&public_key)));
+    }
+    let storage = config.data_dir.join("consensus");
+    let index_directory = config.data_dir.join("indexes");
+    for directory in [&storage, &index_directory] {
+        std::fs::create_dir_all(directory)
+            .map_err(|source| RunError::DataDir { path: directory.display().to_string(), source })?;
+    }
+    let runner = runtime::Runner::new(runtime::Config::new().with_storage_directory(storage));
+    runner.start(|context| async move {
+        runtime::telemetry::init(
+            context.child("telemetry"),
+            runtime::telemetry::Logs { level, json: config.log_json },
+            Some(config.metrics_listen),
+            None,
+        );
+        info!(name = %config.name, key = %formica_types::public_key_to_hex(&public_key), "starting node");
+        let limits = validator::block_limits(&chain);
+        let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
+            sake::Sake {
+                signer: key.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let mut namespace = chain.namespace();
+        namespace.extend_from_slice(b"_P2P");
+        let p2p = lookup::Config::local(
+            handshake,
+            &namespace,
+            config.p2p_listen,
+            NZUsize!(256),
+            engine::max_message_bytes(chain.validators.len(), &limits),
+            NZUsize!(1_024),
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+        let peers: Vec<(formica_types::PublicKey, Address)> = chain
+            .genesis
+            .validators
+            .iter()
+            .zip(&chain.validators)
+            .map(|(validator, key)| {
+                let address: SocketAddr = validator.p2p_address.parse().expect("validated with the genesis");
+                (key.clone(), Address::from(address))
+            })
+            .collect();
+        let peers: Map<_, _> = peers.try_into().expect("validator keys are unique (validated with the genesis)");
+        oracle.track(0, peers);
+        let quota = Quota::per_second(NZU32!(100_000));
+        let channels = Channels {
+            votes: network.register(engine::CHANNEL_VOTES, quota),
+            certificates: network.register(engine::CHANNEL_CERTIFICATES, quota),
+            resolver: network.register(engine::CHANNEL_RESOLVER, quota),
+            backfill: network.register(engine::CHANNEL_BACKFILL, quota),
+            broadcast: network.register(engine::CHANNEL_BROADCAST, quota),
+            state_sync: network.register(engine::CHANNEL_STATE_SYNC, quota),
+        };
+        let gossip = network.register(engine::CHANNEL_TRANSACTIONS, quota);
+        network.start();
+
+        let consensus = &config.consensus;
+        let validator_config = ValidatorConfig {
+            signer: key,
+            index_directory,
+            partition_prefix: "formica".into(),
+            mempool: formica_mempool::Config {
+                transactions_max: config.mempool.transactions_max,
+                per_sender_max: config.mempool.per_sender_max,
+                nonce_window: config.mempool.nonce_window,
+            },
+            timeouts: Timeouts {
+                leader: Duration::from_millis(consensus.leader_timeout_ms),
+                certification: Duration::from_millis(consensus.certification_timeout_ms),
+                retry: Duration::from_millis(consensus.retry_ms),
+                skip: Duration::from_millis(consensus.skip_timeout_ms),
+                fetch: Duration::from_millis(consensus.fetch_timeout_ms),
+            },
+            mailbox_size: NZUsize!(4_096),
+            retained_blocks: consensus.retained_blocks,
+            gossip_queue: config.mempool.gossip_queue,
+            subscriber_buffer: config.rpc.subscriber_buffer,
+        };
+        let validator = match validator::start(
+            context.child("validator"),
+            chain,
+            validator_config,
+            channels,
+            gossip,
+            oracle.clone(),
+            oracle,
+        )
+        .await
+        {
+            Ok(validator) => validator,
+            Err(error) => {
+                error!(%error, "cannot open the indexes");
+                std::process::exit(1);
+            }
+        };
+
+        let backend = Arc::new(NodeBackend::new(&validator, peer_counter(context.child("peers"))));
+        let rpc = formica_rpc::ServerConfig {
+            listen_address: config.rpc_listen,
+            max_request_body_bytes: config.rpc.max_request_body_bytes,
+            max_response_body_bytes: config.rpc.max_response_body_bytes,
+            max_connections: config.rpc.max_connections,
+            max_subscriptions_per_connection: config.rpc.max_subscriptions_per_connection,
+            batch_requests_max: config.rpc.batch_requests_max,
+            transaction_limits: validator.block_limits.transaction,
+        };
+        let server = match formica_rpc::serve(backend, rpc).await {
+            Ok(server) => server,
+            Err(error) => {
+                error!(%error, "cannot start the RPC server");
+                std::process::exit(1);
+            }
+        };
+        info!(rpc = %server.http_url(), metrics = %config.metrics_listen, p2p = %config.p2p_listen, "node running");
+        wait_for_shutdown().await;
+        info!("shutting down");
+        let _ = server.handle.stop();
+    });
+    Ok(())
+}
+
+async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("installing a SIGTERM handler works on Unix");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

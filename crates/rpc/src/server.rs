@@ -1,0 +1,343 @@
+//! The JSON-RPC server: configuration, start-up, and the handlers over a [`Backend`].
+
+use crate::api::FormicaApiServer;
+use crate::backend::{Backend, FinalizedBlock, SubmitError};
+use crate::error::invalid_params;
+use crate::types::{
+    AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView,
+    codec,
+};
+use commonware_codec::Decode;
+use formica_types::{
+    AccountId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex,
+};
+use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
+use jsonrpsee::server::middleware::http::ProxyGetRequestLayer;
+use jsonrpsee::server::{
+    BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig as TransportConfig,
+    ServerHandle, SubscriptionSink,
+};
+use jsonrpsee::types::ErrorObjectOwned;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+/// The path of the health check, answered by the `formica_health` method.
+pub const HEALTH_PATH: &str = "/health";
+
+/// Limits and address of the RPC server. Every limit is enforced by jsonrpsee before a handler runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free port (see [`RunningServer::local_address`]).
+    pub listen_address: SocketAddr,
+    /// Larger request bodies are refused with HTTP 413 (or a closed WebSocket frame).
+    pub max_request_body_bytes: u32,
+    pub max_response_body_bytes: u32,
+    /// HTTP and WebSocket connections together.
+    pub max_connections: u32,
+    pub max_subscriptions_per_connection: u32,
+    /// The most calls in one JSON-RPC batch; `0` disables batches.
+    pub batch_requests_max: u32,
+    /// Limits applied while decoding submitted transactions.
+    pub transaction_limits: TransactionLimits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen_address: SocketAddr::from(([127, 0, 0, 1], 8545)),
+            max_request_body_bytes: 512 * 1024,
+            // A full block view (10 000 transaction hashes) is about 700 KiB.
+            max_response_body_bytes: 8 * 1024 * 1024,
+            max_connections: 256,
+            max_subscriptions_per_connection: 64,
+            batch_requests_max: 64,
+            transaction_limits: TransactionLimits::default(),
+        }
+    }
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("health route: {0}")]
+    HealthRoute(String),
+    #[error("cannot register the API methods: {0}")]
+    Register(String),
+}
+
+/// A started server. It runs until [`ServerHandle::stop`] is called or the handle is dropped
+/// after `stop`; dropping the handle alone does not stop it.
+#[derive(Clone, Debug)]
+pub struct RunningServer {
+    pub handle: ServerHandle,
+    /// The bound address (useful with port 0).
+    pub local_address: SocketAddr,
+}
+
+impl RunningServer {
+    /// `http://` URL of the server (the same port serves `ws://`).
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.local_address)
+    }
+
+    /// `ws://` URL of the server.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.local_address)
+    }
+}
+
+/// Starts serving the API over HTTP and WebSocket on one port, plus `GET /health`.
+///
+/// `GET /health` is jsonrpsee's [`ProxyGetRequestLayer`]: it rewrites the GET into a
+/// `formica_health` call and returns the bare result (`{"status":"ok","height":N}`) with status
+/// 200, or the error object with status 500 when the backend is unavailable.
+pub async fn serve<B: Backend>(
+    backend: Arc<B>,
+    config: ServerConfig,
+) -> Result<RunningServer, ServeError> {
+    let batch = match config.batch_requests_max {
+        0 => BatchRequestConfig::Disabled,
+        limit => BatchRequestConfig::Limit(limit),
+    };
+    let transport = TransportConfig::builder()
+        .max_request_body_size(config.max_request_body_bytes)
+        .max_response_body_size(config.max_response_body_bytes)
+        .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+        .set_batch_request_config(batch)
+        .build();
+    let health = ProxyGetRequestLayer::new([(HEALTH_PATH, "formica_health")])
+        .map_err(|error| ServeError::HealthRoute(error.to_string()))?;
+    let server = Server::builder()
+        .set_config(transport)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(health))
+        .build(config.listen_address)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.listen_address,
+            source,
+        })?;
+    let local_address = server.local_addr().map_err(|source| ServeError::Bind {
+        address: config.listen_address,
+        source,
+    })?;
+    let handler = Handler {
+        backend,
+        transaction_limits: config.transaction_limits,
+    };
+    let handle = server.start(handler.into_rpc());
+    tracing::info!(address = %local_address, "rpc server listening");
+    Ok(RunningServer {
+        handle,
+        local_address,
+    })
+}
+
+/// Decodes `0x` hex of a transaction, refusing oversized input before allocating for it.
+pub fn decode_transaction_hex(
+    text: &str,
+    limits: &TransactionLimits,
+) -> Result<Transaction, SubmitError> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let size = digits.len().div_ceil(2);
+    if size > limits.encoded_bytes_max {
+        return Err(SubmitError::Oversized {
+            size,
+            limit: limits.encoded_bytes_max,
+        });
+    }
+    let bytes = codec::from_hex(digits).map_err(|error| SubmitError::Malformed {
+        reason: format!("hex: {error}"),
+    })?;
+    Transaction::decode_cfg(bytes, limits).map_err(|error| SubmitError::Malformed {
+        reason: error.to_string(),
+    })
+}
+
+fn parse_hash(text: &str) -> Result<Hash, ErrorObjectOwned> {
+    hash_from_hex(text).map_err(|error| invalid_params("hash", error))
+}
+
+fn parse_account_id(text: &str) -> Result<AccountId, ErrorObjectOwned> {
+    AccountId::from_hex(text).map_err(|error| invalid_params("account id", error))
+}
+
+/// The handlers: each parses its parameters, asks the backend, and renders a view.
+struct Handler<B> {
+    backend: Arc<B>,
+    transaction_limits: TransactionLimits,
+}
+
+#[async_trait]
+impl<B: Backend> FormicaApiServer for Handler<B> {
+    async fn send_transaction(&self, transaction: String) -> RpcResult<String> {
+        let transaction = decode_transaction_hex(&transaction, &self.transaction_limits)?;
+        match self.backend.submit(transaction).await {
+            Ok(hash) => Ok(hash_to_hex(&hash)),
+            Err(error) => {
+                tracing::debug!(code = error.code(), %error, "transaction refused");
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn get_transaction(&self, hash: String) -> RpcResult<Option<TransactionView>> {
+        let hash = parse_hash(&hash)?;
+        if let Some(record) = self.backend.transaction(hash).await? {
+            return Ok(Some(TransactionView::from(&record)));
+        }
+        let pending = self.backend.pending_transaction(hash).await?;
+        Ok(pending.as_ref().map(TransactionView::pending))
+    }
+
+    async fn get_transaction_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>> {
+        let hash = parse_hash(&hash)?;
+        let record = self.backend.transaction(hash).await?;
+        Ok(record.as_ref().map(ReceiptView::from_record))
+    }
+
+    async fn get_block_by_height(&self, height: u64) -> RpcResult<Option<BlockView>> {
+        let block = self.backend.block_by_height(Height(height)).await?;
+        Ok(block.as_ref().map(BlockView::from))
+    }
+
+    async fn get_block_by_hash(&self, hash: String) -> RpcResult<Option<BlockView>> {
+        let hash = parse_hash(&hash)?;
+        let block = self.backend.block_by_hash(hash).await?;
+        Ok(block.as_ref().map(BlockView::from))
+    }
+
+    async fn get_account(&self, id: String) -> RpcResult<Option<AccountView>> {
+        let id = parse_account_id(&id)?;
+        let account = self.backend.account(id).await?;
+        Ok(account.map(|(account, height)| AccountView::new(id, &account, height)))
+    }
+
+    async fn get_account_proof(&self, id: String) -> RpcResult<AccountProofView> {
+        let id = parse_account_id(&id)?;
+        let proof = self.backend.account_proof(id).await?;
+        Ok(AccountProofView::from(&proof))
+    }
+
+    async fn status(&self) -> RpcResult<StatusView> {
+        let status = self.backend.status().await?;
+        Ok(StatusView::from(&status))
+    }
+
+    async fn health(&self) -> RpcResult<HealthView> {
+        let status = self.backend.status().await?;
+        Ok(HealthView {
+            status: "ok".into(),
+            height: status.height,
+        })
+    }
+
+    async fn subscribe_finalized_blocks(
+        &self,
+        pending: PendingSubscriptionSink,
+    ) -> SubscriptionResult {
+        let mut blocks = self.backend.finalized_blocks();
+        let sink = pending.accept().await?;
+        while let Some(block) = next_block(&sink, &mut blocks).await? {
+            let message = serde_json::value::to_raw_value(&BlockView::from(&block.block))?;
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe_transaction(
+        &self,
+        pending: PendingSubscriptionSink,
+        hash: String,
+    ) -> SubscriptionResult {
+        let hash = match parse_hash(&hash) {
+            Ok(hash) => hash,
+            Err(error) => {
+                pending.reject(error).await;
+                return Ok(());
+            }
+        };
+        // Subscribe before looking the transaction up, so a block finalized in between is not missed.
+        let mut blocks = self.backend.finalized_blocks();
+        let known = match self.backend.transaction(hash).await {
+            Ok(known) => known,
+            Err(error) => {
+                pending.reject(ErrorObjectOwned::from(error)).await;
+                return Ok(());
+            }
+        };
+        let sink = pending.accept().await?;
+        let receipt = match known {
+            Some(record) => Some(ReceiptView::from_record(&record)),
+            None => self.await_receipt(&sink, &mut blocks, hash).await?,
+        };
+        if let Some(receipt) = receipt {
+            // The subscriber may have gone; there is nobody left to tell.
+            let _ = sink.send(serde_json::value::to_raw_value(&receipt)?).await;
+        }
+        Ok(())
+    }
+}
+
+impl<B: Backend> Handler<B> {
+    /// Watches finalized blocks for `hash`; `None` if the subscriber left first.
+    async fn await_receipt(
+        &self,
+        sink: &SubscriptionSink,
+        blocks: &mut broadcast::Receiver<Arc<FinalizedBlock>>,
+        hash: Hash,
+    ) -> Result<Option<ReceiptView>, String> {
+        loop {
+            let received = tokio::select! {
+                _ = sink.closed() => return Ok(None),
+                received = blocks.recv() => received,
+            };
+            match received {
+                Ok(block) => {
+                    if let Some(receipt) = ReceiptView::find_in(&block, &hash) {
+                        return Ok(Some(receipt));
+                    }
+                }
+                // Blocks were skipped: the index has whatever they finalized.
+                Err(RecvError::Lagged(_)) => {
+                    let record = self
+                        .backend
+                        .transaction(hash)
+                        .await
+                        .map_err(|error| error.to_string())?;
+                    if let Some(record) = record {
+                        return Ok(Some(ReceiptView::from_record(&record)));
+                    }
+                }
+                Err(RecvError::Closed) => {
+                    return Err("the node stopped publishing finalized blocks".into());
+                }
+            }
+        }
+    }
+}
+
+/// The next finalized block for a subscriber; `None` once the subscriber has left.
+async fn next_block(
+    sink: &SubscriptionSink,
+    blocks: &mut broadcast::Receiver<Arc<FinalizedBlock>>,
+) -> Result<Option<Arc<FinalizedBlock>>, String> {
+    tokio::select! {
+        _ = sink.closed() => Ok(None),
+        received = blocks.recv() => match received {
+            Ok(block) => Ok(Some(block)),
+            Err(RecvError::Lagged(missed)) => Err(format!(
+                "subscriber fell {missed} blocks behind; resubscribe and fetch the gap with formica_getBlockByHeight"
+            )),
+            Err(RecvError::Closed) => Err("the node stopped publishing finalized blocks".into()),
+        },
+    }
+}

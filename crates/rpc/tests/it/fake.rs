@@ -1,0 +1,414 @@
+//! An in-memory node for tests: a real (if simple) mempool and ledger behind the `Backend` trait.
+//!
+//! Submissions are checked the way a node would (chain id, signatures, signer, nonce window,
+//! balance, fee, expiry, duplicates, capacity); `finalize` turns the pool into a block, applies
+//! it, stores receipts and publishes the block on the broadcast channel.
+//!
+//! Shared by the formica-rpc and formica-client tests (the client includes it by path).
+
+#![allow(dead_code)]
+
+use commonware_consensus::types::{Epoch, Round, View};
+use commonware_cryptography::{Signer, ed25519::PrivateKey};
+use commonware_utils::range::NonEmptyRange;
+use formica_rpc::{
+    AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+};
+use formica_types::{
+    Account, AccountId, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height,
+    Nonce, Outcome, Payload, Receipt, Transaction, hash_tagged, receipts_root, transactions_root,
+};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+pub const CHAIN_ID: ChainId = ChainId(77);
+pub const MINIMUM_FEE: Amount = Amount(1);
+pub const NONCE_WINDOW: u64 = 16;
+
+pub fn key(seed: u64) -> PrivateKey {
+    PrivateKey::from_seed(seed)
+}
+
+pub fn account_of(key: &PrivateKey) -> AccountId {
+    AccountId::from_public_key(&key.public_key())
+}
+
+#[derive(Default)]
+struct Ledger {
+    accounts: Vec<(AccountId, Account)>,
+    pending: Vec<Transaction>,
+    blocks: Vec<Block>,
+    records: Vec<TransactionRecord>,
+    shutting_down: bool,
+}
+
+impl Ledger {
+    fn account(&self, id: &AccountId) -> Option<&Account> {
+        self.accounts
+            .iter()
+            .find(|(candidate, _)| candidate == id)
+            .map(|(_, account)| account)
+    }
+
+    fn account_mut(&mut self, id: &AccountId) -> Option<&mut Account> {
+        self.accounts
+            .iter_mut()
+            .find(|(candidate, _)| candidate == id)
+            .map(|(_, account)| account)
+    }
+
+    fn height(&self) -> Height {
+        self.blocks
+            .last()
+            .map(|block| block.header.height)
+            .unwrap_or(Height(0))
+    }
+
+    fn check(&self, transaction: &Transaction, capacity: usize) -> Result<(), SubmitError> {
+        let body = &transaction.body;
+        if body.chain_id != CHAIN_ID {
+            return Err(SubmitError::WrongChainId {
+                expected: CHAIN_ID,
+                got: body.chain_id,
+            });
+        }
+        if !transaction.verify_signatures_individually() {
+            return Err(SubmitError::BadSignature);
+        }
+        let account = self
+            .account(&body.sender)
+            .ok_or(SubmitError::UnknownSender {
+                sender: body.sender,
+            })?;
+        if !signed_by_account_key(&account.public_key, transaction) {
+            return Err(SubmitError::Unauthorised {
+                sender: body.sender,
+            });
+        }
+        if self
+            .pending
+            .iter()
+            .any(|pending| pending.hash() == transaction.hash())
+        {
+            return Err(SubmitError::Duplicate {
+                hash: transaction.hash(),
+            });
+        }
+        let queued = self
+            .pending
+            .iter()
+            .filter(|pending| pending.body.sender == body.sender)
+            .count() as u64;
+        let expected = Nonce(account.nonce.get() + queued);
+        if body.nonce < expected {
+            return Err(SubmitError::NonceTooLow {
+                expected,
+                got: body.nonce,
+            });
+        }
+        if body.nonce.get() >= expected.get() + NONCE_WINDOW {
+            return Err(SubmitError::NonceTooFarAhead {
+                expected,
+                got: body.nonce,
+                window: NONCE_WINDOW,
+            });
+        }
+        if body.expiry_height <= self.height() {
+            return Err(SubmitError::Expired {
+                expiry_height: body.expiry_height,
+                current_height: self.height(),
+            });
+        }
+        if body.fee_limit < MINIMUM_FEE {
+            return Err(SubmitError::FeeTooLow {
+                fee_limit: body.fee_limit,
+                minimum: MINIMUM_FEE,
+            });
+        }
+        let moved = match &body.payload {
+            Payload::Transfer { amount, .. } => *amount,
+            Payload::CreateAccount {
+                initial_balance, ..
+            } => *initial_balance,
+        };
+        let needed = moved
+            .checked_add(body.fee_limit)
+            .ok_or(SubmitError::Malformed {
+                reason: "overflow".into(),
+            })?;
+        if needed > account.balance {
+            return Err(SubmitError::InsufficientBalance {
+                needed,
+                available: account.balance,
+            });
+        }
+        if self.pending.len() >= capacity {
+            return Err(SubmitError::MempoolFull {
+                capacity: capacity as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, transaction: &Transaction) -> Receipt {
+        let body = &transaction.body;
+        let sender = self
+            .account_mut(&body.sender)
+            .expect("admitted senders exist");
+        sender.nonce = sender.nonce.next().expect("test nonces are small");
+        sender.balance = sender
+            .balance
+            .checked_sub(MINIMUM_FEE)
+            .expect("admission checked the fee");
+        let outcome = match &body.payload {
+            Payload::Transfer { to, amount } => self.transfer(body.sender, *to, *amount),
+            Payload::CreateAccount {
+                public_key,
+                initial_balance,
+            } => {
+                let id = AccountId::from_public_key(public_key);
+                if self.account(&id).is_some() {
+                    Outcome::Failure {
+                        code: FailureCode::AccountExists,
+                        message: "account exists".into(),
+                    }
+                } else {
+                    let sender = self.account_mut(&body.sender).expect("exists");
+                    sender.balance = sender
+                        .balance
+                        .checked_sub(*initial_balance)
+                        .expect("admission checked it");
+                    self.accounts
+                        .push((id, Account::new(public_key.clone(), *initial_balance)));
+                    Outcome::Success
+                }
+            }
+        };
+        Receipt {
+            transaction_hash: transaction.hash(),
+            outcome,
+            fee_paid: MINIMUM_FEE,
+        }
+    }
+
+    fn transfer(&mut self, from: AccountId, to: AccountId, amount: Amount) -> Outcome {
+        if self.account(&to).is_none() {
+            return Outcome::Failure {
+                code: FailureCode::RecipientMissing,
+                message: "no such recipient".into(),
+            };
+        }
+        let sender = self.account_mut(&from).expect("exists");
+        sender.balance = sender
+            .balance
+            .checked_sub(amount)
+            .expect("admission checked the balance");
+        let recipient = self.account_mut(&to).expect("exists");
+        recipient.balance = recipient
+            .balance
+            .checked_add(amount)
+            .expect("test balances are small");
+        Outcome::Success
+    }
+}
+
+/// The rule of `formica_crypto::authorise` (exactly one signature, by the account's key), restated
+/// so the fake needs nothing beyond what both test crates depend on.
+fn signed_by_account_key(
+    account_key: &formica_types::PublicKey,
+    transaction: &Transaction,
+) -> bool {
+    transaction.signatures.len() == 1 && &transaction.signatures[0].public_key == account_key
+}
+
+pub struct FakeNode {
+    ledger: Mutex<Ledger>,
+    blocks: broadcast::Sender<Arc<FinalizedBlock>>,
+    capacity: usize,
+    node_key: PrivateKey,
+}
+
+impl FakeNode {
+    /// A node whose genesis funds the accounts of `funded` seeds with `balance` each.
+    pub fn new(funded: &[u64], balance: u128, capacity: usize) -> Arc<Self> {
+        let mut ledger = Ledger::default();
+        for seed in funded {
+            let key = key(*seed);
+            ledger.accounts.push((
+                account_of(&key),
+                Account::new(key.public_key(), Amount(balance)),
+            ));
+        }
+        let genesis = build_block(
+            Height(0),
+            hash_tagged(b"test", &[b"genesis"]),
+            Vec::new(),
+            &[],
+        );
+        ledger.blocks.push(genesis);
+        let (blocks, _) = broadcast::channel(16);
+        Arc::new(Self {
+            ledger: Mutex::new(ledger),
+            blocks,
+            capacity,
+            node_key: key(1000),
+        })
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.ledger.lock().expect("not poisoned").pending.len()
+    }
+
+    pub fn set_shutting_down(&self) {
+        self.ledger.lock().expect("not poisoned").shutting_down = true;
+    }
+
+    /// Moves every pending transaction into a new finalized block and publishes it.
+    pub fn finalize(&self) -> Arc<FinalizedBlock> {
+        let finalized = {
+            let mut ledger = self.ledger.lock().expect("not poisoned");
+            let transactions = std::mem::take(&mut ledger.pending);
+            let receipts: Vec<Receipt> = transactions
+                .iter()
+                .map(|transaction| ledger.execute(transaction))
+                .collect();
+            let parent = ledger.blocks.last().expect("genesis exists").hash();
+            let height = ledger.height().next().expect("small");
+            let block = build_block(height, parent, transactions, &receipts);
+            for (index, (transaction, receipt)) in
+                block.transactions.iter().zip(&receipts).enumerate()
+            {
+                ledger.records.push(TransactionRecord {
+                    transaction: transaction.clone(),
+                    block_height: height,
+                    block_hash: block.hash(),
+                    index: index as u32,
+                    receipt: receipt.clone(),
+                });
+            }
+            ledger.blocks.push(block.clone());
+            Arc::new(FinalizedBlock { block, receipts })
+        };
+        // No subscriber is not an error.
+        let _ = self.blocks.send(finalized.clone());
+        finalized
+    }
+
+    fn available(&self) -> Result<std::sync::MutexGuard<'_, Ledger>, BackendError> {
+        let ledger = self.ledger.lock().expect("not poisoned");
+        if ledger.shutting_down {
+            Err(BackendError::ShuttingDown)
+        } else {
+            Ok(ledger)
+        }
+    }
+}
+
+pub fn build_block(
+    height: Height,
+    parent: Hash,
+    transactions: Vec<Transaction>,
+    receipts: &[Receipt],
+) -> Block {
+    let header = Header {
+        context: BlockContext {
+            round: Round::new(Epoch::new(0), View::new(height.get() + 1)),
+            leader: key(1000).public_key(),
+            parent: (View::new(height.get()), parent),
+        },
+        parent,
+        height,
+        timestamp_ms: 1_700_000_000_000 + height.get(),
+        transactions_root: transactions_root(&transactions),
+        state_root: hash_tagged(b"test-state", &[&height.get().to_be_bytes()]),
+        state_ops_root: hash_tagged(b"test-ops", &[&height.get().to_be_bytes()]),
+        state_range: NonEmptyRange::new(0..height.get() + 1).expect("non-empty"),
+        receipts_root: receipts_root(receipts),
+    };
+    Block::new(header, transactions)
+}
+
+impl Backend for FakeNode {
+    async fn submit(&self, transaction: Transaction) -> Result<Hash, SubmitError> {
+        let mut ledger = self.available()?;
+        ledger.check(&transaction, self.capacity)?;
+        let hash = transaction.hash();
+        ledger.pending.push(transaction);
+        Ok(hash)
+    }
+
+    async fn transaction(&self, hash: Hash) -> Result<Option<TransactionRecord>, BackendError> {
+        let ledger = self.available()?;
+        Ok(ledger
+            .records
+            .iter()
+            .find(|record| record.transaction.hash() == hash)
+            .cloned())
+    }
+
+    async fn pending_transaction(&self, hash: Hash) -> Result<Option<Transaction>, BackendError> {
+        let ledger = self.available()?;
+        Ok(ledger
+            .pending
+            .iter()
+            .find(|transaction| transaction.hash() == hash)
+            .cloned())
+    }
+
+    async fn block_by_height(&self, height: Height) -> Result<Option<Block>, BackendError> {
+        let ledger = self.available()?;
+        Ok(ledger
+            .blocks
+            .iter()
+            .find(|block| block.header.height == height)
+            .cloned())
+    }
+
+    async fn block_by_hash(&self, hash: Hash) -> Result<Option<Block>, BackendError> {
+        let ledger = self.available()?;
+        Ok(ledger
+            .blocks
+            .iter()
+            .find(|block| block.hash() == hash)
+            .cloned())
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<(Account, Height)>, BackendError> {
+        let ledger = self.available()?;
+        Ok(ledger
+            .account(&id)
+            .map(|account| (account.clone(), ledger.height())))
+    }
+
+    async fn account_proof(&self, id: AccountId) -> Result<AccountProof, BackendError> {
+        let ledger = self.available()?;
+        let tip = ledger.blocks.last().expect("genesis exists");
+        Ok(AccountProof {
+            account_id: id,
+            account: ledger.account(&id).cloned(),
+            height: tip.header.height,
+            block_hash: tip.hash(),
+            state_root: tip.header.state_root,
+            proof: vec![0xde, 0xad, 0xbe, 0xef],
+        })
+    }
+
+    async fn status(&self) -> Result<Status, BackendError> {
+        let ledger = self.available()?;
+        let tip = ledger.blocks.last().expect("genesis exists");
+        Ok(Status {
+            chain_id: CHAIN_ID,
+            height: tip.header.height,
+            block_hash: tip.hash(),
+            state_root: tip.header.state_root,
+            peers: 3,
+            validators: vec![self.node_key.public_key()],
+            mempool_size: ledger.pending.len() as u64,
+            node_public_key: self.node_key.public_key(),
+        })
+    }
+
+    fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>> {
+        self.blocks.subscribe()
+    }
+}
