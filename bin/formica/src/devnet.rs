@@ -65,7 +65,11 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
         key.write(&folder.join("validator-key.json"))?;
         let offset = u16::try_from(index).context("too many validators")?;
         let p2p = format!("127.0.0.1:{}", args.p2p_port + offset);
-        validators.push(GenesisValidator { name: format!("org-{index}"), public_key: key.public_key, p2p_address: p2p.clone() });
+        validators.push(GenesisValidator {
+            name: format!("org-{index}"),
+            public_key: key.public_key,
+            p2p_address: p2p.clone(),
+        });
         let config = NodeConfig {
             name: format!("org-{index}"),
             key_file: "validator-key.json".into(),

@@ -131,4 +131,3 @@ fn main() -> anyhow::Result<()> {
         }
     }
 }
-

@@ -4,12 +4,10 @@ use crate::error::{ClientError, Result};
 use commonware_codec::Encode;
 use commonware_cryptography::{Signer, ed25519};
 use formica_rpc::FormicaApiClient;
-use formica_rpc::types::{
-    AccountProofView, AccountView, BlockView, ReceiptView, StatusView, TransactionView, codec,
-};
+use formica_rpc::types::{AccountProofView, AccountView, BlockView, ReceiptView, StatusView, TransactionView, codec};
 use formica_types::{
-    AccountId, Amount, Hash, Height, Nonce, Payload, PublicKey, Transaction, TransactionBody,
-    hash_from_hex, hash_to_hex,
+    AccountId, Amount, Hash, Height, Nonce, Payload, PublicKey, Transaction, TransactionBody, hash_from_hex,
+    hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -84,18 +82,10 @@ impl Client {
                 .request_timeout(config.request_timeout)
                 .max_response_size(config.max_response_bytes)
                 .build(url)
-                .map_err(|error| ClientError::Connect {
-                    url: url.to_string(),
-                    reason: error.to_string(),
-                })?;
+                .map_err(|error| ClientError::Connect { url: url.to_string(), reason: error.to_string() })?;
             Transport::Http(client)
         };
-        Ok(Self {
-            url: url.to_string(),
-            ws_url,
-            transport,
-            config,
-        })
+        Ok(Self { url: url.to_string(), ws_url, transport, config })
     }
 
     /// The URL this client was connected with.
@@ -106,9 +96,9 @@ impl Client {
     /// A call's error, naming the node when the call did not reach it.
     fn error(&self, error: jsonrpsee::core::ClientError) -> ClientError {
         match ClientError::from(error) {
-            ClientError::Transport { reason } => ClientError::Transport {
-                reason: format!("no answer from {}: {reason}", self.url),
-            },
+            ClientError::Transport { reason } => {
+                ClientError::Transport { reason: format!("no answer from {}: {reason}", self.url) }
+            }
             other => other,
         }
     }
@@ -121,9 +111,7 @@ impl Client {
     pub async fn submit(&self, transaction: &Transaction) -> Result<Hash> {
         let hex = codec::to_hex(&transaction.encode());
         let answer = call!(self, send_transaction(hex))?;
-        hash_from_hex(&answer).map_err(|error| ClientError::InvalidResponse {
-            reason: format!("hash: {error}"),
-        })
+        hash_from_hex(&answer).map_err(|error| ClientError::InvalidResponse { reason: format!("hash: {error}") })
     }
 
     pub async fn transaction(&self, hash: Hash) -> Result<Option<TransactionView>> {
@@ -171,11 +159,8 @@ impl Client {
     ) -> Result<Transaction> {
         let sender = AccountId::from_public_key(&key.public_key());
         let (status, nonce) = tokio::try_join!(self.status(), self.next_nonce(sender))?;
-        let expiry_height = status
-            .height
-            .get()
-            .checked_add(self.config.expiry_blocks)
-            .ok_or(ClientError::ExpiryOverflow)?;
+        let expiry_height =
+            status.height.get().checked_add(self.config.expiry_blocks).ok_or(ClientError::ExpiryOverflow)?;
         let body = TransactionBody {
             chain_id: status.chain_id,
             sender,
@@ -195,9 +180,7 @@ impl Client {
         amount: Amount,
         fee_limit: Amount,
     ) -> Result<Hash> {
-        let transaction = self
-            .build_transaction(key, Payload::Transfer { to, amount }, fee_limit)
-            .await?;
+        let transaction = self.build_transaction(key, Payload::Transfer { to, amount }, fee_limit).await?;
         self.submit(&transaction).await
     }
 
@@ -209,10 +192,7 @@ impl Client {
         initial_balance: Amount,
         fee_limit: Amount,
     ) -> Result<Hash> {
-        let payload = Payload::CreateAccount {
-            public_key,
-            initial_balance,
-        };
+        let payload = Payload::CreateAccount { public_key, initial_balance };
         let transaction = self.build_transaction(key, payload, fee_limit).await?;
         self.submit(&transaction).await
     }
@@ -230,32 +210,21 @@ impl Client {
         };
         match tokio::time::timeout(timeout, waiting).await {
             Ok(result) => result,
-            Err(_) => Err(ClientError::Timeout {
-                what: format!("transaction {}", hash_to_hex(&hash)),
-                timeout,
-            }),
+            Err(_) => Err(ClientError::Timeout { what: format!("transaction {}", hash_to_hex(&hash)), timeout }),
         }
     }
 
     /// Every finalized block from now on (opens a WebSocket if the client is on HTTP). The
     /// subscription ends when it is dropped.
-    pub async fn subscribe_finalized_blocks(
-        &self,
-    ) -> Result<(Subscription<BlockView>, Option<WsClient>)> {
+    pub async fn subscribe_finalized_blocks(&self) -> Result<(Subscription<BlockView>, Option<WsClient>)> {
         match &self.transport {
             Transport::Ws(client) => {
-                let subscription = client
-                    .subscribe_finalized_blocks()
-                    .await
-                    .map_err(|error| self.error(error))?;
+                let subscription = client.subscribe_finalized_blocks().await.map_err(|error| self.error(error))?;
                 Ok((subscription, None))
             }
             Transport::Http(_) => {
                 let client = connect_ws(&self.ws_url, &self.config).await?;
-                let subscription = client
-                    .subscribe_finalized_blocks()
-                    .await
-                    .map_err(|error| self.error(error))?;
+                let subscription = client.subscribe_finalized_blocks().await.map_err(|error| self.error(error))?;
                 Ok((subscription, Some(client)))
             }
         }
@@ -283,10 +252,7 @@ impl Client {
 }
 
 async fn first_receipt(client: &WsClient, hash: Hash) -> Option<ReceiptView> {
-    let mut subscription = client
-        .subscribe_transaction(hash_to_hex(&hash))
-        .await
-        .ok()?;
+    let mut subscription = client.subscribe_transaction(hash_to_hex(&hash)).await.ok()?;
     match subscription.next().await {
         Some(Ok(receipt)) => Some(receipt),
         _ => None,
@@ -300,25 +266,15 @@ async fn connect_ws(url: &str, config: &ClientConfig) -> Result<WsClient> {
         .max_response_size(config.max_response_bytes)
         .build(url)
         .await
-        .map_err(|error| ClientError::Connect {
-            url: url.to_string(),
-            reason: error.to_string(),
-        })
+        .map_err(|error| ClientError::Connect { url: url.to_string(), reason: error.to_string() })
 }
 
 /// The WebSocket URL of the same server (jsonrpsee serves HTTP and WebSocket on one port).
 pub fn websocket_url(url: &str) -> Result<String> {
-    for (from, to) in [
-        ("http://", "ws://"),
-        ("https://", "wss://"),
-        ("ws://", "ws://"),
-        ("wss://", "wss://"),
-    ] {
+    for (from, to) in [("http://", "ws://"), ("https://", "wss://"), ("ws://", "ws://"), ("wss://", "wss://")] {
         if let Some(rest) = url.strip_prefix(from) {
             return Ok(format!("{to}{rest}"));
         }
     }
-    Err(ClientError::UnsupportedUrl {
-        url: url.to_string(),
-    })
+    Err(ClientError::UnsupportedUrl { url: url.to_string() })
 }

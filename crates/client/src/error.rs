@@ -14,11 +14,7 @@ pub enum ClientError {
     Connect { url: String, reason: String },
     /// The node answered with a JSON-RPC error; `code` is one of [`formica_rpc::codes`].
     #[error("rpc error {code}: {message}")]
-    Rpc {
-        code: i32,
-        message: String,
-        data: Option<serde_json::Value>,
-    },
+    Rpc { code: i32, message: String, data: Option<serde_json::Value> },
     /// The request did not get an answer (connection lost, request timeout, body too large, ...).
     #[error("transport: {reason}")]
     Transport { reason: String },
@@ -69,16 +65,10 @@ impl From<jsonrpsee::core::ClientError> for ClientError {
             Inner::Call(object) => Self::Rpc {
                 code: object.code(),
                 message: object.message().to_string(),
-                data: object
-                    .data()
-                    .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+                data: object.data().and_then(|raw| serde_json::from_str(raw.get()).ok()),
             },
-            Inner::ParseError(error) => Self::InvalidResponse {
-                reason: error.to_string(),
-            },
-            other => Self::Transport {
-                reason: other.to_string(),
-            },
+            Inner::ParseError(error) => Self::InvalidResponse { reason: error.to_string() },
+            other => Self::Transport { reason: other.to_string() },
         }
     }
 }

@@ -50,8 +50,7 @@ pub fn verify_block_header(view: &BlockView) -> bool {
         && header.transactions_root == view.transactions_root
         && header.state_root == view.state_root
         && header.receipts_root == view.receipts_root
-        && usize::try_from(view.transaction_count)
-            .is_ok_and(|count| count == view.transactions.len())
+        && usize::try_from(view.transaction_count).is_ok_and(|count| count == view.transactions.len())
         && formica_types::merkle_root(&view.transactions) == header.transactions_root
 }
 

@@ -1,10 +1,10 @@
 //! Running a production node: tokio runtime, authenticated TCP p2p, Prometheus metrics,
 //! JSON-RPC.
 
+use crate::Chain;
 use crate::backend::{NodeBackend, PeerCounter};
 use crate::config::{ConfigError, NodeConfig};
 use crate::validator::{self, ValidatorConfig};
-use crate::Chain;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
 use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
 use commonware_runtime::{Metrics as _, Quota, Runner as _, Supervisor as _, tokio as runtime};
@@ -13,7 +13,7 @@ use commonware_utils::{NZU32, NZUsize, ordered::Map};
 use formica_consensus::engine::{self, Channels, Timeouts};
 use formica_crypto::{KeyFile, KeyFileError};
 use formica_types::{Genesis, GenesisError};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 use tracing::{error, info};
 
 /// Why a node did not start.
@@ -46,11 +46,7 @@ pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, RunError> {
 /// Counts peers the p2p layer reports as connected, from the runtime's metrics.
 fn peer_counter(context: runtime::Context) -> PeerCounter {
     Arc::new(move || {
-        context
-            .encode()
-            .lines()
-            .filter(|line| line.contains("_connected{") && line.trim_end().ends_with(" 1"))
-            .count() as u32
+        context.encode().lines().filter(|line| line.starts_with("network_tracker_directory_connected{")).count() as u32
     })
 }
 
@@ -95,7 +91,7 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             handshake,
             &namespace,
             config.p2p_listen,
-            NZUsize!(256),
+            NonZeroUsize::new(chain.validators.len()).expect("a genesis has validators"),
             engine::max_message_bytes(chain.validators.len(), &limits),
             NZUsize!(1_024),
         );
@@ -112,16 +108,18 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             .collect();
         let peers: Map<_, _> = peers.try_into().expect("validator keys are unique (validated with the genesis)");
         oracle.track(0, peers);
-        let quota = Quota::per_second(NZU32!(100_000));
+        // Per-peer rates; each channel's inbound queue holds one second's burst from every peer.
+        let consensus_quota = Quota::per_second(NZU32!(1_000));
+        let blocks_quota = Quota::per_second(NZU32!(100));
         let channels = Channels {
-            votes: network.register(engine::CHANNEL_VOTES, quota),
-            certificates: network.register(engine::CHANNEL_CERTIFICATES, quota),
-            resolver: network.register(engine::CHANNEL_RESOLVER, quota),
-            backfill: network.register(engine::CHANNEL_BACKFILL, quota),
-            broadcast: network.register(engine::CHANNEL_BROADCAST, quota),
-            state_sync: network.register(engine::CHANNEL_STATE_SYNC, quota),
+            votes: network.register(engine::CHANNEL_VOTES, consensus_quota),
+            certificates: network.register(engine::CHANNEL_CERTIFICATES, consensus_quota),
+            resolver: network.register(engine::CHANNEL_RESOLVER, consensus_quota),
+            backfill: network.register(engine::CHANNEL_BACKFILL, blocks_quota),
+            broadcast: network.register(engine::CHANNEL_BROADCAST, blocks_quota),
+            state_sync: network.register(engine::CHANNEL_STATE_SYNC, blocks_quota),
         };
-        let gossip = network.register(engine::CHANNEL_TRANSACTIONS, quota);
+        let gossip = network.register(engine::CHANNEL_TRANSACTIONS, Quota::per_second(NZU32!(20_000)));
         network.start();
 
         let consensus = &config.consensus;

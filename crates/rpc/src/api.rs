@@ -2,9 +2,7 @@
 //! server over a [`Backend`](crate::Backend)) and [`FormicaApiClient`] (implemented for every
 //! jsonrpsee HTTP and WebSocket client), so both sides share one definition of every wire name.
 
-use crate::types::{
-    AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView,
-};
+use crate::types::{AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView};
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 

@@ -1,8 +1,7 @@
 //! What the server needs from a node, and the typed reasons a node refuses a transaction.
 
 use formica_types::{
-    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, PublicKey, Receipt,
-    Transaction, hash_to_hex,
+    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, PublicKey, Receipt, Transaction, hash_to_hex,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -11,16 +10,10 @@ use tokio::sync::broadcast;
 /// The node behind the API. Every read is of finalized state unless documented otherwise.
 pub trait Backend: Send + Sync + 'static {
     /// Admits `transaction` to the mempool (checks size, signatures, nonce window, balance, ...).
-    fn submit(
-        &self,
-        transaction: Transaction,
-    ) -> impl Future<Output = Result<Hash, SubmitError>> + Send;
+    fn submit(&self, transaction: Transaction) -> impl Future<Output = Result<Hash, SubmitError>> + Send;
 
     /// A transaction in a finalized block, with its position and receipt.
-    fn transaction(
-        &self,
-        hash: Hash,
-    ) -> impl Future<Output = Result<Option<TransactionRecord>, BackendError>> + Send;
+    fn transaction(&self, hash: Hash) -> impl Future<Output = Result<Option<TransactionRecord>, BackendError>> + Send;
 
     /// A transaction waiting in the mempool. Nodes that cannot look into their pool keep the default.
     fn pending_transaction(
@@ -30,27 +23,15 @@ pub trait Backend: Send + Sync + 'static {
         std::future::ready(Ok(None))
     }
 
-    fn block_by_height(
-        &self,
-        height: Height,
-    ) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
+    fn block_by_height(&self, height: Height) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
 
-    fn block_by_hash(
-        &self,
-        hash: Hash,
-    ) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
+    fn block_by_hash(&self, hash: Hash) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
 
     /// The account as of the latest finalized block, and that block's height.
-    fn account(
-        &self,
-        id: AccountId,
-    ) -> impl Future<Output = Result<Option<(Account, Height)>, BackendError>> + Send;
+    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<(Account, Height)>, BackendError>> + Send;
 
     /// The account (or its absence) with a proof against the latest finalized state root.
-    fn account_proof(
-        &self,
-        id: AccountId,
-    ) -> impl Future<Output = Result<AccountProof, BackendError>> + Send;
+    fn account_proof(&self, id: AccountId) -> impl Future<Output = Result<AccountProof, BackendError>> + Send;
 
     fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
 
@@ -132,16 +113,9 @@ pub enum SubmitError {
     #[error("nonce too low (already used): expected at least {expected}, got {got}")]
     NonceTooLow { expected: Nonce, got: Nonce },
     #[error("nonce too far ahead: expected {expected}, got {got}, window is {window}")]
-    NonceTooFarAhead {
-        expected: Nonce,
-        got: Nonce,
-        window: u64,
-    },
+    NonceTooFarAhead { expected: Nonce, got: Nonce, window: u64 },
     #[error("transaction expired at height {expiry_height}, current height is {current_height}")]
-    Expired {
-        expiry_height: Height,
-        current_height: Height,
-    },
+    Expired { expiry_height: Height, current_height: Height },
     #[error("insufficient balance: needed {needed}, available {available}")]
     InsufficientBalance { needed: Amount, available: Amount },
     #[error("unknown sender account {sender}")]

@@ -62,17 +62,10 @@ impl SubmitError {
             Self::NonceTooLow { expected, got } => {
                 json!({ "expected": expected.get(), "got": got.get() })
             }
-            Self::NonceTooFarAhead {
-                expected,
-                got,
-                window,
-            } => {
+            Self::NonceTooFarAhead { expected, got, window } => {
                 json!({ "expected": expected.get(), "got": got.get(), "window": window })
             }
-            Self::Expired {
-                expiry_height,
-                current_height,
-            } => {
+            Self::Expired { expiry_height, current_height } => {
                 json!({ "expiry_height": expiry_height.get(), "current_height": current_height.get() })
             }
             Self::InsufficientBalance { needed, available } => {
@@ -97,19 +90,11 @@ impl From<SubmitError> for ErrorObjectOwned {
 
 impl From<BackendError> for ErrorObjectOwned {
     fn from(error: BackendError) -> Self {
-        ErrorObjectOwned::owned(
-            codes::UNAVAILABLE,
-            format!("unavailable: {error}"),
-            None::<()>,
-        )
+        ErrorObjectOwned::owned(codes::UNAVAILABLE, format!("unavailable: {error}"), None::<()>)
     }
 }
 
 /// A parameter the caller got wrong (`-32602`), named so the message says which.
 pub(crate) fn invalid_params(parameter: &str, reason: impl std::fmt::Display) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(
-        codes::INVALID_PARAMS,
-        format!("invalid {parameter}: {reason}"),
-        None::<()>,
-    )
+    ErrorObjectOwned::owned(codes::INVALID_PARAMS, format!("invalid {parameter}: {reason}"), None::<()>)
 }

@@ -52,10 +52,6 @@ mod server;
 pub mod types;
 
 pub use api::{FormicaApiClient, FormicaApiServer};
-pub use backend::{
-    AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
-};
+pub use backend::{AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord};
 pub use error::codes;
-pub use server::{
-    HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve,
-};
+pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};

@@ -4,18 +4,15 @@ use crate::api::FormicaApiServer;
 use crate::backend::{Backend, FinalizedBlock, SubmitError};
 use crate::error::invalid_params;
 use crate::types::{
-    AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView,
-    codec,
+    AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView, codec,
 };
 use commonware_codec::Decode;
-use formica_types::{
-    AccountId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex,
-};
+use formica_types::{AccountId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex};
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::middleware::http::ProxyGetRequestLayer;
 use jsonrpsee::server::{
-    BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig as TransportConfig,
-    ServerHandle, SubscriptionSink,
+    BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig as TransportConfig, ServerHandle,
+    SubscriptionSink,
 };
 use jsonrpsee::types::ErrorObjectOwned;
 use std::net::SocketAddr;
@@ -61,10 +58,7 @@ impl Default for ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {address}: {source}")]
-    Bind {
-        address: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { address: SocketAddr, source: std::io::Error },
     #[error("health route: {0}")]
     HealthRoute(String),
     #[error("cannot register the API methods: {0}")]
@@ -97,10 +91,7 @@ impl RunningServer {
 /// `GET /health` is jsonrpsee's [`ProxyGetRequestLayer`]: it rewrites the GET into a
 /// `formica_health` call and returns the bare result (`{"status":"ok","height":N}`) with status
 /// 200, or the error object with status 500 when the backend is unavailable.
-pub async fn serve<B: Backend>(
-    backend: Arc<B>,
-    config: ServerConfig,
-) -> Result<RunningServer, ServeError> {
+pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<RunningServer, ServeError> {
     let batch = match config.batch_requests_max {
         0 => BatchRequestConfig::Disabled,
         limit => BatchRequestConfig::Limit(limit),
@@ -119,45 +110,24 @@ pub async fn serve<B: Backend>(
         .set_http_middleware(tower::ServiceBuilder::new().layer(health))
         .build(config.listen_address)
         .await
-        .map_err(|source| ServeError::Bind {
-            address: config.listen_address,
-            source,
-        })?;
-    let local_address = server.local_addr().map_err(|source| ServeError::Bind {
-        address: config.listen_address,
-        source,
-    })?;
-    let handler = Handler {
-        backend,
-        transaction_limits: config.transaction_limits,
-    };
+        .map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
+    let local_address =
+        server.local_addr().map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
+    let handler = Handler { backend, transaction_limits: config.transaction_limits };
     let handle = server.start(handler.into_rpc());
     tracing::info!(address = %local_address, "rpc server listening");
-    Ok(RunningServer {
-        handle,
-        local_address,
-    })
+    Ok(RunningServer { handle, local_address })
 }
 
 /// Decodes `0x` hex of a transaction, refusing oversized input before allocating for it.
-pub fn decode_transaction_hex(
-    text: &str,
-    limits: &TransactionLimits,
-) -> Result<Transaction, SubmitError> {
+pub fn decode_transaction_hex(text: &str, limits: &TransactionLimits) -> Result<Transaction, SubmitError> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     let size = digits.len().div_ceil(2);
     if size > limits.encoded_bytes_max {
-        return Err(SubmitError::Oversized {
-            size,
-            limit: limits.encoded_bytes_max,
-        });
+        return Err(SubmitError::Oversized { size, limit: limits.encoded_bytes_max });
     }
-    let bytes = codec::from_hex(digits).map_err(|error| SubmitError::Malformed {
-        reason: format!("hex: {error}"),
-    })?;
-    Transaction::decode_cfg(bytes, limits).map_err(|error| SubmitError::Malformed {
-        reason: error.to_string(),
-    })
+    let bytes = codec::from_hex(digits).map_err(|error| SubmitError::Malformed { reason: format!("hex: {error}") })?;
+    Transaction::decode_cfg(bytes, limits).map_err(|error| SubmitError::Malformed { reason: error.to_string() })
 }
 
 fn parse_hash(text: &str) -> Result<Hash, ErrorObjectOwned> {
@@ -232,16 +202,10 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
 
     async fn health(&self) -> RpcResult<HealthView> {
         let status = self.backend.status().await?;
-        Ok(HealthView {
-            status: "ok".into(),
-            height: status.height,
-        })
+        Ok(HealthView { status: "ok".into(), height: status.height })
     }
 
-    async fn subscribe_finalized_blocks(
-        &self,
-        pending: PendingSubscriptionSink,
-    ) -> SubscriptionResult {
+    async fn subscribe_finalized_blocks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
         let mut blocks = self.backend.finalized_blocks();
         let sink = pending.accept().await?;
         while let Some(block) = next_block(&sink, &mut blocks).await? {
@@ -253,11 +217,7 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         Ok(())
     }
 
-    async fn subscribe_transaction(
-        &self,
-        pending: PendingSubscriptionSink,
-        hash: String,
-    ) -> SubscriptionResult {
+    async fn subscribe_transaction(&self, pending: PendingSubscriptionSink, hash: String) -> SubscriptionResult {
         let hash = match parse_hash(&hash) {
             Ok(hash) => hash,
             Err(error) => {
@@ -308,11 +268,7 @@ impl<B: Backend> Handler<B> {
                 }
                 // Blocks were skipped: the index has whatever they finalized.
                 Err(RecvError::Lagged(_)) => {
-                    let record = self
-                        .backend
-                        .transaction(hash)
-                        .await
-                        .map_err(|error| error.to_string())?;
+                    let record = self.backend.transaction(hash).await.map_err(|error| error.to_string())?;
                     if let Some(record) = record {
                         return Ok(Some(ReceiptView::from_record(&record)));
                     }

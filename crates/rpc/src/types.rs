@@ -11,8 +11,7 @@
 use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Outcome, Payload, PublicKey,
-    Receipt, Transaction,
+    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Outcome, Payload, PublicKey, Receipt, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -36,17 +35,10 @@ pub enum PayloadView {
 impl From<&Payload> for PayloadView {
     fn from(payload: &Payload) -> Self {
         match payload {
-            Payload::Transfer { to, amount } => Self::Transfer {
-                to: *to,
-                amount: *amount,
-            },
-            Payload::CreateAccount {
-                public_key,
-                initial_balance,
-            } => Self::CreateAccount {
-                public_key: public_key.clone(),
-                initial_balance: *initial_balance,
-            },
+            Payload::Transfer { to, amount } => Self::Transfer { to: *to, amount: *amount },
+            Payload::CreateAccount { public_key, initial_balance } => {
+                Self::CreateAccount { public_key: public_key.clone(), initial_balance: *initial_balance }
+            }
         }
     }
 }
@@ -69,11 +61,7 @@ pub struct TransactionView {
     /// Set once the transaction is in a finalized block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_height: Option<Height>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "codec::optional_hash"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "codec::optional_hash")]
     pub block_hash: Option<Hash>,
     /// Position in the block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,11 +80,7 @@ impl TransactionView {
             expiry_height: body.expiry_height,
             fee_limit: body.fee_limit,
             payload: PayloadView::from(&body.payload),
-            signatures: transaction
-                .signatures
-                .iter()
-                .map(|entry| entry.public_key.clone())
-                .collect(),
+            signatures: transaction.signatures.iter().map(|entry| entry.public_key.clone()).collect(),
             block_height: None,
             block_hash: None,
             index: None,
@@ -152,11 +136,7 @@ impl ReceiptView {
     pub fn new(receipt: &Receipt, block_height: Height, block_hash: Hash, index: u32) -> Self {
         let (status, failure_code, failure_message) = match &receipt.outcome {
             Outcome::Success => (ReceiptStatus::Success, None, None),
-            Outcome::Failure { code, message } => (
-                ReceiptStatus::Failure,
-                Some(*code as u16),
-                Some(message.clone()),
-            ),
+            Outcome::Failure { code, message } => (ReceiptStatus::Failure, Some(*code as u16), Some(message.clone())),
         };
         Self {
             transaction_hash: receipt.transaction_hash,
@@ -172,28 +152,14 @@ impl ReceiptView {
 
     /// The receipt of a transaction found in the index.
     pub fn from_record(record: &TransactionRecord) -> Self {
-        Self::new(
-            &record.receipt,
-            record.block_height,
-            record.block_hash,
-            record.index,
-        )
+        Self::new(&record.receipt, record.block_height, record.block_hash, record.index)
     }
 
     /// The receipt of `transaction_hash` if `block` carries it.
     pub fn find_in(block: &FinalizedBlock, transaction_hash: &Hash) -> Option<Self> {
-        let index = block
-            .receipts
-            .iter()
-            .position(|receipt| &receipt.transaction_hash == transaction_hash)?;
-        let index_u32 =
-            u32::try_from(index).expect("a block holds far fewer than 2^32 transactions");
-        Some(Self::new(
-            &block.receipts[index],
-            block.block.header.height,
-            block.block.hash(),
-            index_u32,
-        ))
+        let index = block.receipts.iter().position(|receipt| &receipt.transaction_hash == transaction_hash)?;
+        let index_u32 = u32::try_from(index).expect("a block holds far fewer than 2^32 transactions");
+        Some(Self::new(&block.receipts[index], block.block.header.height, block.block.hash(), index_u32))
     }
 
     /// Whether the transaction took effect.
@@ -268,13 +234,7 @@ pub struct AccountView {
 impl AccountView {
     /// The view of `account` (whose id is `id`) at `height`.
     pub fn new(id: AccountId, account: &Account, height: Height) -> Self {
-        Self {
-            id,
-            public_key: account.public_key.clone(),
-            nonce: account.nonce,
-            balance: account.balance,
-            height,
-        }
+        Self { id, public_key: account.public_key.clone(), nonce: account.nonce, balance: account.balance, height }
     }
 }
 
@@ -296,10 +256,7 @@ impl From<&AccountProof> for AccountProofView {
     fn from(proof: &AccountProof) -> Self {
         Self {
             account_id: proof.account_id,
-            account: proof
-                .account
-                .as_ref()
-                .map(|account| AccountView::new(proof.account_id, account, proof.height)),
+            account: proof.account.as_ref().map(|account| AccountView::new(proof.account_id, account, proof.height)),
             height: proof.height,
             block_hash: proof.block_hash,
             state_root: proof.state_root,
@@ -375,9 +332,7 @@ pub mod codec {
 
         pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
             let text = String::deserialize(deserializer)?;
-            text.parse::<u128>()
-                .map(Amount)
-                .map_err(|error| D::Error::custom(format!("amount {text:?}: {error}")))
+            text.parse::<u128>().map(Amount).map_err(|error| D::Error::custom(format!("amount {text:?}: {error}")))
         }
     }
 
@@ -392,8 +347,7 @@ pub mod codec {
 
         pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Hash, D::Error> {
             let text = String::deserialize(deserializer)?;
-            hash_from_hex(&text)
-                .map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
+            hash_from_hex(&text).map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
         }
     }
 
@@ -402,23 +356,17 @@ pub mod codec {
         use super::*;
         use formica_types::Hash;
 
-        pub fn serialize<S: Serializer>(
-            hash: &Option<Hash>,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(hash: &Option<Hash>, serializer: S) -> Result<S::Ok, S::Error> {
             match hash {
                 Some(hash) => super::hash::serialize(hash, serializer),
                 None => serializer.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Option<Hash>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Hash>, D::Error> {
             let text = Option::<String>::deserialize(deserializer)?;
             text.map(|text| {
-                formica_types::hash_from_hex(&text)
-                    .map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
+                formica_types::hash_from_hex(&text).map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
             })
             .transpose()
         }
@@ -433,16 +381,11 @@ pub mod codec {
             serializer.collect_seq(hashes.iter().map(hash_to_hex))
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Vec<Hash>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Hash>, D::Error> {
             let texts = Vec::<String>::deserialize(deserializer)?;
             texts
                 .iter()
-                .map(|text| {
-                    hash_from_hex(text)
-                        .map_err(|error| D::Error::custom(format!("hash {text:?}: {error}")))
-                })
+                .map(|text| hash_from_hex(text).map_err(|error| D::Error::custom(format!("hash {text:?}: {error}"))))
                 .collect()
         }
     }
@@ -456,12 +399,9 @@ pub mod codec {
             serializer.serialize_str(&public_key_to_hex(key))
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<PublicKey, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PublicKey, D::Error> {
             let text = String::deserialize(deserializer)?;
-            public_key_from_hex(&text)
-                .map_err(|error| D::Error::custom(format!("public key {text:?}: {error}")))
+            public_key_from_hex(&text).map_err(|error| D::Error::custom(format!("public key {text:?}: {error}")))
         }
     }
 
@@ -470,22 +410,16 @@ pub mod codec {
         use super::*;
         use formica_types::{PublicKey, public_key_from_hex, public_key_to_hex};
 
-        pub fn serialize<S: Serializer>(
-            keys: &[PublicKey],
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(keys: &[PublicKey], serializer: S) -> Result<S::Ok, S::Error> {
             serializer.collect_seq(keys.iter().map(public_key_to_hex))
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Vec<PublicKey>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PublicKey>, D::Error> {
             let texts = Vec::<String>::deserialize(deserializer)?;
             texts
                 .iter()
                 .map(|text| {
-                    public_key_from_hex(text)
-                        .map_err(|error| D::Error::custom(format!("public key {text:?}: {error}")))
+                    public_key_from_hex(text).map_err(|error| D::Error::custom(format!("public key {text:?}: {error}")))
                 })
                 .collect()
         }

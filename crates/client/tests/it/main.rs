@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 const BALANCE: u128 = 1_000_000;
 
 async fn start_with(node: Arc<FakeNode>, config: ServerConfig) -> RunningServer {
-    let config = ServerConfig {
-        listen_address: "127.0.0.1:0".parse().expect("address"),
-        ..config
-    };
+    let config = ServerConfig { listen_address: "127.0.0.1:0".parse().expect("address"), ..config };
     serve(node, config).await.expect("server starts")
 }
 
@@ -36,51 +33,20 @@ fn finalize_later(node: &Arc<FakeNode>, delay: Duration) {
 }
 
 async fn transfer_and_wait(client: &Client, node: &Arc<FakeNode>) {
-    let hash = client
-        .transfer(&key(1), account_of(&key(2)), Amount(40), Amount(5))
-        .await
-        .expect("accepted");
-    let pending = client
-        .transaction(hash)
-        .await
-        .expect("call")
-        .expect("pending");
-    assert_eq!(
-        (pending.chain_id, pending.nonce, pending.fee_limit),
-        (CHAIN_ID, Nonce(0), Amount(5))
-    );
-    assert_eq!(
-        pending.expiry_height,
-        Height(1000),
-        "expiry is the finalized height plus 1000"
-    );
+    let hash = client.transfer(&key(1), account_of(&key(2)), Amount(40), Amount(5)).await.expect("accepted");
+    let pending = client.transaction(hash).await.expect("call").expect("pending");
+    assert_eq!((pending.chain_id, pending.nonce, pending.fee_limit), (CHAIN_ID, Nonce(0), Amount(5)));
+    assert_eq!(pending.expiry_height, Height(1000), "expiry is the finalized height plus 1000");
     finalize_later(node, Duration::from_millis(200));
     let started = Instant::now();
-    let receipt = client
-        .wait_for_receipt(hash, Duration::from_secs(10))
-        .await
-        .expect("final");
-    assert!(
-        started.elapsed() >= Duration::from_millis(150),
-        "waited for finalization"
-    );
+    let receipt = client.wait_for_receipt(hash, Duration::from_secs(10)).await.expect("final");
+    assert!(started.elapsed() >= Duration::from_millis(150), "waited for finalization");
     assert_eq!(
-        (
-            receipt.status,
-            receipt.block_height,
-            receipt.transaction_hash
-        ),
+        (receipt.status, receipt.block_height, receipt.transaction_hash),
         (ReceiptStatus::Success, Height(1), hash)
     );
-    assert_eq!(
-        client.next_nonce(account_of(&key(1))).await.expect("call"),
-        Nonce(1)
-    );
-    let recipient = client
-        .account(account_of(&key(2)))
-        .await
-        .expect("call")
-        .expect("exists");
+    assert_eq!(client.next_nonce(account_of(&key(1))).await.expect("call"), Nonce(1));
+    let recipient = client.account(account_of(&key(2))).await.expect("call").expect("exists");
     assert_eq!(recipient.balance, Amount(BALANCE + 40));
 }
 
@@ -103,10 +69,7 @@ async fn transfer_and_wait_over_websocket() {
 #[tokio::test]
 async fn wait_falls_back_to_polling_without_subscriptions() {
     let node = FakeNode::new(&[1, 2], BALANCE, 64);
-    let config = ServerConfig {
-        max_subscriptions_per_connection: 0,
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig { max_subscriptions_per_connection: 0, ..ServerConfig::default() };
     let server = start_with(node.clone(), config).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
     transfer_and_wait(&client, &node).await;
@@ -118,10 +81,7 @@ async fn wait_times_out_for_a_transaction_never_finalized() {
     let server = start(node).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
     let unknown = hash_tagged(b"test", &[b"never"]);
-    let error = client
-        .wait_for_receipt(unknown, Duration::from_millis(300))
-        .await
-        .expect_err("times out");
+    let error = client.wait_for_receipt(unknown, Duration::from_millis(300)).await.expect_err("times out");
     assert!(matches!(error, ClientError::Timeout { .. }), "{error:?}");
 }
 
@@ -130,25 +90,13 @@ async fn refusals_keep_their_code() {
     let node = FakeNode::new(&[1, 2], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    let error = client
-        .transfer(&key(1), account_of(&key(2)), Amount(BALANCE), Amount(5))
-        .await
-        .expect_err("refused");
+    let error = client.transfer(&key(1), account_of(&key(2)), Amount(BALANCE), Amount(5)).await.expect_err("refused");
     assert_eq!(error.code(), Some(codes::INSUFFICIENT_BALANCE), "{error}");
     assert!(error.to_string().contains("-32009"), "{error}");
-    let missing = client
-        .next_nonce(account_of(&key(9)))
-        .await
-        .expect_err("no account");
-    assert!(
-        matches!(missing, ClientError::AccountNotFound { .. }),
-        "{missing:?}"
-    );
+    let missing = client.next_nonce(account_of(&key(9))).await.expect_err("no account");
+    assert!(matches!(missing, ClientError::AccountNotFound { .. }), "{missing:?}");
     node.set_shutting_down();
-    assert_eq!(
-        client.status().await.expect_err("down").code(),
-        Some(codes::UNAVAILABLE)
-    );
+    assert_eq!(client.status().await.expect_err("down").code(), Some(codes::UNAVAILABLE));
 }
 
 #[tokio::test]
@@ -156,39 +104,14 @@ async fn create_account_then_use_it() {
     let node = FakeNode::new(&[1], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    let created = client
-        .create_account(&key(1), key(5).public_key(), Amount(500), Amount(5))
-        .await
-        .expect("accepted");
+    let created = client.create_account(&key(1), key(5).public_key(), Amount(500), Amount(5)).await.expect("accepted");
     node.finalize();
-    assert!(
-        client
-            .wait_for_receipt(created, Duration::from_secs(5))
-            .await
-            .expect("final")
-            .succeeded()
-    );
-    let transfer = client
-        .transfer(&key(5), account_of(&key(1)), Amount(100), Amount(5))
-        .await
-        .expect("accepted");
+    assert!(client.wait_for_receipt(created, Duration::from_secs(5)).await.expect("final").succeeded());
+    let transfer = client.transfer(&key(5), account_of(&key(1)), Amount(100), Amount(5)).await.expect("accepted");
     node.finalize();
-    assert!(
-        client
-            .wait_for_receipt(transfer, Duration::from_secs(5))
-            .await
-            .expect("final")
-            .succeeded()
-    );
-    let account = client
-        .account(account_of(&key(5)))
-        .await
-        .expect("call")
-        .expect("exists");
-    assert_eq!(
-        (account.balance, account.nonce),
-        (Amount(500 - 100 - 1), Nonce(1))
-    );
+    assert!(client.wait_for_receipt(transfer, Duration::from_secs(5)).await.expect("final").succeeded());
+    let account = client.account(account_of(&key(5))).await.expect("call").expect("exists");
+    assert_eq!((account.balance, account.nonce), (Amount(500 - 100 - 1), Nonce(1)));
 }
 
 #[tokio::test]
@@ -196,21 +119,11 @@ async fn block_headers_verify_and_tampering_is_caught() {
     let node = FakeNode::new(&[1, 2], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    client
-        .transfer(&key(1), account_of(&key(2)), Amount(1), Amount(5))
-        .await
-        .expect("accepted");
+    client.transfer(&key(1), account_of(&key(2)), Amount(1), Amount(5)).await.expect("accepted");
     node.finalize();
-    let block = client
-        .block_by_height(Height(1))
-        .await
-        .expect("call")
-        .expect("exists");
+    let block = client.block_by_height(Height(1)).await.expect("call").expect("exists");
     assert!(verify_block_header(&block));
-    assert_eq!(
-        client.block_by_hash(block.hash).await.expect("call"),
-        Some(block.clone())
-    );
+    assert_eq!(client.block_by_hash(block.hash).await.expect("call"), Some(block.clone()));
 
     let mut wrong_root = block.clone();
     wrong_root.state_root = hash_tagged(b"test", &[b"forged"]);
@@ -220,9 +133,7 @@ async fn block_headers_verify_and_tampering_is_caught() {
     wrong_list.transaction_count = 0;
     assert!(!verify_block_header(&wrong_list));
     let mut wrong_bytes = block.clone();
-    wrong_bytes
-        .header_hex
-        .truncate(wrong_bytes.header_hex.len() - 2);
+    wrong_bytes.header_hex.truncate(wrong_bytes.header_hex.len() - 2);
     assert!(!verify_block_header(&wrong_bytes));
     let mut not_hex = block;
     not_hex.header_hex = "0xnothex".into();
@@ -234,14 +145,9 @@ async fn finalized_blocks_reach_an_http_client_through_websocket() {
     let node = FakeNode::new(&[1], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    let (mut blocks, _connection) = client
-        .subscribe_finalized_blocks()
-        .await
-        .expect("subscribed");
+    let (mut blocks, _connection) = client.subscribe_finalized_blocks().await.expect("subscribed");
     let finalized = node.finalize();
-    let view = tokio::time::timeout(Duration::from_secs(5), blocks.next())
-        .await
-        .expect("in time");
+    let view = tokio::time::timeout(Duration::from_secs(5), blocks.next()).await.expect("in time");
     let view = view.expect("open").expect("decodes");
     assert_eq!(view.hash, finalized.block.hash());
     assert!(verify_block_header(&view));
@@ -252,45 +158,21 @@ async fn account_proof_and_status() {
     let node = FakeNode::new(&[1], BALANCE, 64);
     let server = start(node).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    let proof = client
-        .account_proof(account_of(&key(1)))
-        .await
-        .expect("call");
-    assert_eq!(
-        proof.account.map(|account| account.balance),
-        Some(Amount(BALANCE))
-    );
+    let proof = client.account_proof(account_of(&key(1))).await.expect("call");
+    assert_eq!(proof.account.map(|account| account.balance), Some(Amount(BALANCE)));
     assert_eq!(proof.proof, "0xdeadbeef");
-    let absent = client
-        .account_proof(AccountId([3; 32]))
-        .await
-        .expect("call");
+    let absent = client.account_proof(AccountId([3; 32])).await.expect("call");
     assert!(absent.account.is_none());
     assert_eq!(client.status().await.expect("call").chain_id, CHAIN_ID);
 }
 
 #[tokio::test]
 async fn urls() {
-    assert_eq!(
-        websocket_url("http://127.0.0.1:9").expect("http"),
-        "ws://127.0.0.1:9"
-    );
-    assert_eq!(
-        websocket_url("https://node.example/rpc").expect("https"),
-        "wss://node.example/rpc"
-    );
-    assert_eq!(
-        websocket_url("ws://127.0.0.1:9").expect("ws"),
-        "ws://127.0.0.1:9"
-    );
-    let error = Client::connect("ftp://127.0.0.1:9")
-        .await
-        .err()
-        .expect("refused");
-    assert!(
-        matches!(error, ClientError::UnsupportedUrl { .. }),
-        "{error:?}"
-    );
+    assert_eq!(websocket_url("http://127.0.0.1:9").expect("http"), "ws://127.0.0.1:9");
+    assert_eq!(websocket_url("https://node.example/rpc").expect("https"), "wss://node.example/rpc");
+    assert_eq!(websocket_url("ws://127.0.0.1:9").expect("ws"), "ws://127.0.0.1:9");
+    let error = Client::connect("ftp://127.0.0.1:9").await.err().expect("refused");
+    assert!(matches!(error, ClientError::UnsupportedUrl { .. }), "{error:?}");
 }
 
 #[test]
@@ -299,8 +181,5 @@ fn generated_keys_are_distinct_and_valid() {
     let (second_file, _) = formica_client::generate_key();
     assert_ne!(first_file.account_id, second_file.account_id);
     assert_eq!(first_file.account_id, account_of(&first_key));
-    assert_eq!(
-        first_file.private_key().expect("valid").public_key(),
-        first_key.public_key()
-    );
+    assert_eq!(first_file.private_key().expect("valid").public_key(), first_key.public_key());
 }

@@ -11,12 +11,10 @@
 use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::{Signer, ed25519::PrivateKey};
 use commonware_utils::range::NonEmptyRange;
-use formica_rpc::{
-    AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
-};
+use formica_rpc::{AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord};
 use formica_types::{
-    Account, AccountId, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height,
-    Nonce, Outcome, Payload, Receipt, Transaction, hash_tagged, receipts_root, transactions_root,
+    Account, AccountId, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height, Nonce, Outcome,
+    Payload, Receipt, Transaction, hash_tagged, receipts_root, transactions_root,
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -44,180 +42,97 @@ struct Ledger {
 
 impl Ledger {
     fn account(&self, id: &AccountId) -> Option<&Account> {
-        self.accounts
-            .iter()
-            .find(|(candidate, _)| candidate == id)
-            .map(|(_, account)| account)
+        self.accounts.iter().find(|(candidate, _)| candidate == id).map(|(_, account)| account)
     }
 
     fn account_mut(&mut self, id: &AccountId) -> Option<&mut Account> {
-        self.accounts
-            .iter_mut()
-            .find(|(candidate, _)| candidate == id)
-            .map(|(_, account)| account)
+        self.accounts.iter_mut().find(|(candidate, _)| candidate == id).map(|(_, account)| account)
     }
 
     fn height(&self) -> Height {
-        self.blocks
-            .last()
-            .map(|block| block.header.height)
-            .unwrap_or(Height(0))
+        self.blocks.last().map(|block| block.header.height).unwrap_or(Height(0))
     }
 
     fn check(&self, transaction: &Transaction, capacity: usize) -> Result<(), SubmitError> {
         let body = &transaction.body;
         if body.chain_id != CHAIN_ID {
-            return Err(SubmitError::WrongChainId {
-                expected: CHAIN_ID,
-                got: body.chain_id,
-            });
+            return Err(SubmitError::WrongChainId { expected: CHAIN_ID, got: body.chain_id });
         }
         if !transaction.verify_signatures_individually() {
             return Err(SubmitError::BadSignature);
         }
-        let account = self
-            .account(&body.sender)
-            .ok_or(SubmitError::UnknownSender {
-                sender: body.sender,
-            })?;
+        let account = self.account(&body.sender).ok_or(SubmitError::UnknownSender { sender: body.sender })?;
         if !signed_by_account_key(&account.public_key, transaction) {
-            return Err(SubmitError::Unauthorised {
-                sender: body.sender,
-            });
+            return Err(SubmitError::Unauthorised { sender: body.sender });
         }
-        if self
-            .pending
-            .iter()
-            .any(|pending| pending.hash() == transaction.hash())
-        {
-            return Err(SubmitError::Duplicate {
-                hash: transaction.hash(),
-            });
+        if self.pending.iter().any(|pending| pending.hash() == transaction.hash()) {
+            return Err(SubmitError::Duplicate { hash: transaction.hash() });
         }
-        let queued = self
-            .pending
-            .iter()
-            .filter(|pending| pending.body.sender == body.sender)
-            .count() as u64;
+        let queued = self.pending.iter().filter(|pending| pending.body.sender == body.sender).count() as u64;
         let expected = Nonce(account.nonce.get() + queued);
         if body.nonce < expected {
-            return Err(SubmitError::NonceTooLow {
-                expected,
-                got: body.nonce,
-            });
+            return Err(SubmitError::NonceTooLow { expected, got: body.nonce });
         }
         if body.nonce.get() >= expected.get() + NONCE_WINDOW {
-            return Err(SubmitError::NonceTooFarAhead {
-                expected,
-                got: body.nonce,
-                window: NONCE_WINDOW,
-            });
+            return Err(SubmitError::NonceTooFarAhead { expected, got: body.nonce, window: NONCE_WINDOW });
         }
         if body.expiry_height <= self.height() {
-            return Err(SubmitError::Expired {
-                expiry_height: body.expiry_height,
-                current_height: self.height(),
-            });
+            return Err(SubmitError::Expired { expiry_height: body.expiry_height, current_height: self.height() });
         }
         if body.fee_limit < MINIMUM_FEE {
-            return Err(SubmitError::FeeTooLow {
-                fee_limit: body.fee_limit,
-                minimum: MINIMUM_FEE,
-            });
+            return Err(SubmitError::FeeTooLow { fee_limit: body.fee_limit, minimum: MINIMUM_FEE });
         }
         let moved = match &body.payload {
             Payload::Transfer { amount, .. } => *amount,
-            Payload::CreateAccount {
-                initial_balance, ..
-            } => *initial_balance,
+            Payload::CreateAccount { initial_balance, .. } => *initial_balance,
         };
-        let needed = moved
-            .checked_add(body.fee_limit)
-            .ok_or(SubmitError::Malformed {
-                reason: "overflow".into(),
-            })?;
+        let needed = moved.checked_add(body.fee_limit).ok_or(SubmitError::Malformed { reason: "overflow".into() })?;
         if needed > account.balance {
-            return Err(SubmitError::InsufficientBalance {
-                needed,
-                available: account.balance,
-            });
+            return Err(SubmitError::InsufficientBalance { needed, available: account.balance });
         }
         if self.pending.len() >= capacity {
-            return Err(SubmitError::MempoolFull {
-                capacity: capacity as u64,
-            });
+            return Err(SubmitError::MempoolFull { capacity: capacity as u64 });
         }
         Ok(())
     }
 
     fn execute(&mut self, transaction: &Transaction) -> Receipt {
         let body = &transaction.body;
-        let sender = self
-            .account_mut(&body.sender)
-            .expect("admitted senders exist");
+        let sender = self.account_mut(&body.sender).expect("admitted senders exist");
         sender.nonce = sender.nonce.next().expect("test nonces are small");
-        sender.balance = sender
-            .balance
-            .checked_sub(MINIMUM_FEE)
-            .expect("admission checked the fee");
+        sender.balance = sender.balance.checked_sub(MINIMUM_FEE).expect("admission checked the fee");
         let outcome = match &body.payload {
             Payload::Transfer { to, amount } => self.transfer(body.sender, *to, *amount),
-            Payload::CreateAccount {
-                public_key,
-                initial_balance,
-            } => {
+            Payload::CreateAccount { public_key, initial_balance } => {
                 let id = AccountId::from_public_key(public_key);
                 if self.account(&id).is_some() {
-                    Outcome::Failure {
-                        code: FailureCode::AccountExists,
-                        message: "account exists".into(),
-                    }
+                    Outcome::Failure { code: FailureCode::AccountExists, message: "account exists".into() }
                 } else {
                     let sender = self.account_mut(&body.sender).expect("exists");
-                    sender.balance = sender
-                        .balance
-                        .checked_sub(*initial_balance)
-                        .expect("admission checked it");
-                    self.accounts
-                        .push((id, Account::new(public_key.clone(), *initial_balance)));
+                    sender.balance = sender.balance.checked_sub(*initial_balance).expect("admission checked it");
+                    self.accounts.push((id, Account::new(public_key.clone(), *initial_balance)));
                     Outcome::Success
                 }
             }
         };
-        Receipt {
-            transaction_hash: transaction.hash(),
-            outcome,
-            fee_paid: MINIMUM_FEE,
-        }
+        Receipt { transaction_hash: transaction.hash(), outcome, fee_paid: MINIMUM_FEE }
     }
 
     fn transfer(&mut self, from: AccountId, to: AccountId, amount: Amount) -> Outcome {
         if self.account(&to).is_none() {
-            return Outcome::Failure {
-                code: FailureCode::RecipientMissing,
-                message: "no such recipient".into(),
-            };
+            return Outcome::Failure { code: FailureCode::RecipientMissing, message: "no such recipient".into() };
         }
         let sender = self.account_mut(&from).expect("exists");
-        sender.balance = sender
-            .balance
-            .checked_sub(amount)
-            .expect("admission checked the balance");
+        sender.balance = sender.balance.checked_sub(amount).expect("admission checked the balance");
         let recipient = self.account_mut(&to).expect("exists");
-        recipient.balance = recipient
-            .balance
-            .checked_add(amount)
-            .expect("test balances are small");
+        recipient.balance = recipient.balance.checked_add(amount).expect("test balances are small");
         Outcome::Success
     }
 }
 
 /// The rule of `formica_crypto::authorise` (exactly one signature, by the account's key), restated
 /// so the fake needs nothing beyond what both test crates depend on.
-fn signed_by_account_key(
-    account_key: &formica_types::PublicKey,
-    transaction: &Transaction,
-) -> bool {
+fn signed_by_account_key(account_key: &formica_types::PublicKey, transaction: &Transaction) -> bool {
     transaction.signatures.len() == 1 && &transaction.signatures[0].public_key == account_key
 }
 
@@ -234,25 +149,12 @@ impl FakeNode {
         let mut ledger = Ledger::default();
         for seed in funded {
             let key = key(*seed);
-            ledger.accounts.push((
-                account_of(&key),
-                Account::new(key.public_key(), Amount(balance)),
-            ));
+            ledger.accounts.push((account_of(&key), Account::new(key.public_key(), Amount(balance))));
         }
-        let genesis = build_block(
-            Height(0),
-            hash_tagged(b"test", &[b"genesis"]),
-            Vec::new(),
-            &[],
-        );
+        let genesis = build_block(Height(0), hash_tagged(b"test", &[b"genesis"]), Vec::new(), &[]);
         ledger.blocks.push(genesis);
         let (blocks, _) = broadcast::channel(16);
-        Arc::new(Self {
-            ledger: Mutex::new(ledger),
-            blocks,
-            capacity,
-            node_key: key(1000),
-        })
+        Arc::new(Self { ledger: Mutex::new(ledger), blocks, capacity, node_key: key(1000) })
     }
 
     pub fn pending_count(&self) -> usize {
@@ -268,16 +170,11 @@ impl FakeNode {
         let finalized = {
             let mut ledger = self.ledger.lock().expect("not poisoned");
             let transactions = std::mem::take(&mut ledger.pending);
-            let receipts: Vec<Receipt> = transactions
-                .iter()
-                .map(|transaction| ledger.execute(transaction))
-                .collect();
+            let receipts: Vec<Receipt> = transactions.iter().map(|transaction| ledger.execute(transaction)).collect();
             let parent = ledger.blocks.last().expect("genesis exists").hash();
             let height = ledger.height().next().expect("small");
             let block = build_block(height, parent, transactions, &receipts);
-            for (index, (transaction, receipt)) in
-                block.transactions.iter().zip(&receipts).enumerate()
-            {
+            for (index, (transaction, receipt)) in block.transactions.iter().zip(&receipts).enumerate() {
                 ledger.records.push(TransactionRecord {
                     transaction: transaction.clone(),
                     block_height: height,
@@ -296,20 +193,11 @@ impl FakeNode {
 
     fn available(&self) -> Result<std::sync::MutexGuard<'_, Ledger>, BackendError> {
         let ledger = self.ledger.lock().expect("not poisoned");
-        if ledger.shutting_down {
-            Err(BackendError::ShuttingDown)
-        } else {
-            Ok(ledger)
-        }
+        if ledger.shutting_down { Err(BackendError::ShuttingDown) } else { Ok(ledger) }
     }
 }
 
-pub fn build_block(
-    height: Height,
-    parent: Hash,
-    transactions: Vec<Transaction>,
-    receipts: &[Receipt],
-) -> Block {
+pub fn build_block(height: Height, parent: Hash, transactions: Vec<Transaction>, receipts: &[Receipt]) -> Block {
     let header = Header {
         context: BlockContext {
             round: Round::new(Epoch::new(0), View::new(height.get() + 1)),
@@ -339,45 +227,27 @@ impl Backend for FakeNode {
 
     async fn transaction(&self, hash: Hash) -> Result<Option<TransactionRecord>, BackendError> {
         let ledger = self.available()?;
-        Ok(ledger
-            .records
-            .iter()
-            .find(|record| record.transaction.hash() == hash)
-            .cloned())
+        Ok(ledger.records.iter().find(|record| record.transaction.hash() == hash).cloned())
     }
 
     async fn pending_transaction(&self, hash: Hash) -> Result<Option<Transaction>, BackendError> {
         let ledger = self.available()?;
-        Ok(ledger
-            .pending
-            .iter()
-            .find(|transaction| transaction.hash() == hash)
-            .cloned())
+        Ok(ledger.pending.iter().find(|transaction| transaction.hash() == hash).cloned())
     }
 
     async fn block_by_height(&self, height: Height) -> Result<Option<Block>, BackendError> {
         let ledger = self.available()?;
-        Ok(ledger
-            .blocks
-            .iter()
-            .find(|block| block.header.height == height)
-            .cloned())
+        Ok(ledger.blocks.iter().find(|block| block.header.height == height).cloned())
     }
 
     async fn block_by_hash(&self, hash: Hash) -> Result<Option<Block>, BackendError> {
         let ledger = self.available()?;
-        Ok(ledger
-            .blocks
-            .iter()
-            .find(|block| block.hash() == hash)
-            .cloned())
+        Ok(ledger.blocks.iter().find(|block| block.hash() == hash).cloned())
     }
 
     async fn account(&self, id: AccountId) -> Result<Option<(Account, Height)>, BackendError> {
         let ledger = self.available()?;
-        Ok(ledger
-            .account(&id)
-            .map(|account| (account.clone(), ledger.height())))
+        Ok(ledger.account(&id).map(|account| (account.clone(), ledger.height())))
     }
 
     async fn account_proof(&self, id: AccountId) -> Result<AccountProof, BackendError> {

@@ -8,8 +8,7 @@ use fake::{CHAIN_ID, FakeNode, account_of, key};
 use formica_rpc::types::{PayloadView, ReceiptStatus};
 use formica_rpc::{FormicaApiClient, RunningServer, ServerConfig, SubmitError, codes, serve};
 use formica_types::{
-    AccountId, Amount, ChainId, Hash, Height, Nonce, Payload, Transaction, TransactionBody,
-    hash_to_hex,
+    AccountId, Amount, ChainId, Hash, Height, Nonce, Payload, Transaction, TransactionBody, hash_to_hex,
 };
 use jsonrpsee::core::ClientError;
 use jsonrpsee::core::client::ClientT;
@@ -23,24 +22,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const BALANCE: u128 = 1_000_000;
 
 async fn start(node: Arc<FakeNode>) -> RunningServer {
-    let config = ServerConfig {
-        listen_address: "127.0.0.1:0".parse().expect("address"),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig { listen_address: "127.0.0.1:0".parse().expect("address"), ..ServerConfig::default() };
     serve(node, config).await.expect("server starts")
 }
 
 fn http(server: &RunningServer) -> HttpClient {
-    HttpClientBuilder::default()
-        .build(server.http_url())
-        .expect("http client")
+    HttpClientBuilder::default().build(server.http_url()).expect("http client")
 }
 
 async fn ws(server: &RunningServer) -> WsClient {
-    WsClientBuilder::default()
-        .build(server.ws_url())
-        .await
-        .expect("ws client")
+    WsClientBuilder::default().build(server.ws_url()).await.expect("ws client")
 }
 
 fn body(seed: u64, nonce: u64, amount: u128) -> TransactionBody {
@@ -50,10 +41,7 @@ fn body(seed: u64, nonce: u64, amount: u128) -> TransactionBody {
         nonce: Nonce(nonce),
         expiry_height: Height(100),
         fee_limit: Amount(10),
-        payload: Payload::Transfer {
-            to: account_of(&key(2)),
-            amount: Amount(amount),
-        },
+        payload: Payload::Transfer { to: account_of(&key(2)), amount: Amount(amount) },
     }
 }
 
@@ -75,127 +63,47 @@ fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> i32 {
 /// Submits, finalizes and reads everything back through `client`.
 async fn submit_and_read_back<C: FormicaApiClient + ClientT + Sync>(client: &C, node: &FakeNode) {
     let transaction = transfer(1, 0, 250);
-    let hash = client
-        .send_transaction(hex_of(&transaction))
-        .await
-        .expect("accepted");
+    let hash = client.send_transaction(hex_of(&transaction)).await.expect("accepted");
     assert_eq!(hash, hash_to_hex(&transaction.hash()));
 
-    let pending = client
-        .get_transaction(hash.clone())
-        .await
-        .expect("call")
-        .expect("known while pending");
+    let pending = client.get_transaction(hash.clone()).await.expect("call").expect("known while pending");
     assert!(!pending.is_final());
     assert_eq!(pending.sender, account_of(&key(1)));
-    assert_eq!(
-        pending.payload,
-        PayloadView::Transfer {
-            to: account_of(&key(2)),
-            amount: Amount(250)
-        }
-    );
+    assert_eq!(pending.payload, PayloadView::Transfer { to: account_of(&key(2)), amount: Amount(250) });
     assert_eq!(pending.signatures, vec![key(1).public_key()]);
-    assert_eq!(
-        client
-            .get_transaction_receipt(hash.clone())
-            .await
-            .expect("call"),
-        None
-    );
+    assert_eq!(client.get_transaction_receipt(hash.clone()).await.expect("call"), None);
 
     let finalized = node.finalize();
-    let final_view = client
-        .get_transaction(hash.clone())
-        .await
-        .expect("call")
-        .expect("known");
-    assert_eq!(
-        (final_view.block_height, final_view.index),
-        (Some(Height(1)), Some(0))
-    );
+    let final_view = client.get_transaction(hash.clone()).await.expect("call").expect("known");
+    assert_eq!((final_view.block_height, final_view.index), (Some(Height(1)), Some(0)));
     assert_eq!(final_view.block_hash, Some(finalized.block.hash()));
 
-    let receipt = client
-        .get_transaction_receipt(hash.clone())
-        .await
-        .expect("call")
-        .expect("final");
+    let receipt = client.get_transaction_receipt(hash.clone()).await.expect("call").expect("final");
     assert_eq!(receipt.status, ReceiptStatus::Success);
-    assert_eq!(
-        (receipt.block_height, receipt.index, receipt.fee_paid),
-        (Height(1), 0, Amount(1))
-    );
+    assert_eq!((receipt.block_height, receipt.index, receipt.fee_paid), (Height(1), 0, Amount(1)));
 
-    let block = client
-        .get_block_by_height(1)
-        .await
-        .expect("call")
-        .expect("exists");
+    let block = client.get_block_by_height(1).await.expect("call").expect("exists");
     assert_eq!(block.transactions, vec![transaction.hash()]);
     assert_eq!(block.transaction_count, 1);
     assert_eq!(block.hash, finalized.block.hash());
-    let by_hash = client
-        .get_block_by_hash(hash_to_hex(&block.hash))
-        .await
-        .expect("call")
-        .expect("exists");
+    let by_hash = client.get_block_by_hash(hash_to_hex(&block.hash)).await.expect("call").expect("exists");
     assert_eq!(by_hash, block);
     assert_eq!(client.get_block_by_height(99).await.expect("call"), None);
 
-    let account = client
-        .get_account(account_of(&key(1)).to_hex())
-        .await
-        .expect("call")
-        .expect("exists");
-    assert_eq!(
-        (account.nonce, account.balance, account.height),
-        (Nonce(1), Amount(BALANCE - 251), Height(1))
-    );
-    let raw: serde_json::Value = client
-        .request(
-            "formica_getAccount",
-            rpc_params![account_of(&key(1)).to_hex()],
-        )
-        .await
-        .expect("raw call");
-    assert_eq!(
-        raw["balance"],
-        serde_json::json!((BALANCE - 251).to_string()),
-        "amounts are decimal strings"
-    );
+    let account = client.get_account(account_of(&key(1)).to_hex()).await.expect("call").expect("exists");
+    assert_eq!((account.nonce, account.balance, account.height), (Nonce(1), Amount(BALANCE - 251), Height(1)));
+    let raw: serde_json::Value =
+        client.request("formica_getAccount", rpc_params![account_of(&key(1)).to_hex()]).await.expect("raw call");
+    assert_eq!(raw["balance"], serde_json::json!((BALANCE - 251).to_string()), "amounts are decimal strings");
     assert_eq!(raw["nonce"], serde_json::json!(1), "nonces are numbers");
-    assert_eq!(
-        client
-            .get_account(AccountId([9; 32]).to_hex())
-            .await
-            .expect("call"),
-        None
-    );
+    assert_eq!(client.get_account(AccountId([9; 32]).to_hex()).await.expect("call"), None);
 
-    let proof = client
-        .get_account_proof(account_of(&key(1)).to_hex())
-        .await
-        .expect("call");
-    assert_eq!(
-        (proof.proof.as_str(), proof.height),
-        ("0xdeadbeef", Height(1))
-    );
-    assert_eq!(
-        proof.account.map(|account| account.balance),
-        Some(Amount(BALANCE - 251))
-    );
+    let proof = client.get_account_proof(account_of(&key(1)).to_hex()).await.expect("call");
+    assert_eq!((proof.proof.as_str(), proof.height), ("0xdeadbeef", Height(1)));
+    assert_eq!(proof.account.map(|account| account.balance), Some(Amount(BALANCE - 251)));
 
     let status = client.status().await.expect("call");
-    assert_eq!(
-        (
-            status.chain_id,
-            status.height,
-            status.peers,
-            status.mempool_size
-        ),
-        (CHAIN_ID, Height(1), 3, 0)
-    );
+    assert_eq!((status.chain_id, status.height, status.peers, status.mempool_size), (CHAIN_ID, Height(1), 3, 0));
 }
 
 #[tokio::test]
@@ -222,54 +130,25 @@ async fn each_refusal_has_its_code() {
         async move { client.send_transaction(hex_of(&transaction)).await }
     };
 
-    let wrong_chain = TransactionBody {
-        chain_id: ChainId(5),
-        ..body(1, 0, 1)
-    }
-    .sign(&[&key(1)]);
+    let wrong_chain = TransactionBody { chain_id: ChainId(5), ..body(1, 0, 1) }.sign(&[&key(1)]);
     assert_eq!(code(send(wrong_chain).await), codes::WRONG_CHAIN_ID);
     let mut tampered = transfer(1, 0, 1);
-    tampered.body.payload = Payload::Transfer {
-        to: account_of(&key(2)),
-        amount: Amount(2),
-    };
+    tampered.body.payload = Payload::Transfer { to: account_of(&key(2)), amount: Amount(2) };
     assert_eq!(code(send(tampered).await), codes::BAD_SIGNATURE);
-    assert_eq!(
-        code(send(body(1, 0, 1).sign(&[&key(3)])).await),
-        codes::UNAUTHORISED
-    );
+    assert_eq!(code(send(body(1, 0, 1).sign(&[&key(3)])).await), codes::UNAUTHORISED);
     assert_eq!(code(send(transfer(9, 0, 1)).await), codes::UNKNOWN_SENDER);
-    assert_eq!(
-        code(send(transfer(1, 16, 1)).await),
-        codes::NONCE_TOO_FAR_AHEAD
-    );
-    let expired = TransactionBody {
-        expiry_height: Height(0),
-        ..body(1, 0, 1)
-    }
-    .sign(&[&key(1)]);
+    assert_eq!(code(send(transfer(1, 16, 1)).await), codes::NONCE_TOO_FAR_AHEAD);
+    let expired = TransactionBody { expiry_height: Height(0), ..body(1, 0, 1) }.sign(&[&key(1)]);
     assert_eq!(code(send(expired).await), codes::EXPIRED);
-    let cheap = TransactionBody {
-        fee_limit: Amount(0),
-        ..body(1, 0, 1)
-    }
-    .sign(&[&key(1)]);
+    let cheap = TransactionBody { fee_limit: Amount(0), ..body(1, 0, 1) }.sign(&[&key(1)]);
     assert_eq!(code(send(cheap).await), codes::FEE_TOO_LOW);
 
     match send(transfer(1, 0, BALANCE)).await {
         Err(ClientError::Call(object)) => {
             assert_eq!(object.code(), codes::INSUFFICIENT_BALANCE);
-            let data: serde_json::Value =
-                serde_json::from_str(object.data().expect("has data").get()).expect("json");
-            assert_eq!(
-                data["needed"],
-                serde_json::json!((BALANCE + 10).to_string())
-            );
-            assert!(
-                object.message().contains("insufficient balance"),
-                "{}",
-                object.message()
-            );
+            let data: serde_json::Value = serde_json::from_str(object.data().expect("has data").get()).expect("json");
+            assert_eq!(data["needed"], serde_json::json!((BALANCE + 10).to_string()));
+            assert!(object.message().contains("insufficient balance"), "{}", object.message());
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -295,43 +174,21 @@ async fn bad_input_is_refused_before_the_backend() {
     let node = FakeNode::new(&[1], BALANCE, 8);
     let server = start(node.clone()).await;
     let client = http(&server);
-    assert_eq!(
-        code(client.send_transaction("0xzz".into()).await),
-        codes::MALFORMED
-    );
-    assert_eq!(
-        code(client.send_transaction("0x0102".into()).await),
-        codes::MALFORMED
-    );
+    assert_eq!(code(client.send_transaction("0xzz".into()).await), codes::MALFORMED);
+    assert_eq!(code(client.send_transaction("0x0102".into()).await), codes::MALFORMED);
     let trailing = format!("{}00", hex_of(&transfer(1, 0, 1)));
-    assert_eq!(
-        code(client.send_transaction(trailing).await),
-        codes::MALFORMED
-    );
+    assert_eq!(code(client.send_transaction(trailing).await), codes::MALFORMED);
     let oversized = format!("0x{}", "00".repeat(5000));
     match client.send_transaction(oversized).await {
         Err(ClientError::Call(object)) => {
             assert_eq!(object.code(), codes::OVERSIZED);
-            assert!(
-                object.message().contains("5000 bytes"),
-                "{}",
-                object.message()
-            );
+            assert!(object.message().contains("5000 bytes"), "{}", object.message());
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert_eq!(
-        code(client.get_transaction("0x12".into()).await),
-        codes::INVALID_PARAMS
-    );
-    assert_eq!(
-        code(client.get_account("not hex".into()).await),
-        codes::INVALID_PARAMS
-    );
-    assert_eq!(
-        code(client.get_block_by_hash(String::new()).await),
-        codes::INVALID_PARAMS
-    );
+    assert_eq!(code(client.get_transaction("0x12".into()).await), codes::INVALID_PARAMS);
+    assert_eq!(code(client.get_account("not hex".into()).await), codes::INVALID_PARAMS);
+    assert_eq!(code(client.get_block_by_hash(String::new()).await), codes::INVALID_PARAMS);
     assert_eq!(node.pending_count(), 0);
 }
 
@@ -339,16 +196,11 @@ async fn bad_input_is_refused_before_the_backend() {
 async fn oversized_request_body_is_refused() {
     let node = FakeNode::new(&[1], BALANCE, 8);
     let server = start(node).await;
-    let client = HttpClientBuilder::default()
-        .max_request_size(4 * 1024 * 1024)
-        .build(server.http_url())
-        .expect("client");
+    let client =
+        HttpClientBuilder::default().max_request_size(4 * 1024 * 1024).build(server.http_url()).expect("client");
     let body = "0".repeat(600 * 1024);
     let error = client.send_transaction(body).await.expect_err("refused");
-    assert!(
-        !matches!(error, ClientError::Call(_)),
-        "refused by the transport, not a handler: {error:?}"
-    );
+    assert!(!matches!(error, ClientError::Call(_)), "refused by the transport, not a handler: {error:?}");
     assert!(error.to_string().contains("413"), "{error}");
 }
 
@@ -357,31 +209,15 @@ async fn finalized_blocks_subscription_receives_published_blocks() {
     let node = FakeNode::new(&[1, 2], BALANCE, 8);
     let server = start(node.clone()).await;
     let client = ws(&server).await;
-    let mut blocks = client
-        .subscribe_finalized_blocks()
-        .await
-        .expect("subscribed");
-    client
-        .send_transaction(hex_of(&transfer(1, 0, 7)))
-        .await
-        .expect("accepted");
+    let mut blocks = client.subscribe_finalized_blocks().await.expect("subscribed");
+    client.send_transaction(hex_of(&transfer(1, 0, 7))).await.expect("accepted");
     let first = node.finalize();
     let second = node.finalize();
-    let received = tokio::time::timeout(Duration::from_secs(5), blocks.next())
-        .await
-        .expect("in time");
+    let received = tokio::time::timeout(Duration::from_secs(5), blocks.next()).await.expect("in time");
     let view = received.expect("open").expect("decodes");
-    assert_eq!(
-        (view.height, view.hash, view.transaction_count),
-        (Height(1), first.block.hash(), 1)
-    );
-    let received = tokio::time::timeout(Duration::from_secs(5), blocks.next())
-        .await
-        .expect("in time");
-    assert_eq!(
-        received.expect("open").expect("decodes").hash,
-        second.block.hash()
-    );
+    assert_eq!((view.height, view.hash, view.transaction_count), (Height(1), first.block.hash(), 1));
+    let received = tokio::time::timeout(Duration::from_secs(5), blocks.next()).await.expect("in time");
+    assert_eq!(received.expect("open").expect("decodes").hash, second.block.hash());
 }
 
 #[tokio::test]
@@ -392,51 +228,29 @@ async fn transaction_subscription_fires_once_final() {
     let transaction = transfer(1, 0, 7);
     let hash = hash_to_hex(&transaction.hash());
     // Subscribed before the node has even seen it; an empty block first must be skipped.
-    let mut waiting = client
-        .subscribe_transaction(hash.clone())
-        .await
-        .expect("subscribed");
+    let mut waiting = client.subscribe_transaction(hash.clone()).await.expect("subscribed");
     node.finalize();
-    client
-        .send_transaction(hex_of(&transaction))
-        .await
-        .expect("accepted");
+    client.send_transaction(hex_of(&transaction)).await.expect("accepted");
     let block = node.finalize();
     let receipt = tokio::time::timeout(Duration::from_secs(5), waiting.next())
         .await
         .expect("in time")
         .expect("open")
         .expect("decodes");
-    assert_eq!(
-        (receipt.transaction_hash, receipt.block_hash),
-        (transaction.hash(), block.block.hash())
-    );
+    assert_eq!((receipt.transaction_hash, receipt.block_hash), (transaction.hash(), block.block.hash()));
 
     // Already final: the receipt comes at once.
-    let mut again = client
-        .subscribe_transaction(hash)
-        .await
-        .expect("subscribed");
-    let receipt = tokio::time::timeout(Duration::from_secs(5), again.next())
-        .await
-        .expect("in time");
-    assert_eq!(
-        receipt.expect("open").expect("decodes").block_height,
-        Height(2)
-    );
+    let mut again = client.subscribe_transaction(hash).await.expect("subscribed");
+    let receipt = tokio::time::timeout(Duration::from_secs(5), again.next()).await.expect("in time");
+    assert_eq!(receipt.expect("open").expect("decodes").block_height, Height(2));
 
     let refused = client.subscribe_transaction("0x1234".into()).await;
     assert_eq!(code(refused.map(|_| ())), codes::INVALID_PARAMS);
 }
 
 async fn get(server: &RunningServer, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(server.local_address)
-        .await
-        .expect("connects");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.local_address
-    );
+    let mut stream = tokio::net::TcpStream::connect(server.local_address).await.expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.local_address);
     stream.write_all(request.as_bytes()).await.expect("writes");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("reads");
@@ -449,10 +263,7 @@ async fn health_answers_plain_get() {
     let server = start(node.clone()).await;
     let response = get(&server, "/health").await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(
-        response.contains(r#"{"status":"ok","height":0}"#),
-        "{response}"
-    );
+    assert!(response.contains(r#"{"status":"ok","height":0}"#), "{response}");
     node.set_shutting_down();
     let response = get(&server, "/health").await;
     assert!(response.starts_with("HTTP/1.1 500"), "{response}");
@@ -464,38 +275,15 @@ fn submit_error_codes_are_distinct_and_stable() {
     let errors = [
         SubmitError::Malformed { reason: "x".into() },
         SubmitError::Oversized { size: 2, limit: 1 },
-        SubmitError::WrongChainId {
-            expected: ChainId(1),
-            got: ChainId(2),
-        },
+        SubmitError::WrongChainId { expected: ChainId(1), got: ChainId(2) },
         SubmitError::BadSignature,
-        SubmitError::Unauthorised {
-            sender: AccountId([0; 32]),
-        },
-        SubmitError::NonceTooLow {
-            expected: Nonce(1),
-            got: Nonce(0),
-        },
-        SubmitError::NonceTooFarAhead {
-            expected: Nonce(1),
-            got: Nonce(90),
-            window: 16,
-        },
-        SubmitError::Expired {
-            expiry_height: Height(1),
-            current_height: Height(2),
-        },
-        SubmitError::InsufficientBalance {
-            needed: Amount(2),
-            available: Amount(1),
-        },
-        SubmitError::UnknownSender {
-            sender: AccountId([0; 32]),
-        },
-        SubmitError::FeeTooLow {
-            fee_limit: Amount(0),
-            minimum: Amount(1),
-        },
+        SubmitError::Unauthorised { sender: AccountId([0; 32]) },
+        SubmitError::NonceTooLow { expected: Nonce(1), got: Nonce(0) },
+        SubmitError::NonceTooFarAhead { expected: Nonce(1), got: Nonce(90), window: 16 },
+        SubmitError::Expired { expiry_height: Height(1), current_height: Height(2) },
+        SubmitError::InsufficientBalance { needed: Amount(2), available: Amount(1) },
+        SubmitError::UnknownSender { sender: AccountId([0; 32]) },
+        SubmitError::FeeTooLow { fee_limit: Amount(0), minimum: Amount(1) },
         SubmitError::MempoolFull { capacity: 1 },
         SubmitError::Duplicate { hash },
         SubmitError::Unavailable(formica_rpc::BackendError::ShuttingDown),
@@ -511,39 +299,24 @@ fn views_follow_the_json_conventions() {
     let transaction = transfer(1, 3, 250);
     let view = TransactionView::pending(&transaction);
     let json = serde_json::to_value(&view).expect("serialises");
-    assert_eq!(
-        json["hash"],
-        serde_json::json!(hash_to_hex(&transaction.hash()))
-    );
+    assert_eq!(json["hash"], serde_json::json!(hash_to_hex(&transaction.hash())));
     assert_eq!(json["nonce"], serde_json::json!(3));
     assert_eq!(json["fee_limit"], serde_json::json!("10"));
     assert_eq!(
         json["payload"],
         serde_json::json!({ "type": "transfer", "to": account_of(&key(2)).to_hex(), "amount": "250" })
     );
-    assert!(
-        json.get("block_height").is_none(),
-        "pending transactions have no block fields: {json}"
-    );
-    assert_eq!(
-        serde_json::from_value::<TransactionView>(json).expect("deserialises"),
-        view
-    );
+    assert!(json.get("block_height").is_none(), "pending transactions have no block fields: {json}");
+    assert_eq!(serde_json::from_value::<TransactionView>(json).expect("deserialises"), view);
 
     let create = TransactionBody {
-        payload: Payload::CreateAccount {
-            public_key: key(4).public_key(),
-            initial_balance: Amount(u128::MAX),
-        },
+        payload: Payload::CreateAccount { public_key: key(4).public_key(), initial_balance: Amount(u128::MAX) },
         ..body(1, 0, 0)
     }
     .sign(&[&key(1)]);
     let json = serde_json::to_value(TransactionView::pending(&create)).expect("serialises");
     assert_eq!(json["payload"]["type"], serde_json::json!("create_account"));
-    assert_eq!(
-        json["payload"]["initial_balance"],
-        serde_json::json!(u128::MAX.to_string())
-    );
+    assert_eq!(json["payload"]["initial_balance"], serde_json::json!(u128::MAX.to_string()));
     assert_eq!(
         json["payload"]["public_key"],
         serde_json::json!(formica_types::public_key_to_hex(&key(4).public_key()))
