@@ -41,6 +41,9 @@ pub struct UpArgs {
     /// First metrics port.
     #[arg(long, default_value_t = 9100)]
     metrics_port: u16,
+    /// Create the devnet folder (keys, genesis, configs) and exit without starting nodes.
+    #[arg(long)]
+    init_only: bool,
 }
 
 fn node_dir(dir: &Path, index: usize) -> PathBuf {
@@ -157,6 +160,10 @@ pub fn up(args: UpArgs, dir: &Path) -> anyhow::Result<()> {
         println!("Creating a devnet with {} validators in {}", args.validators, dir.display());
         create(dir, &args)?
     };
+    if args.init_only {
+        println!("Devnet created; start it with `formica up --dir {}`", dir.display());
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(supervise(dir, manifest))
 }

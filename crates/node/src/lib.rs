@@ -4,7 +4,7 @@
 //! wires every component of a validator ([`validator::start`]): the mempool, the fjall indexes,
 //! the consensus engine (simplex + marshal + the stateful executor) and transaction gossip. The
 //! composition is generic over the commonware runtime and p2p layer: production uses tokio and
-//! authenticated TCP ([`run`]), the simulation tests use the deterministic runtime and the
+//! authenticated TCP ([`run()`](fn@run)), the simulation tests use the deterministic runtime and the
 //! simulated network, and both run this same code.
 //!
 //! # What survives a restart

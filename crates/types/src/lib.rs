@@ -1,6 +1,6 @@
 //! The data of a Formica chain and its one canonical byte encoding.
 //!
-//! This crate owns identifiers ([`AccountId`], [`Hash`]), checked numeric newtypes ([`Amount`],
+//! This crate owns identifiers ([`AccountId`], [`Hash`](type@Hash)), checked numeric newtypes ([`Amount`],
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state and the genesis description.
 //!

@@ -1,0 +1,3 @@
+//! Real-process tests of the `formica` binary on loopback.
+
+mod network;

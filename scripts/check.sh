@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one gate: formatting, lints, docs and the whole test suite. CI runs exactly this.
+# Slow tests (named *_slow) are excluded here; run them with `scripts/check.sh --slow`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+
+echo "== fmt"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+echo "== build the formica binary (the process tests start it)"
+cargo build --locked -p formica
+echo "== tests"
+profile=default
+[ "${1:-}" = "--slow" ] && profile=slow
+cargo nextest run --workspace --locked --profile "$profile" --no-tests=fail

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Formica needs on a fresh Debian machine with rustup.
+# Idempotent: does nothing that is already done.
+set -euo pipefail
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo is missing; install Rust with rustup first" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+# Contracts (wasm32) come with the contracts issue; the target is cheap to have now.
+rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown || \
+    echo "setup: could not add wasm32-unknown-unknown (not needed yet)" >&2
+command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
