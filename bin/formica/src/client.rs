@@ -204,9 +204,9 @@ async fn account(target: &Target, id: &str, with_proof: bool) -> anyhow::Result<
     let id = AccountId::from_hex(id).with_context(|| format!("account id {id:?}"))?;
     let client = target.client().await?;
     if with_proof {
-        let proof = client.account_proof(id).await?;
+        let (proof, check) = client.verified_account(id).await?;
         if target.json {
-            return print_json(&proof);
+            return print_json(&serde_json::json!({ "proof": proof, "check": format!("{check:?}") }));
         }
         match &proof.account {
             Some(account) => {
@@ -217,6 +217,15 @@ async fn account(target: &Target, id: &str, with_proof: bool) -> anyhow::Result<
         println!("height       {} ({})", proof.height, hash_to_hex(&proof.block_hash));
         println!("state root   {}", hash_to_hex(&proof.state_root));
         println!("proof        {} bytes", proof.proof.len().saturating_sub(2) / 2);
+        match check {
+            formica_client::ProofCheck::Verified => {
+                println!("verified     the proof matches the state root in the header of block {}", proof.height)
+            }
+            formica_client::ProofCheck::AbsentUnproven => {
+                println!("verified     no (absence cannot be proven in unordered state)")
+            }
+            formica_client::ProofCheck::Invalid => bail!("the proof does NOT verify against block {}", proof.height),
+        }
         return Ok(());
     }
     let account = client.account(id).await?;

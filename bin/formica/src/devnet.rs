@@ -10,7 +10,7 @@ use crate::client::DevnetManifest;
 use anyhow::{Context, bail};
 use formica_crypto::KeyFile;
 use formica_node::NodeConfig;
-use formica_types::{AccountId, Amount, ChainId, Genesis, GenesisAccount, GenesisValidator};
+use formica_types::{Amount, ChainId, Genesis, GenesisAccount, GenesisValidator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
@@ -199,7 +199,9 @@ async fn supervise(dir: &Path, manifest: DevnetManifest) -> anyhow::Result<()> {
     }
     println!("\nDevelopment account (funded): {}", dev.account_id);
     println!("  key file: {}", dir.join(&manifest.dev_key).display());
-    println!("Try:  formica tx transfer --to {} --amount 10 --wait", AccountId([1; 32]));
+    println!("Try:  formica keys new --out alice.json");
+    println!("      formica tx create-account --public-key <ALICE_PUBLIC_KEY> --initial-balance 1000 --wait");
+    println!("      formica tx transfer --to <ALICE_ACCOUNT_ID> --amount 10 --wait");
     println!("Press Ctrl-C to stop all nodes.\n");
 
     let mut restarts = vec![0u32; count];

@@ -278,3 +278,56 @@ pub fn websocket_url(url: &str) -> Result<String> {
     }
     Err(ClientError::UnsupportedUrl { url: url.to_string() })
 }
+
+/// What checking an account proof established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProofCheck {
+    /// The account value is in the state whose root the block header at the proof's height commits to.
+    Verified,
+    /// The account does not exist; unordered state has no exclusion proofs, so absence is unproven.
+    AbsentUnproven,
+    /// The proof, the state root or the header does not check out.
+    Invalid,
+}
+
+impl Client {
+    /// Fetches an account with its proof and checks it: the Merkle proof against the state root,
+    /// and that state root against the header of the block at that height, whose encoding must
+    /// hash to the block hash. (The finalization certificate's validator signatures are not
+    /// served yet, so the header itself is trusted from this node.)
+    pub async fn verified_account(&self, id: AccountId) -> Result<(AccountProofView, ProofCheck)> {
+        let view = self.account_proof(id).await?;
+        let Some(block) = self.block_by_height(view.height).await? else {
+            return Ok((view, ProofCheck::Invalid));
+        };
+        let check = check_account_proof(&view, &block);
+        Ok((view, check))
+    }
+}
+
+/// Checks an account proof against the block at its height (see [`Client::verified_account`]).
+pub fn check_account_proof(view: &AccountProofView, block: &BlockView) -> ProofCheck {
+    if !crate::verify_block_header(block)
+        || block.hash != view.block_hash
+        || block.state_root != view.state_root
+        || block.height != view.height
+    {
+        return ProofCheck::Invalid;
+    }
+    let Some(account) = &view.account else {
+        return ProofCheck::AbsentUnproven;
+    };
+    let Ok(proof) = hex::decode(view.proof.trim_start_matches("0x")) else {
+        return ProofCheck::Invalid;
+    };
+    let value = formica_types::Account {
+        public_key: account.public_key.clone(),
+        nonce: account.nonce,
+        balance: account.balance,
+    };
+    if formica_state::verify_account_proof(&view.account_id, &value, &proof, &view.state_root) {
+        ProofCheck::Verified
+    } else {
+        ProofCheck::Invalid
+    }
+}

@@ -16,7 +16,7 @@
 mod client;
 mod error;
 
-pub use client::{Client, ClientConfig, websocket_url};
+pub use client::{Client, ClientConfig, ProofCheck, check_account_proof, websocket_url};
 pub use error::{ClientError, Result};
 pub use formica_rpc::codes;
 pub use formica_rpc::types;

@@ -197,5 +197,14 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     let fees = (SENDERS * (TRANSFERS_PER_SENDER + 1)) as u128;
     let created = SENDERS as u128 * 1_000_000;
     assert_eq!(dev_account.balance, Amount(1_000_000_000_000_000_000 - created + total_sent + fees));
+
+    // An account proof from the restarted node verifies against its block header; a tampered one fails.
+    let (mut proof, check) = clients[3].verified_account(recipient).await.expect("proof");
+    assert_eq!(check, formica_client::ProofCheck::Verified);
+    let block = clients[3].block_by_height(proof.height).await.expect("rpc").expect("block");
+    if let Some(account) = proof.account.as_mut() {
+        account.balance = Amount(account.balance.get() + 1);
+    }
+    assert_eq!(formica_client::check_account_proof(&proof, &block), formica_client::ProofCheck::Invalid);
     drop(nodes);
 }
