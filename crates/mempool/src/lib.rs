@@ -96,6 +96,11 @@ impl<A: AccountReader> Mempool<A> {
         Height(self.head.load(Ordering::Acquire))
     }
 
+    /// Records that the chain is finalized up to `height` (expiry is checked against it).
+    pub fn advance_head(&self, height: Height) {
+        self.head.fetch_max(height.get(), Ordering::AcqRel);
+    }
+
     /// Number of pending transactions.
     pub fn len(&self) -> usize {
         self.pool().len()
@@ -144,7 +149,7 @@ impl<A: AccountReader> Mempool<A> {
             let entry = senders.entry(transaction.body.sender).or_insert(next);
             *entry = (*entry).max(next);
         }
-        self.head.fetch_max(block.header.height.get(), Ordering::AcqRel);
+        self.advance_head(block.header.height);
         let removed = self.pool().finalized(block.header.height, &senders);
         debug!(height = %block.header.height, removed, "mempool pruned");
     }

@@ -225,10 +225,7 @@ where
         limits.transaction,
         config.gossip_queue,
     );
-    mempool.finalized(&formica_types::Block::new(
-        formica_types::Header { height: head.get().height, ..genesis.header.clone() },
-        Vec::new(),
-    ));
+    mempool.advance_head(head.get().height);
     let (finalized, _) = broadcast::channel(config.subscriber_buffer);
     let observer = Observer {
         indexes: indexes.clone(),
