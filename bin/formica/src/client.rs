@@ -5,10 +5,9 @@
 //! human-readable form, or with `--json` the API's JSON view for scripts.
 
 use anyhow::{Context, anyhow, bail};
-use commonware_cryptography::ed25519;
 use formica_client::{Client, types::ReceiptView};
-use formica_crypto::KeyFile;
-use formica_types::{AccountId, Amount, Hash, Height, hash_to_hex, public_key_from_hex, public_key_to_hex};
+use formica_crypto::{AccountSigner, KeyFile};
+use formica_types::{AccountId, AccountKey, Amount, Hash, Height, KeyScheme, Payload, hash_to_hex, public_key_to_hex};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -80,6 +79,24 @@ pub enum ClientCommand {
     },
 }
 
+/// Who signs a transaction, for which account, and whether to wait for it.
+#[derive(Debug, clap::Args)]
+pub struct Signing {
+    /// A key file to sign with; repeat it for a multi-key account until the weights reach the
+    /// threshold (default: the devnet's dev key).
+    #[arg(long = "key")]
+    keys: Vec<PathBuf>,
+    /// The sending account (default: the account the first key created).
+    #[arg(long)]
+    from: Option<String>,
+    /// The most the sender pays in fees (default 1000).
+    #[arg(long)]
+    fee_limit: Option<String>,
+    /// Wait until the transaction is final and print its receipt.
+    #[arg(long)]
+    wait: bool,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum TxCommand {
     /// Transfer native funds to an account.
@@ -90,30 +107,100 @@ pub enum TxCommand {
         /// The amount in the smallest unit (a decimal integer).
         #[arg(long)]
         amount: String,
-        /// The most the sender pays in fees (default 1000).
-        #[arg(long)]
-        fee_limit: Option<String>,
-        /// The sender's key file (default: the devnet's dev key).
-        #[arg(long)]
-        key: Option<PathBuf>,
-        /// Wait until the transaction is final and print its receipt.
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        signing: Signing,
     },
     /// Create the account of a public key, funded from the sender.
     CreateAccount {
-        /// The new account's public key (`0x` hex).
+        /// The new account's public key (`0xhex` for ed25519, or `sm2:0x..`, `secp256k1:0x..`).
         #[arg(long)]
         public_key: String,
         /// The new account's balance, moved from the sender (a decimal integer).
         #[arg(long)]
         initial_balance: String,
-        /// The sender's key file (default: the devnet's dev key).
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Add a signing key to the sender's account.
+    AddKey {
+        /// The key to add (`scheme:0xhex`).
         #[arg(long)]
-        key: Option<PathBuf>,
-        /// Wait until the transaction is final and print its receipt.
+        public_key: String,
+        /// The key's signature weight.
+        #[arg(long, default_value_t = 1)]
+        weight: u16,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Remove a signing key (refused if the other keys could not reach the threshold).
+    RemoveKey {
         #[arg(long)]
-        wait: bool,
+        public_key: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Change a signing key's weight (refused if the keys could no longer reach the threshold).
+    SetKeyWeight {
+        #[arg(long)]
+        public_key: String,
+        #[arg(long)]
+        weight: u16,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Change the signature weight the account's transactions need.
+    SetThreshold {
+        #[arg(long)]
+        threshold: u16,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Set (or replace) the account's recovery key and its delay in blocks.
+    SetRecovery {
+        #[arg(long)]
+        public_key: String,
+        #[arg(long)]
+        delay_blocks: u32,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Remove the account's recovery key (and cancel a recovery under way).
+    RemoveRecovery {
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Start recovering an account: sign with its recovery key (`--key`) and name the account
+    /// (`--from`). `new_key` becomes the only key once the delay has passed.
+    StartRecovery {
+        #[arg(long)]
+        new_key: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Cancel a recovery under way (signed by the account's current keys).
+    CancelRecovery {
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Complete a recovery whose delay has passed (signed by the recovery key).
+    CompleteRecovery {
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Freeze an account (the sender must hold the regulator role).
+    Freeze {
+        /// The account id to freeze.
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Unfreeze an account (the sender must hold the regulator role).
+    Unfreeze {
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        signing: Signing,
     },
 }
 
@@ -121,6 +208,9 @@ pub enum TxCommand {
 pub enum KeysCommand {
     /// Generate a new account key.
     New {
+        /// The key's scheme: ed25519, sm2 (with SM3) or secp256k1.
+        #[arg(long, default_value = "ed25519")]
+        scheme: String,
         /// Write the key file here (refuses to overwrite an existing file).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -155,17 +245,15 @@ impl Target {
         Client::connect(&url).await.with_context(|| format!("cannot reach the node at {url}"))
     }
 
-    /// The key of `--key FILE`, or else the devnet's dev key.
-    fn signing_key(&self, key: Option<&Path>) -> anyhow::Result<ed25519::PrivateKey> {
-        let path = match key {
-            Some(path) => path.to_path_buf(),
-            None => {
-                let manifest = DevnetManifest::read(&self.dir).context("no --key FILE given and no devnet dev key")?;
-                self.dir.join(manifest.dev_key)
-            }
+    /// The keys of the `--key FILE`s, or else the devnet's dev key.
+    fn signers(&self, keys: &[PathBuf]) -> anyhow::Result<Vec<AccountSigner>> {
+        let paths = if keys.is_empty() {
+            let manifest = DevnetManifest::read(&self.dir).context("no --key FILE given and no devnet dev key")?;
+            vec![self.dir.join(manifest.dev_key)]
+        } else {
+            keys.to_vec()
         };
-        let (_, key) = KeyFile::read(&path)?;
-        Ok(key)
+        paths.iter().map(|path| Ok(KeyFile::read_signer(path)?.1)).collect()
     }
 }
 
@@ -176,7 +264,7 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Account { id, proof } => account(&target, &id, proof).await,
         ClientCommand::Block { height } => block(&target, height).await,
         ClientCommand::Tx { command } => transaction(&target, command).await,
-        ClientCommand::Keys { command: KeysCommand::New { out } } => new_key(&target, out.as_deref()),
+        ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
     }
 }
 
@@ -210,7 +298,10 @@ async fn account(target: &Target, id: &str, with_proof: bool) -> anyhow::Result<
         }
         match &proof.account {
             Some(account) => {
-                println!("account      {id}\nbalance      {}\nnonce        {}", account.balance, account.nonce)
+                println!("account      {id}\nbalance      {}\nnonce        {}", account.balance, account.nonce);
+                println!("status       {}", serde_json::to_value(account.status)?.as_str().unwrap_or("?"));
+                println!("first key    {} (weight {})", account.first_key.key, account.first_key.weight);
+                println!("keys         {} (threshold {})", account.key_count, account.threshold);
             }
             None => println!("account      {id} does not exist"),
         }
@@ -235,9 +326,22 @@ async fn account(target: &Target, id: &str, with_proof: bool) -> anyhow::Result<
     match account {
         Some(account) => {
             println!("account      {id}");
-            println!("public key   {}", public_key_to_hex(&account.public_key));
+            println!("status       {}", serde_json::to_value(account.status)?.as_str().unwrap_or("?"));
             println!("balance      {}", account.balance);
             println!("nonce        {}", account.nonce);
+            println!("threshold    {}", account.threshold);
+            for entry in &account.keys {
+                println!("key          {} (weight {})", entry.key, entry.weight);
+            }
+            if let Some(recovery) = &account.recovery {
+                println!("recovery     {} (delay {} blocks)", recovery.key, recovery.delay_blocks);
+            }
+            if let Some(pending) = &account.pending_recovery {
+                println!("recovering   to {} from height {}", pending.new_key, pending.completes_at);
+            }
+            for role in &account.roles {
+                println!("role         {role}");
+            }
             println!("as of        height {}", account.height);
         }
         None => println!("account {id} does not exist"),
@@ -272,27 +376,58 @@ fn parse_amount(text: &str, what: &str) -> anyhow::Result<Amount> {
     text.parse::<u128>().map(Amount).with_context(|| format!("{what} {text:?} is not a whole number of units"))
 }
 
+fn parse_key(text: &str) -> anyhow::Result<AccountKey> {
+    AccountKey::parse(text).with_context(|| format!("public key {text:?} (use 0xhex, sm2:0x.. or secp256k1:0x..)"))
+}
+
+fn parse_account(text: &str) -> anyhow::Result<AccountId> {
+    AccountId::from_hex(text).with_context(|| format!("account id {text:?}"))
+}
+
 async fn transaction(target: &Target, command: TxCommand) -> anyhow::Result<()> {
-    let client = target.client().await?;
-    let (hash, wait) = match command {
-        TxCommand::Transfer { to, amount, fee_limit, key, wait } => {
-            let to = AccountId::from_hex(&to).with_context(|| format!("recipient {to:?}"))?;
-            let amount = parse_amount(&amount, "amount")?;
-            let fee_limit = match fee_limit {
-                Some(text) => parse_amount(&text, "fee limit")?,
-                None => Amount(FEE_LIMIT_DEFAULT),
-            };
-            let key = target.signing_key(key.as_deref())?;
-            (client.transfer(&key, to, amount, fee_limit).await?, wait)
+    let (payload, signing) = match command {
+        TxCommand::Transfer { to, amount, signing } => {
+            (Payload::Transfer { to: parse_account(&to)?, amount: parse_amount(&amount, "amount")? }, signing)
         }
-        TxCommand::CreateAccount { public_key, initial_balance, key, wait } => {
-            let public_key = public_key_from_hex(&public_key).with_context(|| format!("public key {public_key:?}"))?;
+        TxCommand::CreateAccount { public_key, initial_balance, signing } => {
+            let public_key = parse_key(&public_key)?;
             let initial_balance = parse_amount(&initial_balance, "initial balance")?;
-            let key = target.signing_key(key.as_deref())?;
-            let fee_limit = Amount(FEE_LIMIT_DEFAULT);
-            (client.create_account(&key, public_key, initial_balance, fee_limit).await?, wait)
+            (Payload::CreateAccount { public_key, initial_balance }, signing)
         }
+        TxCommand::AddKey { public_key, weight, signing } => {
+            (Payload::AddKey { key: parse_key(&public_key)?, weight }, signing)
+        }
+        TxCommand::RemoveKey { public_key, signing } => (Payload::RemoveKey { key: parse_key(&public_key)? }, signing),
+        TxCommand::SetKeyWeight { public_key, weight, signing } => {
+            (Payload::SetKeyWeight { key: parse_key(&public_key)?, weight }, signing)
+        }
+        TxCommand::SetThreshold { threshold, signing } => (Payload::SetThreshold { threshold }, signing),
+        TxCommand::SetRecovery { public_key, delay_blocks, signing } => {
+            (Payload::SetRecovery { key: parse_key(&public_key)?, delay_blocks }, signing)
+        }
+        TxCommand::RemoveRecovery { signing } => (Payload::RemoveRecovery, signing),
+        TxCommand::StartRecovery { new_key, signing } => {
+            (Payload::StartRecovery { new_key: parse_key(&new_key)? }, signing)
+        }
+        TxCommand::CancelRecovery { signing } => (Payload::CancelRecovery, signing),
+        TxCommand::CompleteRecovery { signing } => (Payload::CompleteRecovery, signing),
+        TxCommand::Freeze { account, signing } => (Payload::Freeze { account: parse_account(&account)? }, signing),
+        TxCommand::Unfreeze { account, signing } => (Payload::Unfreeze { account: parse_account(&account)? }, signing),
     };
+    let signers = target.signers(&signing.keys)?;
+    let sender = match &signing.from {
+        Some(text) => parse_account(text)?,
+        None => signers[0].account_id(),
+    };
+    let fee_limit = match &signing.fee_limit {
+        Some(text) => parse_amount(text, "fee limit")?,
+        None => Amount(FEE_LIMIT_DEFAULT),
+    };
+    let client = target.client().await?;
+    let references: Vec<&AccountSigner> = signers.iter().collect();
+    let signed = client.build_signed(sender, &references, payload, fee_limit).await?;
+    let hash = client.submit(&signed).await?;
+    let wait = signing.wait;
     if !wait {
         if target.json {
             return print_json(&serde_json::json!({ "hash": hash_to_hex(&hash) }));
@@ -328,8 +463,10 @@ fn print_receipt(hash: &Hash, receipt: &ReceiptView, elapsed_ms: u128) {
     println!("waited       {elapsed_ms} ms");
 }
 
-fn new_key(target: &Target, out: Option<&Path>) -> anyhow::Result<()> {
-    let (file, _) = formica_client::generate_key();
+fn new_key(target: &Target, scheme: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    let scheme = KeyScheme::from_name(scheme)
+        .ok_or_else(|| anyhow!("unknown key scheme {scheme:?}: use ed25519, sm2 or secp256k1"))?;
+    let (file, _) = formica_client::generate_key(scheme);
     if let Some(path) = out {
         if path.exists() {
             bail!("{} exists already; refusing to overwrite a key file", path.display());
@@ -340,6 +477,7 @@ fn new_key(target: &Target, out: Option<&Path>) -> anyhow::Result<()> {
         return print_json(&file);
     }
     println!("account id   {}", file.account_id);
+    println!("scheme       {}", file.scheme);
     println!("public key   {}", file.public_key);
     match out {
         Some(path) => println!("written to   {}", path.display()),

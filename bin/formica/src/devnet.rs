@@ -10,7 +10,7 @@ use crate::client::DevnetManifest;
 use anyhow::{Context, bail};
 use formica_crypto::KeyFile;
 use formica_node::NodeConfig;
-use formica_types::{Amount, ChainId, Genesis, GenesisAccount, GenesisValidator};
+use formica_types::{Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Role};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
@@ -98,6 +98,11 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
         fee_per_transaction: Amount(1),
         fee_collector: dev_key.account_id,
         block_transactions_max: 10_000,
+        // The development account may freeze accounts, so the whole identity model can be tried.
+        roles: vec![GenesisRole { account: dev_key.account_id, role: Role::Regulator }],
+        // Short enough to try a recovery by hand on a local network.
+        recovery_delay_min_blocks: 10,
+        frozen_accounts_receive: true,
     };
     genesis.validate().context("generated genesis")?;
     std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)? + "\n")?;

@@ -11,7 +11,9 @@ mod devnet;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use formica_types::{AccountId, Amount, ChainId, Genesis, GenesisAccount, GenesisValidator, public_key_from_hex};
+use formica_types::{
+    AccountId, AccountKey, Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Role,
+};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -45,9 +47,22 @@ struct GenesisArgs {
     /// `NAME=PUBLIC_KEY@HOST:PORT`, once per validator.
     #[arg(long = "validator", required = true)]
     validators: Vec<String>,
-    /// `PUBLIC_KEY=BALANCE`, once per funded account.
+    /// `PUBLIC_KEY=BALANCE`, once per funded account (`0xhex` is ed25519; `sm2:0x..` and
+    /// `secp256k1:0x..` name the scheme).
     #[arg(long = "account", required = true)]
     accounts: Vec<String>,
+    /// An account id that may freeze and unfreeze accounts (repeatable).
+    #[arg(long = "regulator")]
+    regulators: Vec<String>,
+    /// An account id that may issue assets (repeatable).
+    #[arg(long = "issuer")]
+    issuers: Vec<String>,
+    /// The shortest recovery delay an account may configure, in blocks.
+    #[arg(long, default_value_t = Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT)]
+    recovery_delay_min_blocks: u32,
+    /// Whether frozen accounts may still receive transfers.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    frozen_accounts_receive: bool,
     /// The fee per transaction.
     #[arg(long, default_value = "1")]
     fee: u128,
@@ -87,12 +102,19 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         Some(id) => AccountId::from_hex(id).context("--fee-collector is an account id")?,
         None => {
             let first = accounts.first().context("at least one --account is needed")?;
-            AccountId::from_public_key(&public_key_from_hex(&first.public_key).context("account public key")?)
+            AccountKey::parse(&first.public_key).context("account public key")?.account_id()
         }
     };
     let timestamp_ms = args.timestamp_ms.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
     });
+    let mut roles = Vec::new();
+    for (ids, role) in [(&args.regulators, Role::Regulator), (&args.issuers, Role::Issuer)] {
+        for id in ids {
+            let account = AccountId::from_hex(id).with_context(|| format!("--{role} {id:?} is not an account id"))?;
+            roles.push(GenesisRole { account, role });
+        }
+    }
     let genesis = Genesis {
         chain_id: ChainId(args.chain_id),
         timestamp_ms,
@@ -101,6 +123,9 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         fee_per_transaction: Amount(args.fee),
         fee_collector,
         block_transactions_max: args.block_transactions_max,
+        roles,
+        recovery_delay_min_blocks: args.recovery_delay_min_blocks,
+        frozen_accounts_receive: args.frozen_accounts_receive,
     };
     genesis.validate().context("the genesis is not valid")?;
     Ok(genesis)

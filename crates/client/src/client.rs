@@ -1,12 +1,14 @@
 //! [`Client`]: typed calls, transaction building, and waiting for finality.
 
 use crate::error::{ClientError, Result};
-use commonware_codec::Encode;
-use commonware_cryptography::{Signer, ed25519};
+use commonware_codec::{DecodeExt, Encode};
+use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
-use formica_rpc::types::{AccountProofView, AccountView, BlockView, ReceiptView, StatusView, TransactionView, codec};
+use formica_rpc::types::{
+    AccountProofView, AccountRecordView, AccountView, BlockView, ReceiptView, StatusView, TransactionView, codec,
+};
 use formica_types::{
-    AccountId, Amount, Hash, Height, Nonce, Payload, PublicKey, Transaction, TransactionBody, hash_from_hex,
+    AccountId, AccountKey, Amount, Hash, Height, Nonce, Payload, Transaction, TransactionBody, hash_from_hex,
     hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
@@ -149,15 +151,16 @@ impl Client {
         }
     }
 
-    /// Builds and signs a transaction from `key`'s account: chain id from `status`, the
-    /// account's next nonce, expiry [`ClientConfig::expiry_blocks`] past the finalized height.
-    pub async fn build_transaction(
+    /// Builds and signs a transaction from `sender`'s account, signed by each of `signers` (as
+    /// many keys as the account's threshold needs): chain id from `status`, the account's next
+    /// nonce, expiry [`ClientConfig::expiry_blocks`] past the finalized height.
+    pub async fn build_signed(
         &self,
-        key: &ed25519::PrivateKey,
+        sender: AccountId,
+        signers: &[&AccountSigner],
         payload: Payload,
         fee_limit: Amount,
     ) -> Result<Transaction> {
-        let sender = AccountId::from_public_key(&key.public_key());
         let (status, nonce) = tokio::try_join!(self.status(), self.next_nonce(sender))?;
         let expiry_height =
             status.height.get().checked_add(self.config.expiry_blocks).ok_or(ClientError::ExpiryOverflow)?;
@@ -169,13 +172,23 @@ impl Client {
             fee_limit,
             payload,
         };
-        Ok(body.sign(&[key]))
+        Ok(sign_transaction(body, signers))
+    }
+
+    /// Builds and signs a transaction from the account `key` created, signed by `key` alone.
+    pub async fn build_transaction(
+        &self,
+        key: &AccountSigner,
+        payload: Payload,
+        fee_limit: Amount,
+    ) -> Result<Transaction> {
+        self.build_signed(key.account_id(), &[key], payload, fee_limit).await
     }
 
     /// Builds, signs and submits a transfer of `amount` to `to`.
     pub async fn transfer(
         &self,
-        key: &ed25519::PrivateKey,
+        key: &AccountSigner,
         to: AccountId,
         amount: Amount,
         fee_limit: Amount,
@@ -187,8 +200,8 @@ impl Client {
     /// Builds, signs and submits the creation of the account of `public_key`.
     pub async fn create_account(
         &self,
-        key: &ed25519::PrivateKey,
-        public_key: PublicKey,
+        key: &AccountSigner,
+        public_key: AccountKey,
         initial_balance: Amount,
         fee_limit: Amount,
     ) -> Result<Hash> {
@@ -314,17 +327,25 @@ pub fn check_account_proof(view: &AccountProofView, block: &BlockView) -> ProofC
     {
         return ProofCheck::Invalid;
     }
-    let Some(account) = &view.account else {
-        return ProofCheck::AbsentUnproven;
+    let (Some(shown), Some(record)) = (&view.account, &view.record) else {
+        return if view.account.is_none() && view.record.is_none() {
+            ProofCheck::AbsentUnproven
+        } else {
+            ProofCheck::Invalid
+        };
     };
-    let Ok(proof) = hex::decode(view.proof.trim_start_matches("0x")) else {
+    let (Ok(proof), Ok(record)) =
+        (hex::decode(view.proof.trim_start_matches("0x")), hex::decode(record.trim_start_matches("0x")))
+    else {
         return ProofCheck::Invalid;
     };
-    let value = formica_types::Account {
-        public_key: account.public_key.clone(),
-        nonce: account.nonce,
-        balance: account.balance,
+    // The proof covers the encoded record; the decoded fields shown must be that record's.
+    let Ok(value) = formica_types::Account::decode(record) else {
+        return ProofCheck::Invalid;
     };
+    if &AccountRecordView::from(&value) != shown {
+        return ProofCheck::Invalid;
+    }
     if formica_state::verify_account_proof(&view.account_id, &value, &proof, &view.state_root) {
         ProofCheck::Verified
     } else {

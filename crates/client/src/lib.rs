@@ -1,5 +1,8 @@
 //! The Rust SDK of Formica: talk to a node through its JSON-RPC API.
 //!
+//! Accounts sign with keys of any scheme Formica supports ([`AccountSigner`]: Ed25519, SM2,
+//! secp256k1); a multi-key account signs with as many of its keys as its threshold needs
+//! ([`Client::build_signed`]).
 //! This crate owns the client side of the API: connecting ([`Client::connect`] to `http://` or
 //! `ws://`; the node serves both on one port), typed queries returning the views of
 //! [`formica_rpc::types`], building and signing transactions (chain id from `status`, the
@@ -18,14 +21,14 @@ mod error;
 
 pub use client::{Client, ClientConfig, ProofCheck, check_account_proof, websocket_url};
 pub use error::{ClientError, Result};
+pub use formica_crypto::{AccountSigner, KeyFile};
 pub use formica_rpc::codes;
 pub use formica_rpc::types;
 
 use commonware_codec::DecodeExt;
-use commonware_cryptography::ed25519;
-use formica_crypto::KeyFile;
 use formica_rpc::types::BlockView;
 use formica_types::Header;
+use formica_types::KeyScheme;
 
 /// Whether `view`'s `header_hex` decodes to a header whose digest is `view.hash` and whose
 /// fields are the ones the view shows. A `true` proves the view is internally consistent, not
@@ -54,7 +57,8 @@ pub fn verify_block_header(view: &BlockView) -> bool {
         && formica_types::merkle_root(&view.transactions) == header.transactions_root
 }
 
-/// A fresh account key from the operating system's random source, and its key file.
-pub fn generate_key() -> (KeyFile, ed25519::PrivateKey) {
-    KeyFile::generate(&mut rand::rng())
+/// A fresh account key of `scheme` from the operating system's random source, and its key file.
+pub fn generate_key(scheme: KeyScheme) -> (KeyFile, AccountSigner) {
+    let signer = AccountSigner::generate(scheme, &mut rand::rng());
+    (KeyFile::from_signer(&signer), signer)
 }

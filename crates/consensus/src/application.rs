@@ -11,9 +11,9 @@ use commonware_runtime::{Clock, Spawner};
 use commonware_storage::{mmr::Location, qmdb::sync::Target};
 use commonware_utils::range::NonEmptyRange;
 use formica_execution::{
-    AccountOverlay, ChainParameters, Merkleized, apply_genesis, apply_transaction, touched_accounts,
+    ChainParameters, Merkleized, StateOverlay, apply_genesis, apply_transaction, first_reads, second_reads,
 };
-use formica_state::{StateDatabases, StateValue, account_key};
+use formica_state::StateDatabases;
 use formica_types::{
     Block, BlockContext, Hash, Header, Height, Receipt, Transaction, receipts_root, transactions_root,
 };
@@ -299,15 +299,20 @@ where
         // Not built or verified in this process (a restart replays it): derive the receipts from
         // the state before the block, which is what the databases hold during capture.
         let height = block.header.height;
-        let touched = touched_accounts(&self.parameters, height, &block.transactions);
         let guard = readers.read().await;
-        let mut accounts = BTreeMap::new();
-        for id in touched {
-            let value = guard.get(&account_key(&id)).await.expect("reading finalized state must not fail");
-            accounts.insert(id, value.and_then(StateValue::into_account));
+        let mut records = BTreeMap::new();
+        for key in first_reads(&self.parameters, height, &block.transactions) {
+            let value = guard.get(&key.hash()).await.expect("reading finalized state must not fail");
+            records.insert(key, value);
+        }
+        let mut overlay = StateOverlay::new(records);
+        let (to_read, absent) = second_reads(&overlay);
+        overlay.extend(absent.into_iter().map(|key| (key, None)));
+        for key in to_read {
+            let value = guard.get(&key.hash()).await.expect("reading finalized state must not fail");
+            overlay.extend([(key, value)]);
         }
         drop(guard);
-        let mut overlay = AccountOverlay::new(accounts);
         if height == Height(1) {
             apply_genesis(&self.parameters, &mut overlay);
         }

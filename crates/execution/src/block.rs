@@ -1,12 +1,12 @@
 //! Executing whole blocks against the state database's speculative batches.
 
 use crate::transition::{
-    AccountOverlay, ChainParameters, Rejection, apply_genesis, apply_transaction, touched_accounts,
+    ChainParameters, Rejection, StateOverlay, apply_genesis, apply_transaction, first_reads, second_reads,
 };
 use commonware_glue::stateful::db::{DatabaseSet, Unmerkleized as _};
-use formica_state::{StateDatabases, StateValue, account_key};
-use formica_types::{Account, AccountId, Height, Receipt, Transaction};
-use std::collections::{BTreeMap, BTreeSet};
+use formica_state::{StateDatabases, StateKey, StateValue};
+use formica_types::{Height, Receipt, Transaction};
+use std::collections::BTreeSet;
 
 /// The speculative batch a block executes on.
 pub type Batch<E> = <StateDatabases<E> as DatabaseSet<E>>::Unmerkleized;
@@ -25,24 +25,40 @@ pub enum ExecutionError {
 /// Result alias of block execution.
 pub type Result<T> = std::result::Result<T, ExecutionError>;
 
-async fn read_overlay<E>(batch: &Batch<E>, ids: &BTreeSet<AccountId>) -> Result<AccountOverlay>
+async fn read_records<E>(batch: &Batch<E>, keys: &BTreeSet<StateKey>) -> Result<Vec<(StateKey, Option<StateValue>)>>
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let keys: Vec<_> = ids.iter().map(account_key).collect();
-    let key_references: Vec<_> = keys.iter().collect();
-    let values = batch.get_many(&key_references).await.map_err(|error| ExecutionError::Storage(error.to_string()))?;
-    let accounts: BTreeMap<AccountId, Option<Account>> =
-        ids.iter().copied().zip(values.into_iter().map(|value| value.and_then(StateValue::into_account))).collect();
-    Ok(AccountOverlay::new(accounts))
+    let hashes: Vec<_> = keys.iter().map(StateKey::hash).collect();
+    let references: Vec<_> = hashes.iter().collect();
+    let values = batch.get_many(&references).await.map_err(|error| ExecutionError::Storage(error.to_string()))?;
+    Ok(keys.iter().copied().zip(values).collect())
 }
 
-async fn write_overlay<E>(mut batch: Batch<E>, overlay: AccountOverlay) -> Result<Merkleized<E>>
+/// Reads every record the transactions need, in two rounds (see [`first_reads`], [`second_reads`]).
+async fn read_overlay<'a, E>(
+    parameters: &ChainParameters,
+    height: Height,
+    batch: &Batch<E>,
+    transactions: impl IntoIterator<Item = &'a Transaction>,
+) -> Result<StateOverlay>
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    for (id, account) in overlay.into_changes() {
-        batch = batch.write(account_key(&id), Some(StateValue::Account(account)));
+    let first = first_reads(parameters, height, transactions);
+    let mut overlay = StateOverlay::new(read_records(batch, &first).await?.into_iter().collect());
+    let (to_read, absent) = second_reads(&overlay);
+    overlay.extend(absent.into_iter().map(|key| (key, None)));
+    overlay.extend(read_records(batch, &to_read).await?);
+    Ok(overlay)
+}
+
+async fn write_overlay<E>(mut batch: Batch<E>, overlay: StateOverlay) -> Result<Merkleized<E>>
+where
+    E: commonware_storage::Context + commonware_runtime::Spawner,
+{
+    for (key, value) in overlay.into_changes() {
+        batch = batch.write(key.hash(), value);
     }
     batch.merkleize().await.map_err(|error| ExecutionError::Storage(error.to_string()))
 }
@@ -58,8 +74,7 @@ pub async fn execute_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let touched = touched_accounts(parameters, height, transactions);
-    let mut overlay = read_overlay(&batch, &touched).await?;
+    let mut overlay = read_overlay(parameters, height, &batch, transactions).await?;
     if height == Height(1) {
         apply_genesis(parameters, &mut overlay);
     }
@@ -95,8 +110,7 @@ pub async fn build_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let touched = touched_accounts(parameters, height, &candidates);
-    let mut overlay = read_overlay(&batch, &touched).await?;
+    let mut overlay = read_overlay(parameters, height, &batch, &candidates).await?;
     if height == Height(1) {
         apply_genesis(parameters, &mut overlay);
     }

@@ -1,8 +1,18 @@
-//! The pure state transition: transactions applied to an in-memory overlay of accounts.
+//! The pure state transition: transactions applied to an in-memory overlay of state records.
+//!
+//! Execution never reads storage itself. Before a block runs, [`first_reads`] names the records
+//! it needs from the transactions alone, and [`second_reads`] the records found through those
+//! (the senders' extra key slots and recovery records). Records that by invariant cannot exist
+//! are marked absent without a read:
+//! - key slot `s` of an account exists exactly when `1 <= s < key_count`;
+//! - the recovery record exists exactly when the account's `has_recovery` flag is set, and the
+//!   pending-recovery record exactly when `recovering` is set.
 
-use formica_crypto::{AuthorisationError, authorise};
+use formica_crypto::{AuthorisationError, Authority, KeySet, authorise, validate_key};
+use formica_state::{StateKey, StateValue};
 use formica_types::{
-    Account, AccountId, Amount, ChainId, FailureCode, Height, Nonce, Outcome, Payload, PublicKey, Receipt, Transaction,
+    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ChainId, FailureCode, Height, KeyEntry, Nonce, Outcome,
+    Payload, PendingRecovery, Receipt, RecoveryConfig, Role, Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +26,13 @@ pub struct ChainParameters {
     /// The most transactions a block may carry.
     pub block_transactions_max: u32,
     /// Accounts created when the first block after genesis executes.
-    pub genesis_accounts: Vec<(PublicKey, Amount)>,
+    pub genesis_accounts: Vec<(AccountKey, Amount)>,
+    /// Roles granted when the first block after genesis executes.
+    pub genesis_roles: Vec<(AccountId, Role)>,
+    /// The shortest recovery delay an account may set.
+    pub recovery_delay_min_blocks: u32,
+    /// Whether frozen accounts may receive transfers.
+    pub frozen_accounts_receive: bool,
 }
 
 /// Why a transaction may not be part of a block at all. A proposer leaves such a transaction out;
@@ -29,6 +45,8 @@ pub enum Rejection {
     Expired { expiry: Height, height: Height },
     #[error("sender account {0} does not exist")]
     UnknownSender(AccountId),
+    #[error("sender account {0} is frozen")]
+    SenderFrozen(AccountId),
     #[error("nonce {got} does not match the account's next nonce {expected}")]
     NonceMismatch { expected: Nonce, got: Nonce },
     #[error("signatures do not authorise the sender: {0}")]
@@ -41,77 +59,195 @@ pub enum Rejection {
     NonceExhausted,
 }
 
-/// Accounts read for one block, and the ones it changed.
+/// The state records one block reads, and the ones it changed.
 #[derive(Clone, Debug, Default)]
-pub struct AccountOverlay {
-    accounts: BTreeMap<AccountId, Option<Account>>,
-    dirty: BTreeSet<AccountId>,
+pub struct StateOverlay {
+    records: BTreeMap<StateKey, Option<StateValue>>,
+    dirty: BTreeSet<StateKey>,
 }
 
-impl AccountOverlay {
-    /// An overlay over accounts already read (`None`: the account does not exist).
-    pub fn new(accounts: BTreeMap<AccountId, Option<Account>>) -> Self {
-        Self { accounts, dirty: BTreeSet::new() }
+impl StateOverlay {
+    /// An overlay over records already read (`None`: the record does not exist).
+    pub fn new(records: BTreeMap<StateKey, Option<StateValue>>) -> Self {
+        Self { records, dirty: BTreeSet::new() }
     }
 
-    /// The account, as changed so far. Every account a block touches must have been read first
-    /// (see [`touched_accounts`]); reading another is a bug.
-    pub fn get(&self, id: &AccountId) -> Option<&Account> {
-        self.accounts.get(id).expect("accounts a block touches are read before it executes").as_ref()
+    /// Adds records read later (see [`second_reads`]); records already present are kept.
+    pub fn extend(&mut self, records: impl IntoIterator<Item = (StateKey, Option<StateValue>)>) {
+        for (key, value) in records {
+            self.records.entry(key).or_insert(value);
+        }
     }
 
-    fn set(&mut self, id: AccountId, account: Account) {
-        self.accounts.insert(id, Some(account));
-        self.dirty.insert(id);
+    /// Whether the record was read (or written) already.
+    pub fn contains(&self, key: &StateKey) -> bool {
+        self.records.contains_key(key)
     }
 
-    /// The changed accounts, in id order.
-    pub fn into_changes(self) -> Vec<(AccountId, Account)> {
-        let Self { mut accounts, dirty } = self;
-        dirty
-            .into_iter()
-            .map(|id| {
-                let account = accounts.remove(&id).flatten().expect("a changed account exists");
-                (id, account)
-            })
-            .collect()
+    fn value(&self, key: &StateKey) -> Option<&StateValue> {
+        self.records.get(key).expect("records a block touches are read before it executes").as_ref()
+    }
+
+    /// The account, as changed so far.
+    pub fn account(&self, id: &AccountId) -> Option<&Account> {
+        match self.value(&StateKey::Account(*id)) {
+            Some(StateValue::Account(account)) => Some(account),
+            Some(other) => panic!("account record of {id} holds {other:?}"),
+            None => None,
+        }
+    }
+
+    fn set(&mut self, key: StateKey, value: Option<StateValue>) {
+        self.records.insert(key, value);
+        self.dirty.insert(key);
+    }
+
+    fn set_account(&mut self, id: AccountId, account: Account) {
+        self.set(StateKey::Account(id), Some(StateValue::Account(account)));
+    }
+
+    fn key_slot(&self, id: &AccountId, slot: u8) -> KeyEntry {
+        match self.value(&StateKey::KeySlot(*id, slot)) {
+            Some(StateValue::KeySlot(entry)) => *entry,
+            other => panic!("key slot {slot} of {id} below its key count holds {other:?}"),
+        }
+    }
+
+    fn recovery(&self, id: &AccountId) -> Option<RecoveryConfig> {
+        match self.value(&StateKey::Recovery(*id)) {
+            Some(StateValue::Recovery(config)) => Some(*config),
+            _ => None,
+        }
+    }
+
+    fn pending_recovery(&self, id: &AccountId) -> Option<PendingRecovery> {
+        match self.value(&StateKey::PendingRecovery(*id)) {
+            Some(StateValue::PendingRecovery(pending)) => Some(*pending),
+            _ => None,
+        }
+    }
+
+    /// Whether `id` holds `role`.
+    pub fn has_role(&self, id: &AccountId, role: Role) -> bool {
+        matches!(self.value(&StateKey::Role(*id, role)), Some(StateValue::Role(_)))
+    }
+
+    /// The signing keys of an account, slot order.
+    pub fn keys(&self, id: &AccountId, account: &Account) -> Vec<KeyEntry> {
+        std::iter::once(account.first_key).chain((1..account.key_count).map(|slot| self.key_slot(id, slot))).collect()
+    }
+
+    /// The key set that authorises an account's transactions.
+    pub fn key_set(&self, id: &AccountId) -> Option<KeySet> {
+        let account = self.account(id)?;
+        Some(KeySet {
+            keys: self.keys(id, account),
+            threshold: account.threshold,
+            recovery: if account.has_recovery { self.recovery(id).map(|config| config.key) } else { None },
+        })
+    }
+
+    /// The changed records, in key order (`None`: deleted).
+    pub fn into_changes(self) -> Vec<(StateKey, Option<StateValue>)> {
+        let Self { mut records, dirty } = self;
+        dirty.into_iter().map(|key| (key, records.remove(&key).expect("a changed record is present"))).collect()
     }
 
     /// The sum of all balances held in the overlay (for conservation checks).
     pub fn total_balance(&self) -> Option<Amount> {
-        self.accounts.values().flatten().try_fold(Amount::ZERO, |total, account| total.checked_add(account.balance))
+        self.records
+            .values()
+            .flatten()
+            .filter_map(|value| match value {
+                StateValue::Account(account) => Some(account.balance),
+                _ => None,
+            })
+            .try_fold(Amount::ZERO, |total, balance| total.checked_add(balance))
     }
 }
 
-/// Every account a block's execution may read or write.
-pub fn touched_accounts<'a>(
+/// The records a block needs that are named by its transactions alone.
+pub fn first_reads<'a>(
     parameters: &ChainParameters,
     height: Height,
     transactions: impl IntoIterator<Item = &'a Transaction>,
-) -> BTreeSet<AccountId> {
-    let mut touched = BTreeSet::from([parameters.fee_collector]);
+) -> BTreeSet<StateKey> {
+    let mut reads = BTreeSet::from([StateKey::Account(parameters.fee_collector)]);
     if height == Height(1) {
-        touched.extend(parameters.genesis_accounts.iter().map(|(key, _)| AccountId::from_public_key(key)));
+        reads.extend(parameters.genesis_accounts.iter().map(|(key, _)| StateKey::Account(key.account_id())));
+        reads.extend(parameters.genesis_roles.iter().map(|(id, role)| StateKey::Role(*id, *role)));
     }
     for transaction in transactions {
-        touched.insert(transaction.body.sender);
+        let sender = transaction.body.sender;
+        reads.insert(StateKey::Account(sender));
         match &transaction.body.payload {
             Payload::Transfer { to, .. } => {
-                touched.insert(*to);
+                reads.insert(StateKey::Account(*to));
             }
             Payload::CreateAccount { public_key, .. } => {
-                touched.insert(AccountId::from_public_key(public_key));
+                reads.insert(StateKey::Account(public_key.account_id()));
             }
+            Payload::Freeze { account } | Payload::Unfreeze { account } => {
+                reads.insert(StateKey::Account(*account));
+                reads.insert(StateKey::Role(sender, Role::Regulator));
+            }
+            Payload::AddKey { .. }
+            | Payload::RemoveKey { .. }
+            | Payload::SetKeyWeight { .. }
+            | Payload::SetThreshold { .. }
+            | Payload::SetRecovery { .. }
+            | Payload::RemoveRecovery
+            | Payload::StartRecovery { .. }
+            | Payload::CancelRecovery
+            | Payload::CompleteRecovery => {}
         }
     }
-    touched
+    reads
 }
 
-/// Creates the genesis accounts. Runs once, before the transactions of height 1.
-pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut AccountOverlay) {
-    for (public_key, balance) in &parameters.genesis_accounts {
-        let id = AccountId::from_public_key(public_key);
-        overlay.set(id, Account::new(public_key.clone(), *balance));
+/// The records found through the first reads: every account's extra key slots and recovery
+/// records. Returns the keys to read from storage, and the records known to be absent.
+pub fn second_reads(overlay: &StateOverlay) -> (BTreeSet<StateKey>, Vec<StateKey>) {
+    let mut to_read = BTreeSet::new();
+    let mut absent = Vec::new();
+    for (key, value) in &overlay.records {
+        let StateKey::Account(id) = key else { continue };
+        let account = match value {
+            Some(StateValue::Account(account)) => Some(account),
+            _ => None,
+        };
+        let key_count = account.map_or(0, |account| account.key_count.max(1));
+        for slot in 1..ACCOUNT_KEYS_MAX {
+            let slot_key = StateKey::KeySlot(*id, slot);
+            if slot < key_count {
+                to_read.insert(slot_key);
+            } else {
+                absent.push(slot_key);
+            }
+        }
+        let has_recovery = account.is_some_and(|account| account.has_recovery);
+        let recovering = account.is_some_and(|account| account.recovering);
+        if has_recovery {
+            to_read.insert(StateKey::Recovery(*id));
+        } else {
+            absent.push(StateKey::Recovery(*id));
+        }
+        if recovering {
+            to_read.insert(StateKey::PendingRecovery(*id));
+        } else {
+            absent.push(StateKey::PendingRecovery(*id));
+        }
+    }
+    (to_read, absent)
+}
+
+/// Creates the genesis accounts and roles. Runs once, before the transactions of height 1.
+pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut StateOverlay) {
+    for (key, balance) in &parameters.genesis_accounts {
+        overlay.set_account(key.account_id(), Account::new(*key, *balance));
+    }
+    for (id, role) in &parameters.genesis_roles {
+        overlay.set(StateKey::Role(*id, *role), Some(StateValue::Role(Height(1))));
     }
 }
 
@@ -120,9 +256,9 @@ pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut AccountOverlay)
 pub fn check_admissible(
     parameters: &ChainParameters,
     height: Height,
-    sender: Option<&Account>,
+    overlay: &StateOverlay,
     transaction: &Transaction,
-) -> Result<(), Rejection> {
+) -> Result<Authority, Rejection> {
     let body = &transaction.body;
     if body.chain_id != parameters.chain_id {
         return Err(Rejection::WrongChainId { expected: parameters.chain_id, got: body.chain_id });
@@ -130,11 +266,26 @@ pub fn check_admissible(
     if body.expiry_height < height {
         return Err(Rejection::Expired { expiry: body.expiry_height, height });
     }
-    let sender = sender.ok_or(Rejection::UnknownSender(body.sender))?;
+    let sender = overlay.account(&body.sender).ok_or(Rejection::UnknownSender(body.sender))?;
+    let keys = overlay.key_set(&body.sender).expect("the sender exists");
+    check_sender(parameters, sender, &keys, transaction)
+}
+
+/// The checks on the sender's own state, shared by execution and mempool admission.
+pub fn check_sender(
+    parameters: &ChainParameters,
+    sender: &Account,
+    keys: &KeySet,
+    transaction: &Transaction,
+) -> Result<Authority, Rejection> {
+    let body = &transaction.body;
+    if sender.frozen {
+        return Err(Rejection::SenderFrozen(body.sender));
+    }
     if body.nonce != sender.nonce {
         return Err(Rejection::NonceMismatch { expected: sender.nonce, got: body.nonce });
     }
-    authorise(&sender.public_key, transaction).map_err(Rejection::Unauthorised)?;
+    let authority = authorise(keys, transaction).map_err(Rejection::Unauthorised)?;
     let fee = parameters.fee_per_transaction;
     if body.fee_limit < fee {
         return Err(Rejection::FeeLimitTooLow { fee, limit: body.fee_limit });
@@ -142,7 +293,7 @@ pub fn check_admissible(
     if sender.balance < fee {
         return Err(Rejection::CannotPayFee { fee, balance: sender.balance });
     }
-    Ok(())
+    Ok(authority)
 }
 
 /// Applies one transaction. On `Err` nothing changed; on `Ok` the fee is paid and the nonce
@@ -150,19 +301,20 @@ pub fn check_admissible(
 pub fn apply_transaction(
     parameters: &ChainParameters,
     height: Height,
-    overlay: &mut AccountOverlay,
+    overlay: &mut StateOverlay,
     transaction: &Transaction,
 ) -> Result<Receipt, Rejection> {
     let body = &transaction.body;
-    check_admissible(parameters, height, overlay.get(&body.sender), transaction)?;
+    check_admissible(parameters, height, overlay, transaction)?;
     let fee = parameters.fee_per_transaction;
-    let mut sender = overlay.get(&body.sender).cloned().expect("admissible implies the sender exists");
+    let mut sender = overlay.account(&body.sender).cloned().expect("admissible implies the sender exists");
     sender.nonce = sender.nonce.next().ok_or(Rejection::NonceExhausted)?;
     sender.balance = sender.balance.checked_sub(fee).expect("admissible implies the fee is affordable");
-    overlay.set(body.sender, sender);
+    overlay.set_account(body.sender, sender);
     credit(overlay, &parameters.fee_collector, fee).expect("the fee collector's balance is bounded by the supply");
 
-    let outcome = match apply_payload(overlay, &body.sender, &body.payload) {
+    // A payload either applies in full or returns before its first write.
+    let outcome = match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
         Ok(()) => Outcome::Success,
         Err((code, message)) => Outcome::Failure { code, message },
     };
@@ -171,54 +323,270 @@ pub fn apply_transaction(
 
 type Failure = (FailureCode, String);
 
-fn apply_payload(overlay: &mut AccountOverlay, sender: &AccountId, payload: &Payload) -> Result<(), Failure> {
+fn fail<T>(code: FailureCode, message: impl Into<String>) -> Result<T, Failure> {
+    Err((code, message.into()))
+}
+
+fn check_key(key: &AccountKey) -> Result<(), Failure> {
+    if validate_key(key) { Ok(()) } else { fail(FailureCode::InvalidKey, format!("{key} is not a valid key")) }
+}
+
+fn apply_payload(
+    parameters: &ChainParameters,
+    height: Height,
+    overlay: &mut StateOverlay,
+    sender: &AccountId,
+    payload: &Payload,
+) -> Result<(), Failure> {
     match payload {
         Payload::Transfer { to, amount } => {
-            if overlay.get(to).is_none() {
-                return Err((FailureCode::RecipientMissing, format!("account {to} does not exist")));
+            let Some(recipient) = overlay.account(to) else {
+                return fail(FailureCode::RecipientMissing, format!("account {to} does not exist"));
+            };
+            if recipient.frozen && !parameters.frozen_accounts_receive && to != sender {
+                return fail(FailureCode::RecipientFrozen, format!("account {to} is frozen"));
             }
             // Both new balances are computed before either is written, so a failure leaves no trace.
-            let mut from_account = overlay.get(sender).cloned().expect("the sender exists");
+            let mut from_account = overlay.account(sender).cloned().expect("the sender exists");
             from_account.balance = from_account.balance.checked_sub(*amount).ok_or_else(|| {
                 (FailureCode::InsufficientBalance, format!("balance {} is below {amount}", from_account.balance))
             })?;
             if to == sender {
                 return Ok(());
             }
-            let mut to_account = overlay.get(to).cloned().expect("checked above");
+            let mut to_account = overlay.account(to).cloned().expect("checked above");
             to_account.balance = to_account
                 .balance
                 .checked_add(*amount)
                 .ok_or_else(|| (FailureCode::BalanceOverflow, format!("balance of {to} would overflow")))?;
-            overlay.set(*sender, from_account);
-            overlay.set(*to, to_account);
+            overlay.set_account(*sender, from_account);
+            overlay.set_account(*to, to_account);
             Ok(())
         }
         Payload::CreateAccount { public_key, initial_balance } => {
-            let id = AccountId::from_public_key(public_key);
-            if overlay.get(&id).is_some() {
-                return Err((FailureCode::AccountExists, format!("account {id} exists already")));
+            check_key(public_key)?;
+            let id = public_key.account_id();
+            if overlay.account(&id).is_some() {
+                return fail(FailureCode::AccountExists, format!("account {id} exists already"));
             }
-            let mut from_account = overlay.get(sender).cloned().expect("the sender exists");
+            let mut from_account = overlay.account(sender).cloned().expect("the sender exists");
             from_account.balance = from_account.balance.checked_sub(*initial_balance).ok_or_else(|| {
                 (
                     FailureCode::InsufficientBalance,
                     format!("balance {} is below {initial_balance}", from_account.balance),
                 )
             })?;
-            overlay.set(*sender, from_account);
-            overlay.set(id, Account::new(public_key.clone(), *initial_balance));
+            overlay.set_account(*sender, from_account);
+            overlay.set_account(id, Account::new(*public_key, *initial_balance));
+            Ok(())
+        }
+        Payload::AddKey { key, weight } => {
+            check_key(key)?;
+            if *weight == 0 {
+                return fail(FailureCode::InvalidThreshold, "a key's weight must be at least 1");
+            }
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            if account.key_count >= ACCOUNT_KEYS_MAX {
+                return fail(FailureCode::KeySetFull, format!("an account holds at most {ACCOUNT_KEYS_MAX} keys"));
+            }
+            if overlay.keys(sender, &account).iter().any(|entry| entry.key == *key) {
+                return fail(FailureCode::KeyExists, format!("{key} is a key of the account already"));
+            }
+            if overlay.recovery(sender).is_some_and(|config| config.key == *key) {
+                return fail(FailureCode::KeyExists, format!("{key} is the account's recovery key"));
+            }
+            let slot = account.key_count;
+            account.key_count += 1;
+            overlay.set(
+                StateKey::KeySlot(*sender, slot),
+                Some(StateValue::KeySlot(KeyEntry { key: *key, weight: *weight })),
+            );
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::RemoveKey { key } => {
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut keys = overlay.keys(sender, &account);
+            let Some(index) = keys.iter().position(|entry| entry.key == *key) else {
+                return fail(FailureCode::KeyMissing, format!("{key} is not a key of the account"));
+            };
+            let removed = keys.swap_remove(index);
+            let remaining: u32 = keys.iter().map(|entry| u32::from(entry.weight)).sum();
+            if remaining < u32::from(account.threshold) {
+                return fail(
+                    FailureCode::WouldLockAccount,
+                    format!(
+                        "removing {} leaves weight {remaining}, below the threshold {}",
+                        removed.key, account.threshold
+                    ),
+                );
+            }
+            // The last key moved into the freed slot; the last slot is deleted.
+            let last = account.key_count - 1;
+            if index == 0 {
+                account.first_key = keys[0];
+            } else if usize::from(last) != index {
+                let slot = u8::try_from(index).expect("fewer than 256 keys");
+                overlay.set(StateKey::KeySlot(*sender, slot), Some(StateValue::KeySlot(keys[index])));
+            }
+            if last > 0 {
+                overlay.set(StateKey::KeySlot(*sender, last), None);
+            }
+            account.key_count = last;
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::SetKeyWeight { key, weight } => {
+            if *weight == 0 {
+                return fail(FailureCode::InvalidThreshold, "a key's weight must be at least 1");
+            }
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut keys = overlay.keys(sender, &account);
+            let Some(index) = keys.iter().position(|entry| entry.key == *key) else {
+                return fail(FailureCode::KeyMissing, format!("{key} is not a key of the account"));
+            };
+            keys[index].weight = *weight;
+            let total: u32 = keys.iter().map(|entry| u32::from(entry.weight)).sum();
+            if total < u32::from(account.threshold) {
+                return fail(
+                    FailureCode::WouldLockAccount,
+                    format!("total weight {total} would be below the threshold {}", account.threshold),
+                );
+            }
+            if index == 0 {
+                account.first_key = keys[0];
+                overlay.set_account(*sender, account);
+            } else {
+                let slot = u8::try_from(index).expect("fewer than 256 keys");
+                overlay.set(StateKey::KeySlot(*sender, slot), Some(StateValue::KeySlot(keys[index])));
+            }
+            Ok(())
+        }
+        Payload::SetThreshold { threshold } => {
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let total: u32 = overlay.keys(sender, &account).iter().map(|entry| u32::from(entry.weight)).sum();
+            if *threshold == 0 || u32::from(*threshold) > total {
+                return fail(
+                    FailureCode::InvalidThreshold,
+                    format!("the threshold must be between 1 and the total weight {total}"),
+                );
+            }
+            account.threshold = *threshold;
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::SetRecovery { key, delay_blocks } => {
+            check_key(key)?;
+            if *delay_blocks < parameters.recovery_delay_min_blocks {
+                return fail(
+                    FailureCode::RecoveryDelayTooShort,
+                    format!("the recovery delay must be at least {} blocks", parameters.recovery_delay_min_blocks),
+                );
+            }
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            if overlay.keys(sender, &account).iter().any(|entry| entry.key == *key) {
+                return fail(FailureCode::KeyExists, format!("{key} is a signing key of the account"));
+            }
+            // Replacing the recovery key cancels a recovery the old one started.
+            account.has_recovery = true;
+            account.recovering = false;
+            overlay.set(
+                StateKey::Recovery(*sender),
+                Some(StateValue::Recovery(RecoveryConfig { key: *key, delay_blocks: *delay_blocks })),
+            );
+            overlay.set(StateKey::PendingRecovery(*sender), None);
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::RemoveRecovery => {
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            if !account.has_recovery {
+                return fail(FailureCode::NoRecoveryKey, "the account has no recovery key");
+            }
+            account.has_recovery = false;
+            account.recovering = false;
+            overlay.set(StateKey::Recovery(*sender), None);
+            overlay.set(StateKey::PendingRecovery(*sender), None);
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::StartRecovery { new_key } => {
+            check_key(new_key)?;
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let config = overlay.recovery(sender).expect("only a recovery key authorises this");
+            if account.recovering {
+                return fail(FailureCode::RecoveryPending, "a recovery is under way already");
+            }
+            if *new_key == config.key {
+                return fail(FailureCode::InvalidKey, "the new key must differ from the recovery key");
+            }
+            let completes_at = Height(height.get().saturating_add(u64::from(config.delay_blocks)));
+            account.recovering = true;
+            overlay.set(
+                StateKey::PendingRecovery(*sender),
+                Some(StateValue::PendingRecovery(PendingRecovery { new_key: *new_key, completes_at })),
+            );
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::CancelRecovery => {
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            if !account.recovering {
+                return fail(FailureCode::NoRecoveryPending, "no recovery is under way");
+            }
+            account.recovering = false;
+            overlay.set(StateKey::PendingRecovery(*sender), None);
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::CompleteRecovery => {
+            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let Some(pending) = overlay.pending_recovery(sender).filter(|_| account.recovering) else {
+                return fail(FailureCode::NoRecoveryPending, "no recovery is under way");
+            };
+            if height < pending.completes_at {
+                return fail(
+                    FailureCode::RecoveryNotDue,
+                    format!("the recovery completes at height {}, this is {height}", pending.completes_at),
+                );
+            }
+            for slot in 1..account.key_count {
+                overlay.set(StateKey::KeySlot(*sender, slot), None);
+            }
+            account.first_key = KeyEntry { key: pending.new_key, weight: 1 };
+            account.key_count = 1;
+            account.threshold = 1;
+            account.recovering = false;
+            overlay.set(StateKey::PendingRecovery(*sender), None);
+            overlay.set_account(*sender, account);
+            Ok(())
+        }
+        Payload::Freeze { account: target } | Payload::Unfreeze { account: target } => {
+            let freeze = matches!(payload, Payload::Freeze { .. });
+            if !overlay.has_role(sender, Role::Regulator) {
+                return fail(FailureCode::NotPermitted, format!("{sender} does not hold the regulator role"));
+            }
+            let Some(account) = overlay.account(target) else {
+                return fail(FailureCode::AccountMissing, format!("account {target} does not exist"));
+            };
+            if account.frozen == freeze {
+                let state = if freeze { "frozen already" } else { "not frozen" };
+                return fail(FailureCode::FreezeUnchanged, format!("account {target} is {state}"));
+            }
+            let mut account = account.clone();
+            account.frozen = freeze;
+            overlay.set_account(*target, account);
             Ok(())
         }
     }
 }
 
-fn credit(overlay: &mut AccountOverlay, id: &AccountId, amount: Amount) -> Result<(), Failure> {
-    let mut account = overlay.get(id).cloned().expect("credited accounts exist");
+fn credit(overlay: &mut StateOverlay, id: &AccountId, amount: Amount) -> Result<(), Failure> {
+    let mut account = overlay.account(id).cloned().expect("credited accounts exist");
     account.balance = account
         .balance
         .checked_add(amount)
         .ok_or_else(|| (FailureCode::BalanceOverflow, format!("balance of {id} would overflow")))?;
-    overlay.set(*id, account);
+    overlay.set_account(*id, account);
     Ok(())
 }

@@ -3,7 +3,8 @@
 //!
 //! # Admission
 //! A transaction is admitted when: its chain id matches; every signature verifies; its signer
-//! set is the sender's key; its nonce is at least the sender's next nonce and within
+//! set carries the weight the sender's key set requires (or is the recovery key alone, for a
+//! recovery action); the sender is not frozen; its nonce is at least the sender's next nonce and within
 //! [`Config::nonce_window`] of it; it has not expired; its fee limit covers the fee; the sender's
 //! balance covers the fee plus what it moves; no transaction with the same sender and nonce is
 //! pending; and the pool has room (per sender and in total). Every refusal is a distinct
@@ -24,12 +25,12 @@
 
 mod state;
 
-pub use state::{AdmissionError, Config, Pool, spend};
+pub use state::{AdmissionError, Config, Pool, SenderState, spend};
 
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
 use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
-use formica_types::{Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Transaction, TransactionLimits};
+use formica_types::{AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Transaction, TransactionLimits};
 use futures::{StreamExt, channel::mpsc};
 use std::{
     collections::BTreeMap,
@@ -44,9 +45,9 @@ use tracing::{debug, warn};
 /// The p2p channel transactions are gossiped on.
 pub const GOSSIP_CHANNEL: u64 = 6;
 
-/// Reads finalized accounts for admission.
+/// Reads finalized accounts, with their key sets, for admission.
 pub trait AccountReader: Clone + Send + Sync + 'static {
-    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<Account>, String>> + Send;
+    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<SenderState>, String>> + Send;
 }
 
 /// The shared handle of a node's mempool.
@@ -128,7 +129,7 @@ impl<A: AccountReader> Mempool<A> {
                 got: transaction.body.chain_id.get(),
             });
         }
-        if !transaction.verify_signatures_individually() {
+        if !formica_crypto::verify_individually(&transaction) {
             return Err(AdmissionError::BadSignature);
         }
         let sender = self.reader.account(transaction.body.sender).await.map_err(AdmissionError::State)?;

@@ -1,5 +1,6 @@
 //! The pool itself: pure bookkeeping, no I/O.
 
+use formica_crypto::KeySet;
 use formica_types::{Account, AccountId, Amount, Hash, Height, Nonce, Payload, Transaction};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -39,6 +40,8 @@ pub enum AdmissionError {
     InsufficientBalance { needed: Amount, available: Amount },
     #[error("sender account {0} does not exist")]
     UnknownSender(AccountId),
+    #[error("sender account {0} is frozen")]
+    SenderFrozen(AccountId),
     #[error("fee limit {limit} is below the fee {fee}")]
     FeeTooLow { fee: Amount, limit: Amount },
     #[error("the pool is full ({capacity} transactions)")]
@@ -49,6 +52,13 @@ pub enum AdmissionError {
     Duplicate,
     #[error("cannot read the sender's account: {0}")]
     State(String),
+}
+
+/// A sender's finalized account and the keys that may sign for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderState {
+    pub account: Account,
+    pub keys: KeySet,
 }
 
 /// The pending transactions, per sender ordered by nonce.
@@ -69,6 +79,17 @@ pub fn spend(transaction: &Transaction, fee: Amount) -> Option<Amount> {
     let moved = match &transaction.body.payload {
         Payload::Transfer { amount, .. } => *amount,
         Payload::CreateAccount { initial_balance, .. } => *initial_balance,
+        Payload::AddKey { .. }
+        | Payload::RemoveKey { .. }
+        | Payload::SetKeyWeight { .. }
+        | Payload::SetThreshold { .. }
+        | Payload::SetRecovery { .. }
+        | Payload::RemoveRecovery
+        | Payload::StartRecovery { .. }
+        | Payload::CancelRecovery
+        | Payload::CompleteRecovery
+        | Payload::Freeze { .. }
+        | Payload::Unfreeze { .. } => Amount::ZERO,
     };
     fee.checked_add(moved)
 }
@@ -101,17 +122,21 @@ impl Pool {
     }
 
     /// Checks the state-dependent rules and inserts. Chain id, size and signatures are checked by
-    /// the caller; `sender` is the sender's finalized account; `height` the finalized height.
+    /// the caller; `sender` is the sender's finalized account and key set; `height` the finalized height.
     pub fn insert(
         &mut self,
         transaction: Transaction,
-        sender: Option<&Account>,
+        sender: Option<&SenderState>,
         height: Height,
         fee: Amount,
     ) -> Result<Hash, AdmissionError> {
         let body = &transaction.body;
-        let account = sender.ok_or(AdmissionError::UnknownSender(body.sender))?;
-        formica_crypto::authorise(&account.public_key, &transaction).map_err(AdmissionError::Unauthorised)?;
+        let state = sender.ok_or(AdmissionError::UnknownSender(body.sender))?;
+        let account = &state.account;
+        if account.frozen {
+            return Err(AdmissionError::SenderFrozen(body.sender));
+        }
+        formica_crypto::authorise(&state.keys, &transaction).map_err(AdmissionError::Unauthorised)?;
         if body.nonce < account.nonce {
             return Err(AdmissionError::NonceTooLow { expected: account.nonce, got: body.nonce });
         }

@@ -1,7 +1,8 @@
 //! Pool admission, ordering and pruning.
 
-use crate::{AdmissionError, Config, Pool};
+use crate::{AdmissionError, Config, Pool, SenderState};
 use commonware_cryptography::{Signer, ed25519::PrivateKey};
+use formica_crypto::KeySet;
 use formica_types::*;
 use std::collections::BTreeMap;
 
@@ -9,8 +10,11 @@ fn key(seed: u64) -> PrivateKey {
     PrivateKey::from_seed(seed)
 }
 
-fn account(seed: u64, nonce: u64, balance: u128) -> Account {
-    Account { public_key: key(seed).public_key(), nonce: Nonce(nonce), balance: Amount(balance) }
+fn account(seed: u64, nonce: u64, balance: u128) -> SenderState {
+    let public_key = AccountKey::ed25519(&key(seed).public_key());
+    let mut account = Account::new(public_key, Amount(balance));
+    account.nonce = Nonce(nonce);
+    SenderState { account, keys: KeySet::single(public_key) }
 }
 
 fn transfer(seed: u64, nonce: u64, amount: u128, expiry: u64) -> Transaction {
@@ -106,4 +110,33 @@ fn finalized_blocks_remove_spent_and_expired_transactions() {
     assert_eq!(removed, 1, "sender 2's transaction expired at 5; the next block is 6");
     assert_eq!(pool.len(), 1);
     assert_eq!(pool.candidates(10)[0].body.nonce, Nonce(2));
+}
+
+#[test]
+fn frozen_senders_and_underweight_signatures_are_refused() {
+    let mut pool = Pool::new(Config::default());
+    let at = Height(1);
+    let mut frozen = account(1, 0, 100);
+    frozen.account.frozen = true;
+    assert!(matches!(pool.insert(transfer(1, 0, 1, 99), Some(&frozen), at, FEE), Err(AdmissionError::SenderFrozen(_))));
+
+    // Two keys of weight 1, threshold 2: one signature is not enough, both are.
+    let mut multisig = account(1, 0, 100);
+    let second = AccountKey::ed25519(&key(2).public_key());
+    multisig.keys.keys.push(KeyEntry { key: second, weight: 1 });
+    multisig.keys.threshold = 2;
+    assert!(matches!(
+        pool.insert(transfer(1, 0, 1, 99), Some(&multisig), at, FEE),
+        Err(AdmissionError::Unauthorised(formica_crypto::AuthorisationError::InsufficientWeight { have: 1, need: 2 }))
+    ));
+    let both = TransactionBody {
+        chain_id: ChainId(1),
+        sender: AccountId::from_public_key(&key(1).public_key()),
+        nonce: Nonce(0),
+        expiry_height: Height(99),
+        fee_limit: Amount(1),
+        payload: Payload::Transfer { to: AccountId([9; 32]), amount: Amount(1) },
+    }
+    .sign(&[&key(1), &key(2)]);
+    pool.insert(both, Some(&multisig), at, FEE).expect("two keys reach the threshold");
 }

@@ -3,10 +3,12 @@
 use crate::validator::{ChainHead, StateReader, prove_account};
 use crate::{Chain, Validator};
 use commonware_runtime::{Clock, Spawner};
-use formica_mempool::{AccountReader, AdmissionError, Mempool};
-use formica_rpc::{AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord};
+use formica_mempool::{AdmissionError, Mempool};
+use formica_rpc::{
+    AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+};
 use formica_state::{IndexError, Indexes};
-use formica_types::{Account, AccountId, Block, ChainId, Hash, Height, PublicKey, Transaction};
+use formica_types::{AccountId, Block, ChainId, Hash, Height, PublicKey, Transaction};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -56,7 +58,8 @@ pub fn submit_error(transaction: &Transaction, error: AdmissionError) -> SubmitE
             SubmitError::WrongChainId { expected: ChainId(expected), got: ChainId(got) }
         }
         AdmissionError::BadSignature => SubmitError::BadSignature,
-        AdmissionError::Unauthorised(_) => SubmitError::Unauthorised { sender },
+        AdmissionError::Unauthorised(error) => SubmitError::Unauthorised { sender, reason: error.to_string() },
+        AdmissionError::SenderFrozen(sender) => SubmitError::SenderFrozen { sender },
         AdmissionError::NonceTooLow { expected, got } => SubmitError::NonceTooLow { expected, got },
         AdmissionError::NonceTooFarAhead { expected, got, window } => {
             SubmitError::NonceTooFarAhead { expected, got, window }
@@ -110,10 +113,10 @@ where
         self.indexes.block_by_hash(&hash).map_err(storage)
     }
 
-    async fn account(&self, id: AccountId) -> Result<Option<(Account, Height)>, BackendError> {
+    async fn account(&self, id: AccountId) -> Result<Option<(AccountDetails, Height)>, BackendError> {
         let height = self.head.get().height;
-        let account = self.state.account(id).await.map_err(|reason| BackendError::Unavailable { reason })?;
-        Ok(account.map(|account| (account, height)))
+        let details = self.state.details(id).await.map_err(|reason| BackendError::Unavailable { reason })?;
+        Ok(details.map(|details| (details, height)))
     }
 
     async fn account_proof(&self, id: AccountId) -> Result<AccountProof, BackendError> {

@@ -21,12 +21,22 @@ impl Chain {
     pub fn from_genesis(genesis: Genesis) -> Result<Self, GenesisError> {
         let validators = genesis.validate()?;
         let accounts = genesis.funded_accounts()?;
+        // The types crate checks a key's shape; only formica-crypto can check it is on its curve.
+        if let Some((key, _)) = accounts.iter().find(|(key, _)| !formica_crypto::validate_key(key)) {
+            return Err(GenesisError::Account {
+                public_key: key.to_string(),
+                reason: "not a valid public key of its scheme".into(),
+            });
+        }
         let parameters = Arc::new(ChainParameters {
             chain_id: genesis.chain_id,
             fee_per_transaction: genesis.fee_per_transaction,
             fee_collector: genesis.fee_collector,
             block_transactions_max: genesis.block_transactions_max,
             genesis_accounts: accounts.clone(),
+            genesis_roles: genesis.roles.iter().map(|grant| (grant.account, grant.role)).collect(),
+            recovery_delay_min_blocks: genesis.recovery_delay_min_blocks,
+            frozen_accounts_receive: genesis.frozen_accounts_receive,
         });
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&genesis.chain_id.encode());
@@ -40,10 +50,16 @@ impl Chain {
             bytes.extend_from_slice(validator.p2p_address.as_bytes());
         }
         for (key, balance) in &accounts {
-            bytes.extend_from_slice(key.as_ref());
+            bytes.extend_from_slice(&key.encode());
             bytes.extend_from_slice(&balance.encode());
         }
-        let commitment = hash_tagged(b"formica/genesis/v1", &[&bytes]);
+        for grant in &genesis.roles {
+            bytes.extend_from_slice(&grant.account.0);
+            bytes.extend_from_slice(&grant.role.encode());
+        }
+        bytes.extend_from_slice(&genesis.recovery_delay_min_blocks.to_be_bytes());
+        bytes.push(u8::from(genesis.frozen_accounts_receive));
+        let commitment = hash_tagged(b"formica/genesis/v2", &[&bytes]);
         Ok(Self { genesis, parameters, validators, commitment })
     }
 

@@ -9,10 +9,13 @@ use formica_consensus::{
     FinalizedObserver, TransactionSource,
     engine::{self, Channels, Engine, Timeouts},
 };
-use formica_mempool::{AccountReader, Mempool};
-use formica_rpc::FinalizedBlock;
-use formica_state::{Indexes, StateDatabases, StateValue, account_key};
-use formica_types::{Account, AccountId, Block, BlockLimits, Hash, Height, PublicKey, Receipt, TransactionLimits};
+use formica_crypto::KeySet;
+use formica_mempool::{AccountReader, Mempool, SenderState};
+use formica_rpc::{AccountDetails, FinalizedBlock};
+use formica_state::{Indexes, StateDatabases, StateKey, StateValue};
+use formica_types::{
+    Account, AccountId, Block, BlockLimits, Hash, Height, PublicKey, Receipt, Role, TransactionLimits,
+};
 use std::{
     collections::BTreeMap,
     num::NonZeroUsize,
@@ -102,12 +105,59 @@ impl<E: commonware_storage::Context + Spawner> StateReader<E> {
     }
 }
 
-impl<E: commonware_storage::Context + Spawner> AccountReader for StateReader<E> {
-    async fn account(&self, id: AccountId) -> Result<Option<Account>, String> {
+impl<E: commonware_storage::Context + Spawner> StateReader<E> {
+    /// An account with its keys, recovery records and roles, all from one finalized state.
+    pub async fn details(&self, id: AccountId) -> Result<Option<AccountDetails>, String> {
         let databases = self.databases().ok_or_else(|| "the node is starting".to_string())?;
         let guard = databases.read().await;
-        let value = guard.get(&account_key(&id)).await.map_err(|error| error.to_string())?;
-        Ok(value.and_then(StateValue::into_account))
+        let read = |key: StateKey| {
+            let guard = &guard;
+            async move { guard.get(&key.hash()).await.map_err(|error| error.to_string()) }
+        };
+        let Some(StateValue::Account(account)) = read(StateKey::Account(id)).await? else {
+            return Ok(None);
+        };
+        let mut keys = vec![account.first_key];
+        for slot in 1..account.key_count {
+            match read(StateKey::KeySlot(id, slot)).await? {
+                Some(StateValue::KeySlot(entry)) => keys.push(entry),
+                other => return Err(format!("key slot {slot} of {id} holds {other:?}")),
+            }
+        }
+        let recovery = match account.has_recovery {
+            true => match read(StateKey::Recovery(id)).await? {
+                Some(StateValue::Recovery(config)) => Some(config),
+                other => return Err(format!("recovery record of {id} holds {other:?}")),
+            },
+            false => None,
+        };
+        let pending_recovery = match account.recovering {
+            true => match read(StateKey::PendingRecovery(id)).await? {
+                Some(StateValue::PendingRecovery(pending)) => Some(pending),
+                other => return Err(format!("pending recovery of {id} holds {other:?}")),
+            },
+            false => None,
+        };
+        let mut roles = Vec::new();
+        for role in Role::ALL {
+            if read(StateKey::Role(id, role)).await?.is_some() {
+                roles.push(role);
+            }
+        }
+        Ok(Some(AccountDetails { account, keys, recovery, pending_recovery, roles }))
+    }
+}
+
+impl<E: commonware_storage::Context + Spawner> AccountReader for StateReader<E> {
+    async fn account(&self, id: AccountId) -> Result<Option<SenderState>, String> {
+        Ok(self.details(id).await?.map(|details| SenderState {
+            keys: KeySet {
+                keys: details.keys,
+                threshold: details.account.threshold,
+                recovery: details.recovery.map(|config| config.key),
+            },
+            account: details.account,
+        }))
     }
 }
 
@@ -277,7 +327,7 @@ where
     let databases = state.databases().ok_or_else(|| "the node is starting".to_string())?;
     let guard = databases.read().await;
     let root = guard.root();
-    let key = account_key(&id);
+    let key = StateKey::Account(id).hash();
     let value = guard.get(&key).await.map_err(|error| error.to_string())?;
     let proof = match &value {
         Some(_) => {

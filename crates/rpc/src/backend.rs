@@ -1,7 +1,8 @@
 //! What the server needs from a node, and the typed reasons a node refuses a transaction.
 
 use formica_types::{
-    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, PublicKey, Receipt, Transaction, hash_to_hex,
+    Account, AccountId, Amount, Block, ChainId, Hash, Height, KeyEntry, Nonce, PendingRecovery, PublicKey, Receipt,
+    RecoveryConfig, Role, Transaction, hash_to_hex,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -27,8 +28,11 @@ pub trait Backend: Send + Sync + 'static {
 
     fn block_by_hash(&self, hash: Hash) -> impl Future<Output = Result<Option<Block>, BackendError>> + Send;
 
-    /// The account as of the latest finalized block, and that block's height.
-    fn account(&self, id: AccountId) -> impl Future<Output = Result<Option<(Account, Height)>, BackendError>> + Send;
+    /// The account and its key set as of the latest finalized block, and that block's height.
+    fn account(
+        &self,
+        id: AccountId,
+    ) -> impl Future<Output = Result<Option<(AccountDetails, Height)>, BackendError>> + Send;
 
     /// The account (or its absence) with a proof against the latest finalized state root.
     fn account_proof(&self, id: AccountId) -> impl Future<Output = Result<AccountProof, BackendError>> + Send;
@@ -56,6 +60,17 @@ pub struct TransactionRecord {
 pub struct FinalizedBlock {
     pub block: Block,
     pub receipts: Vec<Receipt>,
+}
+
+/// An account with every record that belongs to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountDetails {
+    pub account: Account,
+    /// All signing keys, slot order (the first is `account.first_key`).
+    pub keys: Vec<KeyEntry>,
+    pub recovery: Option<RecoveryConfig>,
+    pub pending_recovery: Option<PendingRecovery>,
+    pub roles: Vec<Role>,
 }
 
 /// An account (or its absence) and an opaque proof of it against `state_root`.
@@ -108,8 +123,10 @@ pub enum SubmitError {
     WrongChainId { expected: ChainId, got: ChainId },
     #[error("invalid signature")]
     BadSignature,
-    #[error("the signers are not the key of account {sender}")]
-    Unauthorised { sender: AccountId },
+    #[error("the signatures do not authorise account {sender}: {reason}")]
+    Unauthorised { sender: AccountId, reason: String },
+    #[error("sender account {sender} is frozen")]
+    SenderFrozen { sender: AccountId },
     #[error("nonce too low (already used): expected at least {expected}, got {got}")]
     NonceTooLow { expected: Nonce, got: Nonce },
     #[error("nonce too far ahead: expected {expected}, got {got}, window is {window}")]

@@ -21,6 +21,7 @@ pub mod codes {
     pub const FEE_TOO_LOW: i32 = -32011;
     pub const MEMPOOL_FULL: i32 = -32012;
     pub const DUPLICATE: i32 = -32013;
+    pub const SENDER_FROZEN: i32 = -32014;
     pub const UNAVAILABLE: i32 = -32030;
     /// The JSON-RPC standard code for bad parameters (bad hex, wrong length, ...).
     pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
@@ -43,6 +44,7 @@ impl SubmitError {
             Self::FeeTooLow { .. } => codes::FEE_TOO_LOW,
             Self::MempoolFull { .. } => codes::MEMPOOL_FULL,
             Self::Duplicate { .. } => codes::DUPLICATE,
+            Self::SenderFrozen { .. } => codes::SENDER_FROZEN,
             Self::Unavailable(_) => codes::UNAVAILABLE,
         }
     }
@@ -56,7 +58,8 @@ impl SubmitError {
                 json!({ "expected": expected.get(), "got": got.get() })
             }
             Self::BadSignature => return None,
-            Self::Unauthorised { sender } | Self::UnknownSender { sender } => {
+            Self::Unauthorised { sender, reason } => json!({ "sender": sender.to_hex(), "reason": reason }),
+            Self::UnknownSender { sender } | Self::SenderFrozen { sender } => {
                 json!({ "sender": sender.to_hex() })
             }
             Self::NonceTooLow { expected, got } => {

@@ -29,7 +29,7 @@
 //! | -32002 | transaction larger than the limit |
 //! | -32003 | wrong chain id |
 //! | -32004 | invalid signature |
-//! | -32005 | signers are not the account's key |
+//! | -32005 | signatures do not authorise the sender (unknown key, weight below the threshold, recovery-key misuse) |
 //! | -32006 | nonce too low (already used, replay) |
 //! | -32007 | nonce too far ahead of the account's |
 //! | -32008 | expired (expiry height passed) |
@@ -38,6 +38,7 @@
 //! | -32011 | fee limit below the minimum fee |
 //! | -32012 | mempool full |
 //! | -32013 | duplicate (already pending) |
+//! | -32014 | sender account is frozen |
 //! | -32030 | node unavailable (shutting down, storage failure) |
 //! | -32602 | invalid parameters (bad hex, wrong length) |
 //!
@@ -52,6 +53,8 @@ mod server;
 pub mod types;
 
 pub use api::{FormicaApiClient, FormicaApiServer};
-pub use backend::{AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord};
+pub use backend::{
+    AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+};
 pub use error::codes;
 pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};

@@ -8,14 +8,17 @@
 //! Views deserialize into typed values ([`Hash`](type@Hash), [`Amount`], ...) so Rust clients never parse
 //! strings themselves.
 
+use crate::backend::AccountDetails;
 use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Outcome, Payload, PublicKey, Receipt, Transaction,
+    Account, AccountId, AccountKey, AccountStatus, Amount, Block, ChainId, Hash, Height, KeyEntry, Nonce, Outcome,
+    Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
-/// What a transaction does, tagged by `type`.
+/// What a transaction does, tagged by `type`. Account keys are `scheme:0xhex` (`ed25519`,
+/// `sm2`, `secp256k1`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PayloadView {
@@ -25,20 +28,60 @@ pub enum PayloadView {
         amount: Amount,
     },
     CreateAccount {
-        #[serde(with = "codec::public_key")]
-        public_key: PublicKey,
+        public_key: AccountKey,
         #[serde(with = "codec::amount")]
         initial_balance: Amount,
+    },
+    AddKey {
+        key: AccountKey,
+        weight: u16,
+    },
+    RemoveKey {
+        key: AccountKey,
+    },
+    SetKeyWeight {
+        key: AccountKey,
+        weight: u16,
+    },
+    SetThreshold {
+        threshold: u16,
+    },
+    SetRecovery {
+        key: AccountKey,
+        delay_blocks: u32,
+    },
+    RemoveRecovery,
+    StartRecovery {
+        new_key: AccountKey,
+    },
+    CancelRecovery,
+    CompleteRecovery,
+    Freeze {
+        account: AccountId,
+    },
+    Unfreeze {
+        account: AccountId,
     },
 }
 
 impl From<&Payload> for PayloadView {
     fn from(payload: &Payload) -> Self {
-        match payload {
-            Payload::Transfer { to, amount } => Self::Transfer { to: *to, amount: *amount },
+        match payload.clone() {
+            Payload::Transfer { to, amount } => Self::Transfer { to, amount },
             Payload::CreateAccount { public_key, initial_balance } => {
-                Self::CreateAccount { public_key: public_key.clone(), initial_balance: *initial_balance }
+                Self::CreateAccount { public_key, initial_balance }
             }
+            Payload::AddKey { key, weight } => Self::AddKey { key, weight },
+            Payload::RemoveKey { key } => Self::RemoveKey { key },
+            Payload::SetKeyWeight { key, weight } => Self::SetKeyWeight { key, weight },
+            Payload::SetThreshold { threshold } => Self::SetThreshold { threshold },
+            Payload::SetRecovery { key, delay_blocks } => Self::SetRecovery { key, delay_blocks },
+            Payload::RemoveRecovery => Self::RemoveRecovery,
+            Payload::StartRecovery { new_key } => Self::StartRecovery { new_key },
+            Payload::CancelRecovery => Self::CancelRecovery,
+            Payload::CompleteRecovery => Self::CompleteRecovery,
+            Payload::Freeze { account } => Self::Freeze { account },
+            Payload::Unfreeze { account } => Self::Unfreeze { account },
         }
     }
 }
@@ -55,9 +98,8 @@ pub struct TransactionView {
     #[serde(with = "codec::amount")]
     pub fee_limit: Amount,
     pub payload: PayloadView,
-    /// The public keys that signed it.
-    #[serde(with = "codec::public_keys")]
-    pub signatures: Vec<PublicKey>,
+    /// The account keys that signed it.
+    pub signatures: Vec<AccountKey>,
     /// Set once the transaction is in a finalized block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_height: Option<Height>,
@@ -80,7 +122,7 @@ impl TransactionView {
             expiry_height: body.expiry_height,
             fee_limit: body.fee_limit,
             payload: PayloadView::from(&body.payload),
-            signatures: transaction.signatures.iter().map(|entry| entry.public_key.clone()).collect(),
+            signatures: transaction.signatures.iter().map(|entry| entry.public_key).collect(),
             block_height: None,
             block_hash: None,
             index: None,
@@ -217,32 +259,86 @@ impl From<&Block> for BlockView {
     }
 }
 
-/// An account as of a finalized height.
+/// An account as of a finalized height: balance, nonce, its whole key set, recovery and roles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub id: AccountId,
-    #[serde(with = "codec::public_key")]
-    pub public_key: PublicKey,
     /// The nonce the account's next transaction must carry.
     pub nonce: Nonce,
     #[serde(with = "codec::amount")]
     pub balance: Amount,
+    pub status: AccountStatus,
+    /// The signing keys and their weights.
+    pub keys: Vec<KeyEntry>,
+    /// The signature weight a transaction needs.
+    pub threshold: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_recovery: Option<PendingRecovery>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
     /// The finalized height this state is from.
     pub height: Height,
 }
 
 impl AccountView {
-    /// The view of `account` (whose id is `id`) at `height`.
-    pub fn new(id: AccountId, account: &Account, height: Height) -> Self {
-        Self { id, public_key: account.public_key.clone(), nonce: account.nonce, balance: account.balance, height }
+    /// The view of an account (whose id is `id`) at `height`.
+    pub fn new(id: AccountId, details: &AccountDetails, height: Height) -> Self {
+        let account = &details.account;
+        Self {
+            id,
+            nonce: account.nonce,
+            balance: account.balance,
+            status: account.status(),
+            keys: details.keys.clone(),
+            threshold: account.threshold,
+            recovery: details.recovery,
+            pending_recovery: details.pending_recovery,
+            roles: details.roles.clone(),
+            height,
+        }
     }
 }
 
-/// An account (or its absence) with a proof against a finalized state root.
+/// The account record itself, exactly as the state holds it: what an account proof proves.
+/// Keys beyond the first live in records of their own and are not covered by the proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRecordView {
+    pub nonce: Nonce,
+    #[serde(with = "codec::amount")]
+    pub balance: Amount,
+    pub status: AccountStatus,
+    pub first_key: KeyEntry,
+    pub key_count: u8,
+    pub threshold: u16,
+    pub has_recovery: bool,
+}
+
+impl From<&Account> for AccountRecordView {
+    fn from(account: &Account) -> Self {
+        Self {
+            nonce: account.nonce,
+            balance: account.balance,
+            status: account.status(),
+            first_key: account.first_key,
+            key_count: account.key_count,
+            threshold: account.threshold,
+            has_recovery: account.has_recovery,
+        }
+    }
+}
+
+/// An account record (or its absence) with a proof against a finalized state root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountProofView {
     pub account_id: AccountId,
-    pub account: Option<AccountView>,
+    /// The decoded record, for reading.
+    pub account: Option<AccountRecordView>,
+    /// `0x` hex of the encoded record: what the proof is checked against. A client decodes it
+    /// and compares it with `account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
     pub height: Height,
     #[serde(with = "codec::hash")]
     pub block_hash: Hash,
@@ -256,7 +352,8 @@ impl From<&AccountProof> for AccountProofView {
     fn from(proof: &AccountProof) -> Self {
         Self {
             account_id: proof.account_id,
-            account: proof.account.as_ref().map(|account| AccountView::new(proof.account_id, account, proof.height)),
+            account: proof.account.as_ref().map(AccountRecordView::from),
+            record: proof.account.as_ref().map(|account| codec::to_hex(&account.encode())),
             height: proof.height,
             block_hash: proof.block_hash,
             state_root: proof.state_root,

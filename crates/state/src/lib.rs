@@ -27,7 +27,7 @@ pub use db::{
     verify_account_proof,
 };
 pub use index::{IndexError, Indexes, TransactionLocation};
-pub use layout::{StateValue, account_key};
+pub use layout::{StateKey, StateValue, account_key};
 
 #[cfg(test)]
 mod tests;

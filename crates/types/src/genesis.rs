@@ -4,6 +4,7 @@
 //! genesis block commits to it through the state root of the accounts it funds and the
 //! validator set it names.
 
+use crate::keys::{AccountKey, Role};
 use crate::primitives::{AccountId, Amount, ChainId, PublicKey, public_key_from_hex, public_key_to_hex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -22,9 +23,24 @@ pub struct GenesisValidator {
 /// An account funded at genesis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenesisAccount {
-    /// The account's ed25519 public key, `0x` hex.
+    /// The account's key: `scheme:0xhex` (`ed25519`, `sm2`, `secp256k1`), or bare hex for ed25519.
     pub public_key: String,
     pub balance: Amount,
+}
+
+/// A role granted at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisRole {
+    pub account: AccountId,
+    pub role: Role,
+}
+
+fn default_recovery_delay_min_blocks() -> u32 {
+    Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The genesis of a chain.
@@ -41,6 +57,15 @@ pub struct Genesis {
     pub fee_collector: AccountId,
     /// The most transactions a block may carry.
     pub block_transactions_max: u32,
+    /// Roles held from genesis on (for example the regulators who may freeze accounts).
+    #[serde(default)]
+    pub roles: Vec<GenesisRole>,
+    /// The shortest recovery delay an account may configure, in blocks.
+    #[serde(default = "default_recovery_delay_min_blocks")]
+    pub recovery_delay_min_blocks: u32,
+    /// Whether a frozen account may still receive transfers.
+    #[serde(default = "default_true")]
+    pub frozen_accounts_receive: bool,
 }
 
 /// A genesis file that cannot start a chain.
@@ -62,11 +87,15 @@ pub enum GenesisError {
     SupplyOverflow,
     #[error("block_transactions_max must be between 1 and {max}")]
     BlockTransactionsMax { max: u32 },
+    #[error("role {role} is granted to {account} twice")]
+    DuplicateRole { account: AccountId, role: Role },
 }
 
 impl Genesis {
     /// The largest `block_transactions_max` a genesis may set.
     pub const BLOCK_TRANSACTIONS_MAX: u32 = 50_000;
+    /// The default shortest recovery delay: about a minute of blocks at light load.
+    pub const RECOVERY_DELAY_MIN_BLOCKS_DEFAULT: u32 = 100;
 
     /// Checks the genesis and returns the validators' keys in the order given.
     pub fn validate(&self) -> Result<Vec<PublicKey>, GenesisError> {
@@ -93,23 +122,29 @@ impl Genesis {
             keys.push(key);
         }
         let accounts = self.funded_accounts()?;
-        if !accounts.iter().any(|(key, _)| AccountId::from_public_key(key) == self.fee_collector) {
+        if !accounts.iter().any(|(key, _)| key.account_id() == self.fee_collector) {
             return Err(GenesisError::FeeCollectorMissing(self.fee_collector));
+        }
+        let mut roles = BTreeSet::new();
+        for grant in &self.roles {
+            if !roles.insert((grant.account, grant.role)) {
+                return Err(GenesisError::DuplicateRole { account: grant.account, role: grant.role });
+            }
         }
         Ok(keys)
     }
 
     /// The funded accounts, parsed, in the order given.
-    pub fn funded_accounts(&self) -> Result<Vec<(PublicKey, Amount)>, GenesisError> {
+    pub fn funded_accounts(&self) -> Result<Vec<(AccountKey, Amount)>, GenesisError> {
         let mut seen = BTreeSet::new();
         let mut supply = Amount::ZERO;
         let mut accounts = Vec::with_capacity(self.accounts.len());
         for account in &self.accounts {
-            let key = public_key_from_hex(&account.public_key).map_err(|error| GenesisError::Account {
+            let key = AccountKey::parse(&account.public_key).map_err(|error| GenesisError::Account {
                 public_key: account.public_key.clone(),
                 reason: error.to_string(),
             })?;
-            if !seen.insert(key.clone()) {
+            if !seen.insert(key.account_id()) {
                 return Err(GenesisError::DuplicateAccount(account.public_key.clone()));
             }
             supply = supply.checked_add(account.balance).ok_or(GenesisError::SupplyOverflow)?;

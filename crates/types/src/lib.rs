@@ -20,13 +20,15 @@
 mod account;
 mod block;
 mod genesis;
+mod keys;
 mod primitives;
 mod receipt;
 mod transaction;
 
-pub use account::Account;
+pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
-pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator};
+pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisRole, GenesisValidator};
+pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
 pub use primitives::{
     AccountId, Amount, ChainId, Hash, Height, Nonce, ParseError, PublicKey, Signature, hash_from_hex, hash_tagged,
     hash_to_hex, public_key_from_hex, public_key_to_hex,

@@ -47,6 +47,8 @@ pub enum ParseError {
     Length { expected: usize, actual: usize },
     #[error("not a valid public key")]
     PublicKey,
+    #[error("unknown key scheme {0:?} (expected ed25519, sm2 or secp256k1)")]
+    Scheme(String),
 }
 
 pub(crate) fn parse_hex_32(text: &str) -> Result<[u8; 32], ParseError> {
@@ -67,7 +69,8 @@ pub fn public_key_to_hex(key: &PublicKey) -> String {
     format!("0x{}", hex::encode(key.as_ref()))
 }
 
-/// A 32-byte account identifier, derived from the account's first public key.
+/// A 32-byte account identifier, derived from the account's first public key
+/// (see [`AccountKey::account_id`](crate::AccountKey::account_id)).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AccountId(pub [u8; 32]);
@@ -78,8 +81,11 @@ impl AccountId {
 
     /// The id of the account whose first key is `public_key`.
     pub fn from_public_key(public_key: &PublicKey) -> Self {
-        let digest = hash_tagged(Self::DERIVATION_TAG, &[public_key.as_ref()]);
-        Self(digest.0)
+        Self::from_public_key_bytes(public_key.as_ref())
+    }
+
+    pub(crate) fn from_public_key_bytes(bytes: &[u8]) -> Self {
+        Self(hash_tagged(Self::DERIVATION_TAG, &[bytes]).0)
     }
 
     /// Parses `0x`-prefixed (or bare) hex.

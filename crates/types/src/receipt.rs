@@ -22,6 +22,36 @@ pub enum FailureCode {
     AccountExists = 3,
     /// A balance would exceed the largest representable amount.
     BalanceOverflow = 4,
+    /// A key is not a valid point of its scheme, or may not be used where it was given.
+    InvalidKey = 5,
+    /// The account holds the most keys it may.
+    KeySetFull = 6,
+    /// The key is in the account's key set already (or is its recovery key).
+    KeyExists = 7,
+    /// The key is not in the account's key set.
+    KeyMissing = 8,
+    /// The change would leave the account's keys unable to reach the threshold.
+    WouldLockAccount = 9,
+    /// A threshold or weight of zero, or a threshold above the total weight.
+    InvalidThreshold = 10,
+    /// The recovery delay is below the chain's minimum.
+    RecoveryDelayTooShort = 11,
+    /// The account has no recovery key.
+    NoRecoveryKey = 12,
+    /// A recovery is under way already.
+    RecoveryPending = 13,
+    /// No recovery is under way.
+    NoRecoveryPending = 14,
+    /// The recovery's delay has not passed yet.
+    RecoveryNotDue = 15,
+    /// The sender lacks the role the action needs.
+    NotPermitted = 16,
+    /// The recipient is frozen and the chain does not let frozen accounts receive.
+    RecipientFrozen = 17,
+    /// The account is frozen already (freeze) or not frozen (unfreeze).
+    FreezeUnchanged = 18,
+    /// The account an action targets does not exist.
+    AccountMissing = 19,
 }
 
 impl FailureCode {
@@ -32,6 +62,21 @@ impl FailureCode {
             2 => Self::RecipientMissing,
             3 => Self::AccountExists,
             4 => Self::BalanceOverflow,
+            5 => Self::InvalidKey,
+            6 => Self::KeySetFull,
+            7 => Self::KeyExists,
+            8 => Self::KeyMissing,
+            9 => Self::WouldLockAccount,
+            10 => Self::InvalidThreshold,
+            11 => Self::RecoveryDelayTooShort,
+            12 => Self::NoRecoveryKey,
+            13 => Self::RecoveryPending,
+            14 => Self::NoRecoveryPending,
+            15 => Self::RecoveryNotDue,
+            16 => Self::NotPermitted,
+            17 => Self::RecipientFrozen,
+            18 => Self::FreezeUnchanged,
+            19 => Self::AccountMissing,
             _ => return None,
         })
     }

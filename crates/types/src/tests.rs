@@ -1,7 +1,7 @@
 //! Round-trip, limit and golden tests for every encoding.
 
 use super::*;
-use commonware_codec::{Decode, DecodeExt, Encode};
+use commonware_codec::{Decode, DecodeExt, Encode, EncodeSize, FixedSize};
 use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::{Signer, ed25519::PrivateKey};
 use commonware_utils::range::NonEmptyRange;
@@ -14,7 +14,7 @@ fn key(seed: u64) -> PrivateKey {
 fn body(seed: u64, nonce: u64, amount: u128, create: bool) -> TransactionBody {
     let sender = AccountId::from_public_key(&key(seed).public_key());
     let payload = if create {
-        Payload::CreateAccount { public_key: key(seed + 1).public_key(), initial_balance: Amount(amount) }
+        Payload::CreateAccount { public_key: key(seed + 1).public_key().into(), initial_balance: Amount(amount) }
     } else {
         Payload::Transfer { to: AccountId([7; 32]), amount: Amount(amount) }
     };
@@ -54,7 +54,6 @@ proptest! {
         let decoded = Transaction::decode_cfg(bytes.clone(), &TransactionLimits::default()).expect("decodes");
         prop_assert_eq!(&decoded, &transaction);
         prop_assert_eq!(decoded.encode(), bytes);
-        prop_assert!(decoded.verify_signatures_individually());
     }
 
     #[test]
@@ -75,9 +74,45 @@ proptest! {
     }
 
     #[test]
-    fn account_round_trips(seed in 0u64..1000, nonce: u64, balance: u128) {
-        let account = Account { public_key: key(seed).public_key(), nonce: Nonce(nonce), balance: Amount(balance) };
+    fn account_round_trips(
+        seed in 0u64..1000,
+        nonce: u64,
+        balance: u128,
+        weight in 1u16..,
+        key_count in 1u8..=ACCOUNT_KEYS_MAX,
+        threshold in 1u16..,
+        flags in prop::array::uniform3(any::<bool>()),
+    ) {
+        let mut account = Account::new(key(seed).public_key().into(), Amount(balance));
+        account.nonce = Nonce(nonce);
+        account.first_key.weight = weight;
+        account.key_count = key_count;
+        account.threshold = threshold;
+        [account.frozen, account.has_recovery, account.recovering] = flags;
+        prop_assert_eq!(account.encode().len(), Account::SIZE);
         prop_assert_eq!(Account::decode(account.encode()).expect("decodes"), account);
+    }
+
+    #[test]
+    fn payloads_round_trip(tag in 0u8..13, weight: u16, delay: u32, seed in 0u64..100) {
+        let key: AccountKey = key(seed).public_key().into();
+        let payload = match tag {
+            0 => Payload::CreateAccount { public_key: key, initial_balance: Amount(u128::from(weight)) },
+            1 => Payload::Transfer { to: key.account_id(), amount: Amount(u128::from(delay)) },
+            2 => Payload::AddKey { key, weight },
+            3 => Payload::RemoveKey { key },
+            4 => Payload::SetKeyWeight { key, weight },
+            5 => Payload::SetThreshold { threshold: weight },
+            6 => Payload::SetRecovery { key, delay_blocks: delay },
+            7 => Payload::RemoveRecovery,
+            8 => Payload::StartRecovery { new_key: key },
+            9 => Payload::CancelRecovery,
+            10 => Payload::CompleteRecovery,
+            11 => Payload::Freeze { account: key.account_id() },
+            _ => Payload::Unfreeze { account: key.account_id() },
+        };
+        prop_assert_eq!(payload.encode().len(), payload.encode_size());
+        prop_assert_eq!(Payload::decode(payload.encode()).expect("decodes"), payload);
     }
 
     #[test]
@@ -120,10 +155,49 @@ fn transaction_without_signatures_is_rejected_by_the_decoder() {
 }
 
 #[test]
-fn signature_is_bound_to_chain_id() {
-    let mut transaction = body(2, 0, 1, false).sign(&[&key(2)]);
-    transaction.body.chain_id = ChainId(2);
-    assert!(!transaction.verify_signatures_individually());
+fn account_keys_parse_print_and_check_their_shape() {
+    let ed: AccountKey = key(3).public_key().into();
+    assert_eq!(AccountKey::parse(&ed.to_string()), Ok(ed));
+    assert_eq!(AccountKey::parse(&public_key_to_hex(&key(3).public_key())), Ok(ed), "bare hex is ed25519");
+    assert!(ed.to_string().starts_with("ed25519:0x"));
+    let compressed = format!("sm2:0x02{}", "11".repeat(32));
+    let sm2 = AccountKey::parse(&compressed).expect("an SM2 key of the right shape");
+    assert_eq!(sm2.scheme(), KeyScheme::Sm2);
+    assert_eq!(sm2.to_string(), compressed);
+    assert_ne!(
+        sm2.account_id(),
+        AccountKey::parse(&compressed.replace("sm2", "secp256k1")).expect("shape").account_id()
+    );
+    assert!(matches!(AccountKey::parse(&format!("sm2:0x04{}", "11".repeat(32))), Err(ParseError::PublicKey)));
+    assert!(matches!(AccountKey::parse("rsa:0x00"), Err(ParseError::Scheme(_))));
+    assert!(matches!(AccountKey::parse("secp256k1:0x0211"), Err(ParseError::Length { .. })));
+    // The decoder refuses what the parser refuses: ed25519 padding and uncompressed points.
+    let mut padded = ed.encode().to_vec();
+    padded[33] = 1;
+    assert!(AccountKey::decode(padded).is_err());
+    let mut uncompressed = sm2.encode().to_vec();
+    uncompressed[1] = 4;
+    assert!(AccountKey::decode(uncompressed).is_err());
+    let json = serde_json::to_string(&KeyEntry { key: sm2, weight: 3 }).expect("serialises");
+    assert_eq!(serde_json::from_str::<KeyEntry>(&json).expect("parses"), KeyEntry { key: sm2, weight: 3 });
+}
+
+#[test]
+fn account_decoder_refuses_impossible_records() {
+    let account = Account::new(key(1).public_key().into(), Amount(5));
+    let encoded = account.encode().to_vec();
+    let at = |field: usize, value: u8| {
+        let mut bytes = encoded.clone();
+        bytes[field] = value;
+        Account::decode(bytes)
+    };
+    let key_count = 1 + 8 + 16 + KeyEntry::SIZE;
+    assert!(at(0, 1).is_err(), "unknown version");
+    assert!(at(key_count, 0).is_err(), "no keys");
+    assert!(at(key_count, ACCOUNT_KEYS_MAX + 1).is_err(), "too many keys");
+    assert!(at(key_count + 1, 0).is_ok_and(|decoded| decoded.threshold == 1), "threshold high byte");
+    assert!(at(key_count + 2, 0).is_err(), "zero threshold");
+    assert!(at(Account::SIZE - 1, 8).is_err(), "unknown flag");
 }
 
 /// Golden hashes: these change only with a deliberate format change (and a migration note).
@@ -131,6 +205,8 @@ fn signature_is_bound_to_chain_id() {
 fn golden_hashes() {
     let transaction = body(42, 7, 1_000, false).sign(&[&key(42)]);
     assert_eq!(hash_to_hex(&transaction.hash()), "0xe55466e9755fd1dd31181e5329d1e4bb3eef07708a010ae38c2d7b0f3374a4bf");
+    let create = body(42, 7, 1_000, true);
+    assert_eq!(hash_to_hex(&create.hash()), "0x254660053db3f8d007086dc979f1fe807e4a393902ed3707c322426f98dc4a1a");
     assert_eq!(hash_to_hex(&header(5).digest()), "0x24a613bfdc1d41ad8a67060958cba9708c033032471e671619ebf9cabb202903");
     assert_eq!(
         AccountId::from_public_key(&key(42).public_key()).to_hex(),
@@ -148,6 +224,9 @@ fn genesis_validation_rejects_bad_files() {
         fee_per_transaction: Amount(1),
         fee_collector: AccountId([0; 32]),
         block_transactions_max: 100,
+        roles: vec![],
+        recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
+        frozen_accounts_receive: true,
     };
     assert_eq!(genesis.validate(), Err(GenesisError::NoValidators));
     let mut with_validator = genesis.clone();
@@ -157,6 +236,14 @@ fn genesis_validation_rejects_bad_files() {
         p2p_address: "127.0.0.1:1".into(),
     });
     assert_eq!(with_validator.validate(), Err(GenesisError::FeeCollectorMissing(AccountId([0; 32]))));
+    let funded: AccountKey = key(2).public_key().into();
+    with_validator.accounts.push(GenesisAccount { public_key: funded.to_string(), balance: Amount(10) });
+    with_validator.fee_collector = funded.account_id();
+    assert!(with_validator.validate().is_ok());
+    let grant = GenesisRole { account: funded.account_id(), role: Role::Regulator };
+    with_validator.roles = vec![grant.clone(), grant];
+    assert!(matches!(with_validator.validate(), Err(GenesisError::DuplicateRole { .. })));
+    with_validator.roles.pop();
     with_validator.validators.push(with_validator.validators[0].clone());
     assert!(matches!(with_validator.validate(), Err(GenesisError::DuplicateValidator(_))));
 }

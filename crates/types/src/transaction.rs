@@ -1,10 +1,11 @@
 //! Transactions: the signed body, its payloads, and the limits a decoder enforces.
 
-use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, PublicKey, Signature, hash_tagged};
+use crate::keys::{AccountKey, AccountSignature};
+use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
 use bytes::BufMut;
 use commonware_codec::Buf;
-use commonware_codec::{Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write};
-use commonware_cryptography::{Signer, Verifier, ed25519};
+use commonware_codec::{Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write};
+use commonware_cryptography::{Signer, ed25519};
 
 /// Namespace of every transaction signature (the chain id is inside the signed body).
 pub const TRANSACTION_NAMESPACE: &[u8] = b"FORMICA_TX_V1";
@@ -27,15 +28,73 @@ impl Default for TransactionLimits {
 /// What a transaction does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
-    /// Creates the account derived from `public_key`, funded with `initial_balance` from the sender.
-    CreateAccount { public_key: PublicKey, initial_balance: Amount },
+    /// Creates the account derived from `public_key` (its only key, weight 1, threshold 1),
+    /// funded with `initial_balance` from the sender.
+    CreateAccount { public_key: AccountKey, initial_balance: Amount },
     /// Moves `amount` of the native asset from the sender to `to`.
     Transfer { to: AccountId, amount: Amount },
+    /// Adds a signing key to the sender's key set.
+    AddKey { key: AccountKey, weight: u16 },
+    /// Removes a signing key; refused if the remaining weight could not reach the threshold.
+    RemoveKey { key: AccountKey },
+    /// Changes a signing key's weight; refused if the total could no longer reach the threshold.
+    SetKeyWeight { key: AccountKey, weight: u16 },
+    /// Changes the signature weight a transaction needs; refused above the total weight.
+    SetThreshold { threshold: u16 },
+    /// Sets (or replaces) the recovery key and the delay a recovery must wait.
+    SetRecovery { key: AccountKey, delay_blocks: u32 },
+    /// Removes the recovery key (and cancels a recovery under way).
+    RemoveRecovery,
+    /// Signed by the recovery key alone: starts replacing the key set with `new_key`.
+    StartRecovery { new_key: AccountKey },
+    /// Signed by the current keys: cancels the recovery under way.
+    CancelRecovery,
+    /// Signed by the recovery key alone, once the delay has passed: `new_key` becomes the only key.
+    CompleteRecovery,
+    /// A regulator freezes an account: it cannot send until unfrozen.
+    Freeze { account: AccountId },
+    /// A regulator unfreezes an account.
+    Unfreeze { account: AccountId },
 }
 
 impl Payload {
     const TAG_CREATE_ACCOUNT: u8 = 0;
     const TAG_TRANSFER: u8 = 1;
+    const TAG_ADD_KEY: u8 = 2;
+    const TAG_REMOVE_KEY: u8 = 3;
+    const TAG_SET_KEY_WEIGHT: u8 = 4;
+    const TAG_SET_THRESHOLD: u8 = 5;
+    const TAG_SET_RECOVERY: u8 = 6;
+    const TAG_REMOVE_RECOVERY: u8 = 7;
+    const TAG_START_RECOVERY: u8 = 8;
+    const TAG_CANCEL_RECOVERY: u8 = 9;
+    const TAG_COMPLETE_RECOVERY: u8 = 10;
+    const TAG_FREEZE: u8 = 11;
+    const TAG_UNFREEZE: u8 = 12;
+
+    /// Whether the recovery key alone may sign this payload (and it may sign nothing else).
+    pub fn is_recovery_action(&self) -> bool {
+        matches!(self, Payload::StartRecovery { .. } | Payload::CompleteRecovery)
+    }
+
+    /// A short name for logs, receipts and the CLI.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::CreateAccount { .. } => "create_account",
+            Payload::Transfer { .. } => "transfer",
+            Payload::AddKey { .. } => "add_key",
+            Payload::RemoveKey { .. } => "remove_key",
+            Payload::SetKeyWeight { .. } => "set_key_weight",
+            Payload::SetThreshold { .. } => "set_threshold",
+            Payload::SetRecovery { .. } => "set_recovery",
+            Payload::RemoveRecovery => "remove_recovery",
+            Payload::StartRecovery { .. } => "start_recovery",
+            Payload::CancelRecovery => "cancel_recovery",
+            Payload::CompleteRecovery => "complete_recovery",
+            Payload::Freeze { .. } => "freeze",
+            Payload::Unfreeze { .. } => "unfreeze",
+        }
+    }
 }
 
 impl Write for Payload {
@@ -51,6 +110,44 @@ impl Write for Payload {
                 to.write(buf);
                 amount.write(buf);
             }
+            Payload::AddKey { key, weight } => {
+                Self::TAG_ADD_KEY.write(buf);
+                key.write(buf);
+                weight.write(buf);
+            }
+            Payload::RemoveKey { key } => {
+                Self::TAG_REMOVE_KEY.write(buf);
+                key.write(buf);
+            }
+            Payload::SetKeyWeight { key, weight } => {
+                Self::TAG_SET_KEY_WEIGHT.write(buf);
+                key.write(buf);
+                weight.write(buf);
+            }
+            Payload::SetThreshold { threshold } => {
+                Self::TAG_SET_THRESHOLD.write(buf);
+                threshold.write(buf);
+            }
+            Payload::SetRecovery { key, delay_blocks } => {
+                Self::TAG_SET_RECOVERY.write(buf);
+                key.write(buf);
+                delay_blocks.write(buf);
+            }
+            Payload::RemoveRecovery => Self::TAG_REMOVE_RECOVERY.write(buf),
+            Payload::StartRecovery { new_key } => {
+                Self::TAG_START_RECOVERY.write(buf);
+                new_key.write(buf);
+            }
+            Payload::CancelRecovery => Self::TAG_CANCEL_RECOVERY.write(buf),
+            Payload::CompleteRecovery => Self::TAG_COMPLETE_RECOVERY.write(buf),
+            Payload::Freeze { account } => {
+                Self::TAG_FREEZE.write(buf);
+                account.write(buf);
+            }
+            Payload::Unfreeze { account } => {
+                Self::TAG_UNFREEZE.write(buf);
+                account.write(buf);
+            }
         }
     }
 }
@@ -58,10 +155,14 @@ impl Write for Payload {
 impl EncodeSize for Payload {
     fn encode_size(&self) -> usize {
         1 + match self {
-            Payload::CreateAccount { public_key, initial_balance } => {
-                public_key.encode_size() + initial_balance.encode_size()
-            }
-            Payload::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
+            Payload::CreateAccount { .. } => AccountKey::SIZE + Amount::SIZE,
+            Payload::Transfer { .. } => AccountId::SIZE + Amount::SIZE,
+            Payload::AddKey { .. } | Payload::SetKeyWeight { .. } => AccountKey::SIZE + 2,
+            Payload::RemoveKey { .. } | Payload::StartRecovery { .. } => AccountKey::SIZE,
+            Payload::SetThreshold { .. } => 2,
+            Payload::SetRecovery { .. } => AccountKey::SIZE + 4,
+            Payload::RemoveRecovery | Payload::CancelRecovery | Payload::CompleteRecovery => 0,
+            Payload::Freeze { .. } | Payload::Unfreeze { .. } => AccountId::SIZE,
         }
     }
 }
@@ -69,13 +170,26 @@ impl EncodeSize for Payload {
 impl Read for Payload {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        match u8::read(buf)? {
+        Ok(match u8::read(buf)? {
             Self::TAG_CREATE_ACCOUNT => {
-                Ok(Payload::CreateAccount { public_key: PublicKey::read(buf)?, initial_balance: Amount::read(buf)? })
+                Payload::CreateAccount { public_key: AccountKey::read(buf)?, initial_balance: Amount::read(buf)? }
             }
-            Self::TAG_TRANSFER => Ok(Payload::Transfer { to: AccountId::read(buf)?, amount: Amount::read(buf)? }),
-            tag => Err(CodecError::InvalidEnum(tag)),
-        }
+            Self::TAG_TRANSFER => Payload::Transfer { to: AccountId::read(buf)?, amount: Amount::read(buf)? },
+            Self::TAG_ADD_KEY => Payload::AddKey { key: AccountKey::read(buf)?, weight: u16::read(buf)? },
+            Self::TAG_REMOVE_KEY => Payload::RemoveKey { key: AccountKey::read(buf)? },
+            Self::TAG_SET_KEY_WEIGHT => Payload::SetKeyWeight { key: AccountKey::read(buf)?, weight: u16::read(buf)? },
+            Self::TAG_SET_THRESHOLD => Payload::SetThreshold { threshold: u16::read(buf)? },
+            Self::TAG_SET_RECOVERY => {
+                Payload::SetRecovery { key: AccountKey::read(buf)?, delay_blocks: u32::read(buf)? }
+            }
+            Self::TAG_REMOVE_RECOVERY => Payload::RemoveRecovery,
+            Self::TAG_START_RECOVERY => Payload::StartRecovery { new_key: AccountKey::read(buf)? },
+            Self::TAG_CANCEL_RECOVERY => Payload::CancelRecovery,
+            Self::TAG_COMPLETE_RECOVERY => Payload::CompleteRecovery,
+            Self::TAG_FREEZE => Payload::Freeze { account: AccountId::read(buf)? },
+            Self::TAG_UNFREEZE => Payload::Unfreeze { account: AccountId::read(buf)? },
+            tag => return Err(CodecError::InvalidEnum(tag)),
+        })
     }
 }
 
@@ -138,14 +252,25 @@ impl TransactionBody {
         hash_tagged(Self::HASH_TAG, &[&self.encode()])
     }
 
-    /// Signs the body with `key`.
+    /// The bytes every scheme signs: the transaction namespace, framed, then the encoded body.
+    /// (Ed25519 signatures through commonware frame the namespace the same way.)
+    pub fn signing_message(&self) -> Vec<u8> {
+        commonware_utils::union_unique(TRANSACTION_NAMESPACE, &self.encode())
+    }
+
+    /// Signs the body with ed25519 `keys` (other schemes sign through `formica-crypto`).
     pub fn sign(self, keys: &[&ed25519::PrivateKey]) -> Transaction {
         let message = self.encode();
         let signatures = keys
             .iter()
             .map(|key| TransactionSignature {
-                public_key: key.public_key(),
-                signature: key.sign(TRANSACTION_NAMESPACE, &message),
+                public_key: AccountKey::ed25519(&key.public_key()),
+                signature: AccountSignature(
+                    key.sign(TRANSACTION_NAMESPACE, &message)
+                        .as_ref()
+                        .try_into()
+                        .expect("ed25519 signatures are 64 bytes"),
+                ),
             })
             .collect();
         Transaction { body: self, signatures }
@@ -155,8 +280,8 @@ impl TransactionBody {
 /// One signature over a transaction body, with the key that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransactionSignature {
-    pub public_key: PublicKey,
-    pub signature: Signature,
+    pub public_key: AccountKey,
+    pub signature: AccountSignature,
 }
 
 impl Write for TransactionSignature {
@@ -175,7 +300,7 @@ impl EncodeSize for TransactionSignature {
 impl Read for TransactionSignature {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        Ok(Self { public_key: PublicKey::read(buf)?, signature: Signature::read(buf)? })
+        Ok(Self { public_key: AccountKey::read(buf)?, signature: AccountSignature::read(buf)? })
     }
 }
 
@@ -190,17 +315,6 @@ impl Transaction {
     /// The hash of the body (signatures are not part of the identity).
     pub fn hash(&self) -> Hash {
         self.body.hash()
-    }
-
-    /// Checks each signature on its own against the body. Admission uses batch verification
-    /// instead; both accept exactly the same signatures (commonware's ed25519 is ZIP-215).
-    pub fn verify_signatures_individually(&self) -> bool {
-        let message = self.body.encode();
-        !self.signatures.is_empty()
-            && self
-                .signatures
-                .iter()
-                .all(|entry| entry.public_key.verify(TRANSACTION_NAMESPACE, &message, &entry.signature))
     }
 }
 

@@ -137,7 +137,8 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     let senders: Vec<PrivateKey> = (0..SENDERS).map(|seed| PrivateKey::from_seed(9_000 + seed)).collect();
     let mut creations = Vec::new();
     for (nonce, sender) in senders.iter().enumerate() {
-        let payload = Payload::CreateAccount { public_key: sender.public_key(), initial_balance: Amount(1_000_000) };
+        let payload =
+            Payload::CreateAccount { public_key: sender.public_key().into(), initial_balance: Amount(1_000_000) };
         let transaction = signed(chain, &dev, nonce as u64, payload);
         creations.push(clients[nonce % VALIDATORS].submit(&transaction).await.expect("admitted"));
     }

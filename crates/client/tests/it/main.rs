@@ -3,16 +3,19 @@
 #[path = "../../../rpc/tests/it/fake.rs"]
 mod fake;
 
-use commonware_cryptography::Signer;
 use fake::{CHAIN_ID, FakeNode, account_of, key};
 use formica_client::types::ReceiptStatus;
-use formica_client::{Client, ClientError, codes, verify_block_header, websocket_url};
+use formica_client::{AccountSigner, Client, ClientError, codes, verify_block_header, websocket_url};
 use formica_rpc::{RunningServer, ServerConfig, serve};
 use formica_types::{AccountId, Amount, Height, Nonce, hash_tagged};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BALANCE: u128 = 1_000_000;
+
+fn signer(seed: u64) -> AccountSigner {
+    AccountSigner::from(key(seed))
+}
 
 async fn start_with(node: Arc<FakeNode>, config: ServerConfig) -> RunningServer {
     let config = ServerConfig { listen_address: "127.0.0.1:0".parse().expect("address"), ..config };
@@ -33,7 +36,7 @@ fn finalize_later(node: &Arc<FakeNode>, delay: Duration) {
 }
 
 async fn transfer_and_wait(client: &Client, node: &Arc<FakeNode>) {
-    let hash = client.transfer(&key(1), account_of(&key(2)), Amount(40), Amount(5)).await.expect("accepted");
+    let hash = client.transfer(&signer(1), account_of(&key(2)), Amount(40), Amount(5)).await.expect("accepted");
     let pending = client.transaction(hash).await.expect("call").expect("pending");
     assert_eq!((pending.chain_id, pending.nonce, pending.fee_limit), (CHAIN_ID, Nonce(0), Amount(5)));
     assert_eq!(pending.expiry_height, Height(1000), "expiry is the finalized height plus 1000");
@@ -90,7 +93,8 @@ async fn refusals_keep_their_code() {
     let node = FakeNode::new(&[1, 2], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    let error = client.transfer(&key(1), account_of(&key(2)), Amount(BALANCE), Amount(5)).await.expect_err("refused");
+    let error =
+        client.transfer(&signer(1), account_of(&key(2)), Amount(BALANCE), Amount(5)).await.expect_err("refused");
     assert_eq!(error.code(), Some(codes::INSUFFICIENT_BALANCE), "{error}");
     assert!(error.to_string().contains("-32009"), "{error}");
     let missing = client.next_nonce(account_of(&key(9))).await.expect_err("no account");
@@ -104,10 +108,11 @@ async fn create_account_then_use_it() {
     let node = FakeNode::new(&[1], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    let created = client.create_account(&key(1), key(5).public_key(), Amount(500), Amount(5)).await.expect("accepted");
+    let created =
+        client.create_account(&signer(1), signer(5).public_key(), Amount(500), Amount(5)).await.expect("accepted");
     node.finalize();
     assert!(client.wait_for_receipt(created, Duration::from_secs(5)).await.expect("final").succeeded());
-    let transfer = client.transfer(&key(5), account_of(&key(1)), Amount(100), Amount(5)).await.expect("accepted");
+    let transfer = client.transfer(&signer(5), account_of(&key(1)), Amount(100), Amount(5)).await.expect("accepted");
     node.finalize();
     assert!(client.wait_for_receipt(transfer, Duration::from_secs(5)).await.expect("final").succeeded());
     let account = client.account(account_of(&key(5))).await.expect("call").expect("exists");
@@ -119,7 +124,7 @@ async fn block_headers_verify_and_tampering_is_caught() {
     let node = FakeNode::new(&[1, 2], BALANCE, 64);
     let server = start(node.clone()).await;
     let client = Client::connect(&server.http_url()).await.expect("connects");
-    client.transfer(&key(1), account_of(&key(2)), Amount(1), Amount(5)).await.expect("accepted");
+    client.transfer(&signer(1), account_of(&key(2)), Amount(1), Amount(5)).await.expect("accepted");
     node.finalize();
     let block = client.block_by_height(Height(1)).await.expect("call").expect("exists");
     assert!(verify_block_header(&block));
@@ -177,9 +182,11 @@ async fn urls() {
 
 #[test]
 fn generated_keys_are_distinct_and_valid() {
-    let (first_file, first_key) = formica_client::generate_key();
-    let (second_file, _) = formica_client::generate_key();
-    assert_ne!(first_file.account_id, second_file.account_id);
-    assert_eq!(first_file.account_id, account_of(&first_key));
-    assert_eq!(first_file.private_key().expect("valid").public_key(), first_key.public_key());
+    for scheme in formica_types::KeyScheme::ALL {
+        let (first_file, first_key) = formica_client::generate_key(scheme);
+        let (second_file, _) = formica_client::generate_key(scheme);
+        assert_ne!(first_file.account_id, second_file.account_id);
+        assert_eq!(first_file.account_id, first_key.account_id());
+        assert_eq!(first_file.signer().expect("valid").public_key(), first_key.public_key());
+    }
 }

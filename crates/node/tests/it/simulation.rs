@@ -7,6 +7,7 @@ use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::{Clock, Metrics, Quota, Runner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use formica_consensus::engine::{self, Channels, Timeouts};
+use formica_crypto::AccountSigner;
 use formica_node::{Chain, Validator, ValidatorConfig, validator};
 use formica_types::*;
 use std::time::Duration;
@@ -32,6 +33,9 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         fee_per_transaction: Amount(1),
         fee_collector: AccountId::from_public_key(&dev),
         block_transactions_max: 500,
+        roles: vec![GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator }],
+        recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
+        frozen_accounts_receive: true,
     }
 }
 
@@ -45,11 +49,46 @@ fn create_account(nonce: u64, to_seed: u64) -> Transaction {
         expiry_height: Height(10_000),
         fee_limit: Amount(1),
         payload: Payload::CreateAccount {
-            public_key: PrivateKey::from_seed(to_seed).public_key(),
+            public_key: PrivateKey::from_seed(to_seed).public_key().into(),
             initial_balance: Amount(1_000 + to_seed as u128),
         },
     }
     .sign(&[&dev])
+}
+
+/// A transaction from the account `sender`, signed by `signers`.
+fn signed(sender: AccountId, nonce: u64, payload: Payload, signers: &[&AccountSigner]) -> Transaction {
+    let body = TransactionBody {
+        chain_id: ChainId(77),
+        sender,
+        nonce: Nonce(nonce),
+        expiry_height: Height(10_000),
+        fee_limit: Amount(1),
+        payload,
+    };
+    formica_crypto::sign_transaction(body, signers)
+}
+
+/// Waits until every validator has every one of `transactions` final.
+async fn wait_final(
+    context: &deterministic::Context,
+    validators: &[Validator<deterministic::Context>],
+    transactions: &[Transaction],
+) {
+    let mut waited = Duration::ZERO;
+    loop {
+        let done = validators.iter().all(|validator| {
+            transactions
+                .iter()
+                .all(|transaction| validator.indexes.transaction(&transaction.hash()).expect("index reads").is_some())
+        });
+        if done {
+            return;
+        }
+        assert!(waited < Duration::from_secs(120), "transactions not final after {waited:?}");
+        context.sleep(Duration::from_millis(200)).await;
+        waited += Duration::from_millis(200);
+    }
 }
 
 async fn start_network(
@@ -143,21 +182,7 @@ fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
             validator.mempool.submit(transaction.clone()).await.expect("admitted");
         }
 
-        // Wait until every validator has every transaction final.
-        let mut waited = Duration::ZERO;
-        loop {
-            let done = validators.iter().all(|validator| {
-                transactions.iter().all(|transaction| {
-                    validator.indexes.transaction(&transaction.hash()).expect("index reads").is_some()
-                })
-            });
-            if done {
-                break;
-            }
-            assert!(waited < Duration::from_secs(120), "transactions not final after {waited:?}");
-            context.sleep(Duration::from_millis(200)).await;
-            waited += Duration::from_millis(200);
-        }
+        wait_final(&context, &validators, &transactions).await;
 
         // Every validator holds the same block (hash, state root) at every height it finalized.
         let lowest_head = validators.iter().map(|validator| validator.head.get().height).min().expect("validators");
@@ -206,9 +231,48 @@ fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
                 .await
                 .expect("reads")
                 .expect("exists");
-            total = total.checked_add(account.balance).expect("no overflow");
+            total = total.checked_add(account.account.balance).expect("no overflow");
         }
         assert_eq!(total, Amount(1_000_000_000), "value is conserved");
+
+        // Identity on the running network: account 10_001 adds an SM2 key and needs both keys
+        // from then on; the dev account (a regulator) freezes account 10_002.
+        let owner = AccountSigner::from(PrivateKey::from_seed(10_001));
+        let second = AccountSigner::from_seed(KeyScheme::Sm2, 77);
+        let frozen = AccountSigner::from(PrivateKey::from_seed(10_002));
+        let dev_signer = AccountSigner::from(PrivateKey::from_seed(DEV_SEED));
+        let setup = vec![
+            signed(owner.account_id(), 0, Payload::AddKey { key: second.public_key(), weight: 1 }, &[&owner]),
+            signed(owner.account_id(), 1, Payload::SetThreshold { threshold: 2 }, &[&owner]),
+            signed(dev, 40, Payload::Freeze { account: frozen.account_id() }, &[&dev_signer]),
+        ];
+        for (index, transaction) in setup.iter().enumerate() {
+            validators[index % validators.len()].mempool.submit(transaction.clone()).await.expect("admitted");
+        }
+        wait_final(&context, &validators, &setup).await;
+        let pay = |nonce, signers: &[&AccountSigner]| {
+            signed(owner.account_id(), nonce, Payload::Transfer { to: dev, amount: Amount(5) }, signers)
+        };
+        assert!(matches!(
+            validators[1].mempool.submit(pay(2, &[&owner])).await,
+            Err(formica_mempool::AdmissionError::Unauthorised(_))
+        ));
+        let both = pay(2, &[&owner, &second]);
+        validators[3].mempool.submit(both.clone()).await.expect("two keys reach the threshold");
+        let from_frozen = signed(frozen.account_id(), 0, Payload::Transfer { to: dev, amount: Amount(1) }, &[&frozen]);
+        assert!(matches!(
+            validators[0].mempool.submit(from_frozen).await,
+            Err(formica_mempool::AdmissionError::SenderFrozen(_))
+        ));
+        wait_final(&context, &validators, std::slice::from_ref(&both)).await;
+        for validator in &validators {
+            let details = validator.state.details(owner.account_id()).await.expect("reads").expect("exists");
+            assert_eq!((details.keys.len(), details.account.threshold), (2, 2));
+            let frozen = validator.state.details(frozen.account_id()).await.expect("reads").expect("exists");
+            assert_eq!(frozen.account.status(), AccountStatus::Frozen);
+        }
+        let (_, _, receipt) = validators[2].indexes.transaction(&both.hash()).expect("reads").expect("final");
+        assert!(receipt.succeeded(), "{receipt:?}");
         let _ = context.encode();
     });
 }

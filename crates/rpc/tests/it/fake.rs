@@ -1,6 +1,6 @@
 //! An in-memory node for tests: a real (if simple) mempool and ledger behind the `Backend` trait.
 //!
-//! Submissions are checked the way a node would (chain id, signatures, signer, nonce window,
+//! Submissions are checked the way a node would (chain id, signatures, authorisation, nonce window,
 //! balance, fee, expiry, duplicates, capacity); `finalize` turns the pool into a block, applies
 //! it, stores receipts and publishes the block on the broadcast channel.
 //!
@@ -11,10 +11,12 @@
 use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::{Signer, ed25519::PrivateKey};
 use commonware_utils::range::NonEmptyRange;
-use formica_rpc::{AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord};
+use formica_rpc::{
+    AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+};
 use formica_types::{
-    Account, AccountId, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height, Nonce, Outcome,
-    Payload, Receipt, Transaction, hash_tagged, receipts_root, transactions_root,
+    Account, AccountId, AccountKey, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height, Nonce,
+    Outcome, Payload, Receipt, Transaction, hash_tagged, receipts_root, transactions_root,
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -58,13 +60,12 @@ impl Ledger {
         if body.chain_id != CHAIN_ID {
             return Err(SubmitError::WrongChainId { expected: CHAIN_ID, got: body.chain_id });
         }
-        if !transaction.verify_signatures_individually() {
+        if !formica_crypto::verify_individually(transaction) {
             return Err(SubmitError::BadSignature);
         }
         let account = self.account(&body.sender).ok_or(SubmitError::UnknownSender { sender: body.sender })?;
-        if !signed_by_account_key(&account.public_key, transaction) {
-            return Err(SubmitError::Unauthorised { sender: body.sender });
-        }
+        formica_crypto::authorise(&formica_crypto::KeySet::single(account.first_key.key), transaction)
+            .map_err(|error| SubmitError::Unauthorised { sender: body.sender, reason: error.to_string() })?;
         if self.pending.iter().any(|pending| pending.hash() == transaction.hash()) {
             return Err(SubmitError::Duplicate { hash: transaction.hash() });
         }
@@ -85,6 +86,7 @@ impl Ledger {
         let moved = match &body.payload {
             Payload::Transfer { amount, .. } => *amount,
             Payload::CreateAccount { initial_balance, .. } => *initial_balance,
+            _ => Amount::ZERO,
         };
         let needed = moved.checked_add(body.fee_limit).ok_or(SubmitError::Malformed { reason: "overflow".into() })?;
         if needed > account.balance {
@@ -104,16 +106,20 @@ impl Ledger {
         let outcome = match &body.payload {
             Payload::Transfer { to, amount } => self.transfer(body.sender, *to, *amount),
             Payload::CreateAccount { public_key, initial_balance } => {
-                let id = AccountId::from_public_key(public_key);
+                let id = public_key.account_id();
                 if self.account(&id).is_some() {
                     Outcome::Failure { code: FailureCode::AccountExists, message: "account exists".into() }
                 } else {
                     let sender = self.account_mut(&body.sender).expect("exists");
                     sender.balance = sender.balance.checked_sub(*initial_balance).expect("admission checked it");
-                    self.accounts.push((id, Account::new(public_key.clone(), *initial_balance)));
+                    self.accounts.push((id, Account::new(*public_key, *initial_balance)));
                     Outcome::Success
                 }
             }
+            other => Outcome::Failure {
+                code: FailureCode::NotPermitted,
+                message: format!("the test node does not run {}", other.kind()),
+            },
         };
         Receipt { transaction_hash: transaction.hash(), outcome, fee_paid: MINIMUM_FEE }
     }
@@ -130,12 +136,6 @@ impl Ledger {
     }
 }
 
-/// The rule of `formica_crypto::authorise` (exactly one signature, by the account's key), restated
-/// so the fake needs nothing beyond what both test crates depend on.
-fn signed_by_account_key(account_key: &formica_types::PublicKey, transaction: &Transaction) -> bool {
-    transaction.signatures.len() == 1 && &transaction.signatures[0].public_key == account_key
-}
-
 pub struct FakeNode {
     ledger: Mutex<Ledger>,
     blocks: broadcast::Sender<Arc<FinalizedBlock>>,
@@ -149,7 +149,9 @@ impl FakeNode {
         let mut ledger = Ledger::default();
         for seed in funded {
             let key = key(*seed);
-            ledger.accounts.push((account_of(&key), Account::new(key.public_key(), Amount(balance))));
+            ledger
+                .accounts
+                .push((account_of(&key), Account::new(AccountKey::ed25519(&key.public_key()), Amount(balance))));
         }
         let genesis = build_block(Height(0), hash_tagged(b"test", &[b"genesis"]), Vec::new(), &[]);
         ledger.blocks.push(genesis);
@@ -245,9 +247,18 @@ impl Backend for FakeNode {
         Ok(ledger.blocks.iter().find(|block| block.hash() == hash).cloned())
     }
 
-    async fn account(&self, id: AccountId) -> Result<Option<(Account, Height)>, BackendError> {
+    async fn account(&self, id: AccountId) -> Result<Option<(AccountDetails, Height)>, BackendError> {
         let ledger = self.available()?;
-        Ok(ledger.account(&id).map(|account| (account.clone(), ledger.height())))
+        Ok(ledger.account(&id).map(|account| {
+            let details = AccountDetails {
+                account: account.clone(),
+                keys: vec![account.first_key],
+                recovery: None,
+                pending_recovery: None,
+                roles: Vec::new(),
+            };
+            (details, ledger.height())
+        }))
     }
 
     async fn account_proof(&self, id: AccountId) -> Result<AccountProof, BackendError> {

@@ -70,7 +70,7 @@ async fn submit_and_read_back<C: FormicaApiClient + ClientT + Sync>(client: &C, 
     assert!(!pending.is_final());
     assert_eq!(pending.sender, account_of(&key(1)));
     assert_eq!(pending.payload, PayloadView::Transfer { to: account_of(&key(2)), amount: Amount(250) });
-    assert_eq!(pending.signatures, vec![key(1).public_key()]);
+    assert_eq!(pending.signatures, vec![formica_types::AccountKey::ed25519(&key(1).public_key())]);
     assert_eq!(client.get_transaction_receipt(hash.clone()).await.expect("call"), None);
 
     let finalized = node.finalize();
@@ -277,7 +277,7 @@ fn submit_error_codes_are_distinct_and_stable() {
         SubmitError::Oversized { size: 2, limit: 1 },
         SubmitError::WrongChainId { expected: ChainId(1), got: ChainId(2) },
         SubmitError::BadSignature,
-        SubmitError::Unauthorised { sender: AccountId([0; 32]) },
+        SubmitError::Unauthorised { sender: AccountId([0; 32]), reason: "x".into() },
         SubmitError::NonceTooLow { expected: Nonce(1), got: Nonce(0) },
         SubmitError::NonceTooFarAhead { expected: Nonce(1), got: Nonce(90), window: 16 },
         SubmitError::Expired { expiry_height: Height(1), current_height: Height(2) },
@@ -286,10 +286,11 @@ fn submit_error_codes_are_distinct_and_stable() {
         SubmitError::FeeTooLow { fee_limit: Amount(0), minimum: Amount(1) },
         SubmitError::MempoolFull { capacity: 1 },
         SubmitError::Duplicate { hash },
+        SubmitError::SenderFrozen { sender: AccountId([0; 32]) },
         SubmitError::Unavailable(formica_rpc::BackendError::ShuttingDown),
     ];
     let found: Vec<i32> = errors.iter().map(SubmitError::code).collect();
-    let expected: Vec<i32> = (1..=13).map(|n| -32000 - n).chain([-32030]).collect();
+    let expected: Vec<i32> = (1..=14).map(|n| -32000 - n).chain([-32030]).collect();
     assert_eq!(found, expected);
 }
 
@@ -310,7 +311,7 @@ fn views_follow_the_json_conventions() {
     assert_eq!(serde_json::from_value::<TransactionView>(json).expect("deserialises"), view);
 
     let create = TransactionBody {
-        payload: Payload::CreateAccount { public_key: key(4).public_key(), initial_balance: Amount(u128::MAX) },
+        payload: Payload::CreateAccount { public_key: key(4).public_key().into(), initial_balance: Amount(u128::MAX) },
         ..body(1, 0, 0)
     }
     .sign(&[&key(1)]);
@@ -319,6 +320,6 @@ fn views_follow_the_json_conventions() {
     assert_eq!(json["payload"]["initial_balance"], serde_json::json!(u128::MAX.to_string()));
     assert_eq!(
         json["payload"]["public_key"],
-        serde_json::json!(formica_types::public_key_to_hex(&key(4).public_key()))
+        serde_json::json!(formica_types::AccountKey::ed25519(&key(4).public_key()).to_string())
     );
 }
