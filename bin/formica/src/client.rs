@@ -7,7 +7,10 @@
 use anyhow::{Context, anyhow, bail};
 use formica_client::{Client, types::ReceiptView};
 use formica_crypto::{AccountSigner, KeyFile};
-use formica_types::{AccountId, AccountKey, Amount, Hash, Height, KeyScheme, Payload, hash_to_hex, public_key_to_hex};
+use formica_types::{
+    AccountId, AccountKey, Amount, GovernanceAction, Hash, Height, KeyScheme, OrgId, OrgName, Payload, Role,
+    hash_to_hex, public_key_to_hex,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -77,6 +80,108 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Member organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Governance: propose, approve, list proposals.
+    Gov {
+        #[command(subcommand)]
+        command: GovCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum OrgCommand {
+    /// Every organisation, members and removed ones.
+    List,
+    /// One organisation with its admins.
+    Show { id: u32 },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GovCommand {
+    /// Propose a change (signed by an admin of a member organisation; counts as its approval).
+    Propose {
+        #[command(subcommand)]
+        action: ActionCommand,
+        /// Blocks the proposal stays open.
+        #[arg(long, default_value_t = 1_000, global = true)]
+        expiry_blocks: u32,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Approve a proposal for the sender's organisation.
+    Approve {
+        id: u64,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// The most recent proposals.
+    List {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// One proposal.
+    Show { id: u64 },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ActionCommand {
+    /// Admit an organisation with one admin account.
+    AddOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin: String,
+    },
+    /// Remove a member organisation.
+    RemoveOrg {
+        #[arg(long)]
+        org: u32,
+    },
+    /// Add an admin account to a member.
+    AddAdmin {
+        #[arg(long)]
+        org: u32,
+        #[arg(long)]
+        account: String,
+    },
+    /// Remove an admin account from a member.
+    RemoveAdmin {
+        #[arg(long)]
+        org: u32,
+        #[arg(long)]
+        account: String,
+    },
+    /// Set how many of a member's admins must approve.
+    SetAdminThreshold {
+        #[arg(long)]
+        org: u32,
+        #[arg(long)]
+        threshold: u8,
+    },
+    /// Grant a role (regulator, issuer) to an account.
+    GrantRole {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a role.
+    RevokeRole {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Limit account creation to members' admins (`true`) or open it to every funded account.
+    AccountCreation {
+        #[arg(long, action = clap::ArgAction::Set)]
+        members_only: bool,
+    },
 }
 
 /// Who signs a transaction, for which account, and whether to wait for it.
@@ -84,16 +189,16 @@ pub enum ClientCommand {
 pub struct Signing {
     /// A key file to sign with; repeat it for a multi-key account until the weights reach the
     /// threshold (default: the devnet's dev key).
-    #[arg(long = "key")]
+    #[arg(long = "key", global = true)]
     keys: Vec<PathBuf>,
     /// The sending account (default: the account the first key created).
-    #[arg(long)]
+    #[arg(long, global = true)]
     from: Option<String>,
     /// The most the sender pays in fees (default 1000).
-    #[arg(long)]
+    #[arg(long, global = true)]
     fee_limit: Option<String>,
     /// Wait until the transaction is final and print its receipt.
-    #[arg(long)]
+    #[arg(long, global = true)]
     wait: bool,
 }
 
@@ -265,6 +370,8 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Block { height } => block(&target, height).await,
         ClientCommand::Tx { command } => transaction(&target, command).await,
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
+        ClientCommand::Org { command } => organisations(&target, command).await,
+        ClientCommand::Gov { command } => governance(&target, command).await,
     }
 }
 
@@ -414,6 +521,126 @@ async fn transaction(target: &Target, command: TxCommand) -> anyhow::Result<()> 
         TxCommand::Freeze { account, signing } => (Payload::Freeze { account: parse_account(&account)? }, signing),
         TxCommand::Unfreeze { account, signing } => (Payload::Unfreeze { account: parse_account(&account)? }, signing),
     };
+    submit(target, payload, signing).await
+}
+
+fn parse_role(text: &str) -> anyhow::Result<Role> {
+    Role::ALL
+        .into_iter()
+        .find(|role| role.to_string() == text)
+        .ok_or_else(|| anyhow!("unknown role {text:?}: use regulator or issuer"))
+}
+
+fn parse_action(action: ActionCommand) -> anyhow::Result<GovernanceAction> {
+    Ok(match action {
+        ActionCommand::AddOrg { name, admin } => GovernanceAction::AddOrganisation {
+            name: OrgName::new(&name).with_context(|| format!("organisation name {name:?} (1 to 31 bytes)"))?,
+            admin: parse_account(&admin)?,
+        },
+        ActionCommand::RemoveOrg { org } => GovernanceAction::RemoveOrganisation { org: OrgId(org) },
+        ActionCommand::AddAdmin { org, account } => {
+            GovernanceAction::AddAdmin { org: OrgId(org), account: parse_account(&account)? }
+        }
+        ActionCommand::RemoveAdmin { org, account } => {
+            GovernanceAction::RemoveAdmin { org: OrgId(org), account: parse_account(&account)? }
+        }
+        ActionCommand::SetAdminThreshold { org, threshold } => {
+            GovernanceAction::SetAdminThreshold { org: OrgId(org), threshold }
+        }
+        ActionCommand::GrantRole { account, role } => {
+            GovernanceAction::GrantRole { account: parse_account(&account)?, role: parse_role(&role)? }
+        }
+        ActionCommand::RevokeRole { account, role } => {
+            GovernanceAction::RevokeRole { account: parse_account(&account)?, role: parse_role(&role)? }
+        }
+        ActionCommand::AccountCreation { members_only } => GovernanceAction::SetAccountCreation { members_only },
+    })
+}
+
+async fn organisations(target: &Target, command: OrgCommand) -> anyhow::Result<()> {
+    let client = target.client().await?;
+    let ids: Vec<u32> = match command {
+        OrgCommand::Show { id } => vec![id],
+        OrgCommand::List => (1..client.governance().await?.next_org.0).collect(),
+    };
+    let mut found = Vec::new();
+    for id in ids {
+        match client.organisation(id).await? {
+            Some(organisation) => found.push(organisation),
+            None => bail!("no organisation {id}"),
+        }
+    }
+    if target.json {
+        return print_json(&found);
+    }
+    for organisation in found {
+        let state = if organisation.active { "member" } else { "removed" };
+        println!(
+            "{:>4}  {:<31}  {state:<7}  admins {} (threshold {})",
+            organisation.id.0,
+            organisation.name.as_str(),
+            organisation.admins.len(),
+            organisation.admin_threshold
+        );
+        for admin in &organisation.admins {
+            println!("        admin {admin}");
+        }
+    }
+    Ok(())
+}
+
+async fn governance(target: &Target, command: GovCommand) -> anyhow::Result<()> {
+    match command {
+        GovCommand::Propose { action, expiry_blocks, signing } => {
+            let action = parse_action(action)?;
+            submit(target, Payload::Propose { action, expiry_blocks }, signing).await
+        }
+        GovCommand::Approve { id, signing } => submit(target, Payload::Approve { proposal: id }, signing).await,
+        GovCommand::List { limit } => {
+            let client = target.client().await?;
+            let summary = client.governance().await?;
+            let first = summary.next_proposal.saturating_sub(limit);
+            let mut proposals = Vec::new();
+            for id in (first..summary.next_proposal).rev() {
+                if let Some(proposal) = client.proposal(id).await? {
+                    proposals.push(proposal);
+                }
+            }
+            if target.json {
+                return print_json(&serde_json::json!({ "governance": summary, "proposals": proposals }));
+            }
+            println!(
+                "members      {} (a proposal passes with more than {}/{} of them)",
+                summary.members, summary.approval_numerator, summary.approval_denominator
+            );
+            println!(
+                "accounts     created by {}",
+                if summary.account_creation_members_only { "members only" } else { "any funded account" }
+            );
+            for proposal in proposals {
+                println!(
+                    "{:>5}  {:<8}  approvals {}  by org {}  expires at {}  {}",
+                    proposal.id,
+                    proposal.status,
+                    proposal.approvals,
+                    proposal.proposer.0,
+                    proposal.expires_at,
+                    serde_json::to_string(&proposal.action)?
+                );
+            }
+            Ok(())
+        }
+        GovCommand::Show { id } => {
+            let client = target.client().await?;
+            let Some(proposal) = client.proposal(id).await? else {
+                bail!("no proposal {id}");
+            };
+            print_json(&proposal)
+        }
+    }
+}
+
+async fn submit(target: &Target, payload: Payload, signing: Signing) -> anyhow::Result<()> {
     let signers = target.signers(&signing.keys)?;
     let sender = match &signing.from {
         Some(text) => parse_account(text)?,

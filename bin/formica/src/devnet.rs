@@ -10,7 +10,10 @@ use crate::client::DevnetManifest;
 use anyhow::{Context, bail};
 use formica_crypto::KeyFile;
 use formica_node::NodeConfig;
-use formica_types::{Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Role};
+use formica_types::{
+    Amount, ApprovalRule, ChainId, Genesis, GenesisAccount, GenesisOrganisation, GenesisRole, GenesisValidator,
+    OrgName, Role,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
@@ -19,6 +22,8 @@ use tokio::process::{Child, Command};
 const DEVNET_CHAIN_ID: u64 = 1337;
 /// Native balance of the development account.
 const DEV_BALANCE: u128 = 1_000_000_000_000_000_000;
+/// What each member organisation's admin account holds at genesis (enough for fees).
+const ADMIN_BALANCE: u128 = 1_000_000_000;
 /// Restarts of one node before `up` gives up on it.
 const RESTARTS_MAX: u32 = 5;
 /// How long stopping nodes may take before they are killed.
@@ -60,12 +65,23 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
     let (dev_key, _) = KeyFile::generate(&mut rng);
     dev_key.write(&dir.join("dev-key.json"))?;
     let mut validators = Vec::new();
+    let mut organisations = Vec::new();
+    let mut accounts = vec![GenesisAccount { public_key: dev_key.public_key.clone(), balance: Amount(DEV_BALANCE) }];
     let mut rpc = Vec::new();
     for index in 0..args.validators {
         let folder = node_dir(dir, index);
         std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
         let (key, _) = KeyFile::generate(&mut rng);
         key.write(&folder.join("validator-key.json"))?;
+        // Each validator's organisation is a member, governed through its own admin account.
+        let (admin, _) = KeyFile::generate(&mut rng);
+        admin.write(&folder.join("admin-key.json"))?;
+        accounts.push(GenesisAccount { public_key: admin.public_key.clone(), balance: Amount(ADMIN_BALANCE) });
+        organisations.push(GenesisOrganisation {
+            name: OrgName::new(&format!("org-{index}")).context("organisation name")?,
+            admins: vec![admin.account_id],
+            admin_threshold: 1,
+        });
         let offset = u16::try_from(index).context("too many validators")?;
         let p2p = format!("127.0.0.1:{}", args.p2p_port + offset);
         validators.push(GenesisValidator {
@@ -94,7 +110,7 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
         chain_id: ChainId(DEVNET_CHAIN_ID),
         timestamp_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64,
         validators,
-        accounts: vec![GenesisAccount { public_key: dev_key.public_key.clone(), balance: Amount(DEV_BALANCE) }],
+        accounts,
         fee_per_transaction: Amount(1),
         fee_collector: dev_key.account_id,
         block_transactions_max: 10_000,
@@ -103,6 +119,10 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
         // Short enough to try a recovery by hand on a local network.
         recovery_delay_min_blocks: 10,
         frozen_accounts_receive: true,
+        organisations,
+        approval_rule: ApprovalRule::TWO_THIRDS,
+        proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
+        account_creation_members_only: false,
     };
     genesis.validate().context("generated genesis")?;
     std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)? + "\n")?;

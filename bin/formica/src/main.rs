@@ -12,7 +12,8 @@ mod devnet;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use formica_types::{
-    AccountId, AccountKey, Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Role,
+    AccountId, AccountKey, Amount, ApprovalRule, ChainId, Genesis, GenesisAccount, GenesisOrganisation, GenesisRole,
+    GenesisValidator, OrgName, Role,
 };
 use std::path::PathBuf;
 
@@ -63,6 +64,16 @@ struct GenesisArgs {
     /// Whether frozen accounts may still receive transfers.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     frozen_accounts_receive: bool,
+    /// `NAME=ADMIN_ACCOUNT_ID[,ADMIN_ACCOUNT_ID...]`, once per member organisation (members are
+    /// numbered from 1 in this order; one admin's approval speaks for the organisation).
+    #[arg(long = "organisation")]
+    organisations: Vec<String>,
+    /// A proposal passes when more than NUMERATOR/DENOMINATOR of the members approve it.
+    #[arg(long, default_value = "2/3")]
+    approval: String,
+    /// Only admins of member organisations may create accounts.
+    #[arg(long)]
+    account_creation_members_only: bool,
     /// The fee per transaction.
     #[arg(long, default_value = "1")]
     fee: u128,
@@ -115,6 +126,21 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
             roles.push(GenesisRole { account, role });
         }
     }
+    let mut organisations = Vec::new();
+    for spec in &args.organisations {
+        let (name, admins) = spec.split_once('=').context("--organisation takes NAME=ADMIN_ID[,ADMIN_ID...]")?;
+        let admins = admins
+            .split(',')
+            .map(|id| AccountId::from_hex(id.trim()).with_context(|| format!("admin {id:?} is not an account id")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let name = OrgName::new(name).with_context(|| format!("organisation name {name:?} (1 to 31 bytes)"))?;
+        organisations.push(GenesisOrganisation { name, admins, admin_threshold: 1 });
+    }
+    let (numerator, denominator) = args.approval.split_once('/').context("--approval takes NUMERATOR/DENOMINATOR")?;
+    let approval_rule = ApprovalRule {
+        numerator: numerator.trim().parse().context("--approval numerator")?,
+        denominator: denominator.trim().parse().context("--approval denominator")?,
+    };
     let genesis = Genesis {
         chain_id: ChainId(args.chain_id),
         timestamp_ms,
@@ -126,6 +152,10 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         roles,
         recovery_delay_min_blocks: args.recovery_delay_min_blocks,
         frozen_accounts_receive: args.frozen_accounts_receive,
+        organisations,
+        approval_rule,
+        proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
+        account_creation_members_only: args.account_creation_members_only,
     };
     genesis.validate().context("the genesis is not valid")?;
     Ok(genesis)

@@ -5,7 +5,8 @@ use commonware_codec::{DecodeExt, Encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
 use formica_rpc::types::{
-    AccountProofView, AccountRecordView, AccountView, BlockView, ReceiptView, StatusView, TransactionView, codec,
+    AccountProofView, AccountRecordView, AccountView, BlockView, GovernanceView, OrganisationView, ProposalView,
+    ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
     AccountId, AccountKey, Amount, Hash, Height, Nonce, Payload, Transaction, TransactionBody, hash_from_hex,
@@ -136,6 +137,21 @@ impl Client {
     /// The account as of the latest finalized block.
     pub async fn account(&self, id: AccountId) -> Result<Option<AccountView>> {
         call!(self, get_account(id.to_hex()))
+    }
+
+    /// Governance as of the latest finalized block: members, counters, policies.
+    pub async fn governance(&self) -> Result<GovernanceView> {
+        call!(self, get_governance())
+    }
+
+    /// A member organisation by id.
+    pub async fn organisation(&self, id: u32) -> Result<Option<OrganisationView>> {
+        call!(self, get_organisation(id))
+    }
+
+    /// A governance proposal by id.
+    pub async fn proposal(&self, id: u64) -> Result<Option<ProposalView>> {
+        call!(self, get_proposal(id))
     }
 
     pub async fn account_proof(&self, id: AccountId) -> Result<AccountProofView> {

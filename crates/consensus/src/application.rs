@@ -10,9 +10,7 @@ use commonware_glue::stateful::{
 use commonware_runtime::{Clock, Spawner};
 use commonware_storage::{mmr::Location, qmdb::sync::Target};
 use commonware_utils::range::NonEmptyRange;
-use formica_execution::{
-    ChainParameters, Merkleized, StateOverlay, apply_genesis, apply_transaction, first_reads, second_reads,
-};
+use formica_execution::{ChainParameters, Merkleized};
 use formica_state::StateDatabases;
 use formica_types::{
     Block, BlockContext, Hash, Header, Height, Receipt, Transaction, receipts_root, transactions_root,
@@ -300,30 +298,22 @@ where
         // the state before the block, which is what the databases hold during capture.
         let height = block.header.height;
         let guard = readers.read().await;
-        let mut records = BTreeMap::new();
-        for key in first_reads(&self.parameters, height, &block.transactions) {
-            let value = guard.get(&key.hash()).await.expect("reading finalized state must not fail");
-            records.insert(key, value);
-        }
-        let mut overlay = StateOverlay::new(records);
-        let (to_read, absent) = second_reads(&overlay);
-        overlay.extend(absent.into_iter().map(|key| (key, None)));
-        for key in to_read {
-            let value = guard.get(&key.hash()).await.expect("reading finalized state must not fail");
-            overlay.extend([(key, value)]);
-        }
-        drop(guard);
-        if height == Height(1) {
-            apply_genesis(&self.parameters, &mut overlay);
-        }
-        let receipts = block
-            .transactions
-            .iter()
-            .map(|transaction| {
-                apply_transaction(&self.parameters, height, &mut overlay, transaction)
-                    .expect("a finalized block's transactions are admissible")
+        let guard = &guard;
+        let read = |keys: std::collections::BTreeSet<formica_state::StateKey>| async move {
+            let mut records = Vec::with_capacity(keys.len());
+            for key in keys {
+                let value = guard.get(&key.hash()).await.expect("reading finalized state must not fail");
+                records.push((key, value));
+            }
+            Ok(records)
+        };
+        let (_, receipts) =
+            formica_execution::run_with_reads(&self.parameters, height, &block.transactions, read, |overlay| {
+                formica_execution::execute_transactions(&self.parameters, height, overlay, &block.transactions)
             })
-            .collect();
+            .await
+            .expect("reading finalized state must not fail");
+        let receipts = receipts.expect("a finalized block's transactions are admissible");
         Arc::new(receipts)
     }
 

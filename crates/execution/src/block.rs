@@ -1,12 +1,13 @@
 //! Executing whole blocks against the state database's speculative batches.
 
 use crate::transition::{
-    ChainParameters, Rejection, StateOverlay, apply_genesis, apply_transaction, first_reads, second_reads,
+    ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, first_reads, second_reads,
 };
 use commonware_glue::stateful::db::{DatabaseSet, Unmerkleized as _};
 use formica_state::{StateDatabases, StateKey, StateValue};
 use formica_types::{Height, Receipt, Transaction};
 use std::collections::BTreeSet;
+use std::future::Future;
 
 /// The speculative batch a block executes on.
 pub type Batch<E> = <StateDatabases<E> as DatabaseSet<E>>::Unmerkleized;
@@ -25,32 +26,70 @@ pub enum ExecutionError {
 /// Result alias of block execution.
 pub type Result<T> = std::result::Result<T, ExecutionError>;
 
-async fn read_records<E>(batch: &Batch<E>, keys: &BTreeSet<StateKey>) -> Result<Vec<(StateKey, Option<StateValue>)>>
+async fn read_records<E>(batch: &Batch<E>, keys: BTreeSet<StateKey>) -> Result<Records>
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
     let hashes: Vec<_> = keys.iter().map(StateKey::hash).collect();
     let references: Vec<_> = hashes.iter().collect();
     let values = batch.get_many(&references).await.map_err(|error| ExecutionError::Storage(error.to_string()))?;
-    Ok(keys.iter().copied().zip(values).collect())
+    Ok(keys.into_iter().zip(values).collect())
 }
 
-/// Reads every record the transactions need, in two rounds (see [`first_reads`], [`second_reads`]).
-async fn read_overlay<'a, E>(
+/// Records read from some state, in the order asked.
+pub type Records = Vec<(StateKey, Option<StateValue>)>;
+
+/// Runs `run` on an overlay that holds every record it needs, read with `read`.
+///
+/// First the records the transactions name are read in two rounds ([`first_reads`],
+/// [`second_reads`]); `run` then executes. Whenever it reports records it was not given
+/// ([`Unread`]), they are read, the overlay is rolled back to what was read, and `run` starts
+/// again. Each pass reads at least one new record and passes are deterministic, so every
+/// validator ends with the same result. Blocks of ordinary transactions finish in one pass;
+/// governance transactions, whose records depend on records, take a few.
+pub async fn run_with_reads<R, F, T>(
     parameters: &ChainParameters,
     height: Height,
-    batch: &Batch<E>,
-    transactions: impl IntoIterator<Item = &'a Transaction>,
-) -> Result<StateOverlay>
+    transactions: &[Transaction],
+    mut read: R,
+    mut run: impl FnMut(&mut StateOverlay) -> std::result::Result<T, Unread>,
+) -> Result<(StateOverlay, T)>
 where
-    E: commonware_storage::Context + commonware_runtime::Spawner,
+    R: FnMut(BTreeSet<StateKey>) -> F,
+    F: Future<Output = Result<Records>>,
 {
     let first = first_reads(parameters, height, transactions);
-    let mut overlay = StateOverlay::new(read_records(batch, &first).await?.into_iter().collect());
+    let mut overlay = StateOverlay::new(read(first).await?.into_iter().collect());
     let (to_read, absent) = second_reads(&overlay);
     overlay.extend(absent.into_iter().map(|key| (key, None)));
-    overlay.extend(read_records(batch, &to_read).await?);
-    Ok(overlay)
+    overlay.extend(read(to_read).await?);
+    loop {
+        if height == Height(1) {
+            apply_genesis(parameters, &mut overlay);
+        }
+        match run(&mut overlay) {
+            Ok(value) => return Ok((overlay, value)),
+            Err(Unread(keys)) => {
+                overlay.rollback();
+                assert!(
+                    !keys.is_empty() && overlay.missing(keys.iter().copied()) == keys,
+                    "a pass reports only records it was not given"
+                );
+                overlay.extend(read(keys).await?);
+            }
+        }
+    }
+}
+
+/// Adds a transaction's unread records to those of the pass; `true` if it had some.
+fn note_unread(rejection: &Rejection, pass: &mut BTreeSet<StateKey>) -> bool {
+    match rejection {
+        Rejection::Unread(Unread(keys)) => {
+            pass.extend(keys.iter().copied());
+            true
+        }
+        _ => false,
+    }
 }
 
 async fn write_overlay<E>(mut batch: Batch<E>, overlay: StateOverlay) -> Result<Merkleized<E>>
@@ -74,17 +113,48 @@ pub async fn execute_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let mut overlay = read_overlay(parameters, height, &batch, transactions).await?;
-    if height == Height(1) {
-        apply_genesis(parameters, &mut overlay);
-    }
-    let mut receipts = Vec::with_capacity(transactions.len());
-    for (index, transaction) in transactions.iter().enumerate() {
-        let receipt = apply_transaction(parameters, height, &mut overlay, transaction)
-            .map_err(|rejection| ExecutionError::Rejected { index, rejection })?;
-        receipts.push(receipt);
-    }
+    let (overlay, receipts) = run_with_reads(
+        parameters,
+        height,
+        transactions,
+        |keys| read_records(&batch, keys),
+        |overlay| execute_transactions(parameters, height, overlay, transactions),
+    )
+    .await?;
+    let receipts = receipts?;
     Ok((write_overlay(batch, overlay).await?, receipts))
+}
+
+/// One pass over a block's transactions. A transaction that needs unread records is skipped and
+/// the pass goes on, so one pass finds the unread records of every transaction (the results of
+/// such a pass are thrown away; a skipped transaction left the overlay as a failed payload
+/// would, or untouched).
+pub fn execute_transactions(
+    parameters: &ChainParameters,
+    height: Height,
+    overlay: &mut StateOverlay,
+    transactions: &[Transaction],
+) -> std::result::Result<Result<Vec<Receipt>>, Unread> {
+    let mut unread = BTreeSet::new();
+    let mut receipts = Vec::with_capacity(transactions.len());
+    let mut rejected = None;
+    for (index, transaction) in transactions.iter().enumerate() {
+        match apply_transaction(parameters, height, overlay, transaction) {
+            Ok(receipt) => receipts.push(receipt),
+            Err(rejection) => {
+                if !note_unread(&rejection, &mut unread) && rejected.is_none() {
+                    rejected = Some(ExecutionError::Rejected { index, rejection });
+                }
+            }
+        }
+    }
+    if !unread.is_empty() {
+        return Err(Unread(unread));
+    }
+    Ok(match rejected {
+        Some(error) => Err(error),
+        None => Ok(receipts),
+    })
 }
 
 /// What a proposer built: the state after the block, the transactions it kept, their receipts.
@@ -110,26 +180,37 @@ pub async fn build_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let mut overlay = read_overlay(parameters, height, &batch, &candidates).await?;
-    if height == Height(1) {
-        apply_genesis(parameters, &mut overlay);
-    }
     let limit = parameters.block_transactions_max as usize;
-    let mut transactions = Vec::new();
-    let mut receipts = Vec::new();
-    let mut left_out = Vec::new();
-    for transaction in candidates {
-        if transactions.len() == limit {
-            break;
-        }
-        match apply_transaction(parameters, height, &mut overlay, &transaction) {
-            Ok(receipt) => {
-                receipts.push(receipt);
-                transactions.push(transaction);
+    let (overlay, (transactions, receipts, left_out)) = run_with_reads(
+        parameters,
+        height,
+        &candidates,
+        |keys| read_records(&batch, keys),
+        |overlay| {
+            let mut unread = BTreeSet::new();
+            let mut transactions = Vec::new();
+            let mut receipts = Vec::new();
+            let mut left_out = Vec::new();
+            for transaction in &candidates {
+                if transactions.len() == limit {
+                    break;
+                }
+                match apply_transaction(parameters, height, overlay, transaction) {
+                    Ok(receipt) => {
+                        receipts.push(receipt);
+                        transactions.push(transaction.clone());
+                    }
+                    Err(rejection) => {
+                        if !note_unread(&rejection, &mut unread) {
+                            left_out.push((transaction.clone(), rejection));
+                        }
+                    }
+                }
             }
-            Err(rejection) => left_out.push((transaction, rejection)),
-        }
-    }
+            if unread.is_empty() { Ok((transactions, receipts, left_out)) } else { Err(Unread(unread)) }
+        },
+    )
+    .await?;
     let merkleized = write_overlay(batch, overlay).await?;
     Ok(Built { merkleized, transactions, receipts, left_out })
 }

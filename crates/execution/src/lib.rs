@@ -9,12 +9,15 @@
 //!   collector) and advances the nonce; its payload then succeeds or fails atomically, and the
 //!   receipt says which ([`formica_types::Outcome`]). Payloads: account creation, transfers, key
 //!   management (add, remove, re-weight, threshold; never leaving an account that cannot sign),
-//!   recovery (set, start, cancel, complete after a delay) and freezing by regulators; the
-//!   rules are stated in `docs/identity.md`.
+//!   recovery (set, start, cancel, complete after a delay), freezing by regulators, and
+//!   governance by member organisations (proposals, approvals, and the actions they apply); the
+//!   rules are stated in `docs/identity.md` and `docs/governance.md`.
 //! - [`block`]: running a block on a speculative QMDB batch: read every record the block touches
 //!   in two batched reads ([`first_reads`]: named by the transactions; [`second_reads`]: the
 //!   senders' extra key slots and recovery records), apply transactions in memory
 //!   ([`StateOverlay`]), write the changed records back in key order, and compute the new roots.
+//!   A pass that needs records it was not given ([`Unread`]: governance records that depend on
+//!   other records) reads them, rolls back and runs again ([`run_with_reads`]).
 //!
 //! # Invariants
 //! - Determinism: inputs are the parent state, the block and the chain parameters; no clock, no
@@ -28,11 +31,14 @@
 //! - The genesis accounts are created by the first block after genesis, before its transactions.
 
 pub mod block;
+mod governance;
 pub mod transition;
 
-pub use block::{Batch, Built, ExecutionError, Merkleized, build_block, execute_block};
+pub use block::{
+    Batch, Built, ExecutionError, Merkleized, Records, build_block, execute_block, execute_transactions, run_with_reads,
+};
 pub use transition::{
-    ChainParameters, Rejection, StateOverlay, apply_genesis, apply_transaction, check_admissible, check_sender,
+    ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, check_admissible, check_sender,
     first_reads, second_reads,
 };
 

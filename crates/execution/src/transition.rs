@@ -8,11 +8,13 @@
 //! - the recovery record exists exactly when the account's `has_recovery` flag is set, and the
 //!   pending-recovery record exactly when `recovering` is set.
 
+use crate::governance;
 use formica_crypto::{AuthorisationError, Authority, KeySet, authorise, validate_key};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ChainId, FailureCode, Height, KeyEntry, Nonce, Outcome,
-    Payload, PendingRecovery, Receipt, RecoveryConfig, Role, Transaction,
+    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, ChainId, FailureCode, GovernanceState,
+    Height, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, Receipt, RecoveryConfig, Role,
+    Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +35,14 @@ pub struct ChainParameters {
     pub recovery_delay_min_blocks: u32,
     /// Whether frozen accounts may receive transfers.
     pub frozen_accounts_receive: bool,
+    /// Member organisations at genesis: name, admin accounts, admin threshold.
+    pub genesis_organisations: Vec<(OrgName, Vec<AccountId>, u8)>,
+    /// How many members must approve a proposal.
+    pub approval_rule: ApprovalRule,
+    /// The longest a proposal may stay open, in blocks.
+    pub proposal_expiry_blocks_max: u32,
+    /// The account-creation policy at genesis (governance can change it).
+    pub account_creation_members_only: bool,
 }
 
 /// Why a transaction may not be part of a block at all. A proposer leaves such a transaction out;
@@ -57,6 +67,28 @@ pub enum Rejection {
     CannotPayFee { fee: Amount, balance: Amount },
     #[error("nonce space of the sender is exhausted")]
     NonceExhausted,
+    /// Not a property of the transaction: execution needs records that were not read. The
+    /// block executor reads them and runs again; this never reaches a caller of
+    /// `crate::block`.
+    #[error("execution needs records that were not read: {0:?}")]
+    Unread(Unread),
+}
+
+impl From<Unread> for Rejection {
+    fn from(unread: Unread) -> Self {
+        Rejection::Unread(unread)
+    }
+}
+
+/// Records execution needed that were not read before it ran. The block executor reads them
+/// and runs the block again from the start (see `crate::block`); nothing is ever guessed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unread(pub BTreeSet<StateKey>);
+
+impl Unread {
+    fn one(key: StateKey) -> Self {
+        Self(BTreeSet::from([key]))
+    }
 }
 
 /// The state records one block reads, and the ones it changed.
@@ -64,12 +96,37 @@ pub enum Rejection {
 pub struct StateOverlay {
     records: BTreeMap<StateKey, Option<StateValue>>,
     dirty: BTreeSet<StateKey>,
+    /// What each changed record held before its first change (`None`: it was not in the
+    /// overlay at all), so a run can be undone.
+    original: BTreeMap<StateKey, Option<Option<StateValue>>>,
 }
 
 impl StateOverlay {
     /// An overlay over records already read (`None`: the record does not exist).
     pub fn new(records: BTreeMap<StateKey, Option<StateValue>>) -> Self {
-        Self { records, dirty: BTreeSet::new() }
+        Self { records, dirty: BTreeSet::new(), original: BTreeMap::new() }
+    }
+
+    /// Undoes every change: the overlay holds what was read, and nothing else.
+    pub fn rollback(&mut self) {
+        for (key, original) in std::mem::take(&mut self.original) {
+            match original {
+                Some(value) => self.records.insert(key, value),
+                None => self.records.remove(&key),
+            };
+        }
+        self.dirty.clear();
+    }
+
+    /// Which of `keys` were not read.
+    pub fn missing(&self, keys: impl IntoIterator<Item = StateKey>) -> BTreeSet<StateKey> {
+        keys.into_iter().filter(|key| !self.records.contains_key(key)).collect()
+    }
+
+    /// Fails with every one of `keys` that was not read.
+    pub fn require(&self, keys: impl IntoIterator<Item = StateKey>) -> Result<(), Unread> {
+        let missing = self.missing(keys);
+        if missing.is_empty() { Ok(()) } else { Err(Unread(missing)) }
     }
 
     /// Adds records read later (see [`second_reads`]); records already present are kept.
@@ -84,72 +141,77 @@ impl StateOverlay {
         self.records.contains_key(key)
     }
 
-    fn value(&self, key: &StateKey) -> Option<&StateValue> {
-        self.records.get(key).expect("records a block touches are read before it executes").as_ref()
+    /// The record under `key` as changed so far (`None`: it does not exist).
+    pub fn value(&self, key: &StateKey) -> Result<Option<&StateValue>, Unread> {
+        self.records.get(key).map(Option::as_ref).ok_or_else(|| Unread::one(*key))
     }
 
     /// The account, as changed so far.
-    pub fn account(&self, id: &AccountId) -> Option<&Account> {
-        match self.value(&StateKey::Account(*id)) {
+    pub fn account(&self, id: &AccountId) -> Result<Option<&Account>, Unread> {
+        Ok(match self.value(&StateKey::Account(*id))? {
             Some(StateValue::Account(account)) => Some(account),
             Some(other) => panic!("account record of {id} holds {other:?}"),
             None => None,
-        }
+        })
     }
 
-    fn set(&mut self, key: StateKey, value: Option<StateValue>) {
-        self.records.insert(key, value);
-        self.dirty.insert(key);
+    pub(crate) fn set(&mut self, key: StateKey, value: Option<StateValue>) {
+        let previous = self.records.insert(key, value);
+        if self.dirty.insert(key) {
+            self.original.insert(key, previous);
+        }
     }
 
     fn set_account(&mut self, id: AccountId, account: Account) {
         self.set(StateKey::Account(id), Some(StateValue::Account(account)));
     }
 
-    fn key_slot(&self, id: &AccountId, slot: u8) -> KeyEntry {
-        match self.value(&StateKey::KeySlot(*id, slot)) {
-            Some(StateValue::KeySlot(entry)) => *entry,
+    fn key_slot(&self, id: &AccountId, slot: u8) -> Result<KeyEntry, Unread> {
+        match self.value(&StateKey::KeySlot(*id, slot))? {
+            Some(StateValue::KeySlot(entry)) => Ok(*entry),
             other => panic!("key slot {slot} of {id} below its key count holds {other:?}"),
         }
     }
 
-    fn recovery(&self, id: &AccountId) -> Option<RecoveryConfig> {
-        match self.value(&StateKey::Recovery(*id)) {
+    fn recovery(&self, id: &AccountId) -> Result<Option<RecoveryConfig>, Unread> {
+        Ok(match self.value(&StateKey::Recovery(*id))? {
             Some(StateValue::Recovery(config)) => Some(*config),
             _ => None,
-        }
+        })
     }
 
-    fn pending_recovery(&self, id: &AccountId) -> Option<PendingRecovery> {
-        match self.value(&StateKey::PendingRecovery(*id)) {
+    fn pending_recovery(&self, id: &AccountId) -> Result<Option<PendingRecovery>, Unread> {
+        Ok(match self.value(&StateKey::PendingRecovery(*id))? {
             Some(StateValue::PendingRecovery(pending)) => Some(*pending),
             _ => None,
-        }
+        })
     }
 
     /// Whether `id` holds `role`.
-    pub fn has_role(&self, id: &AccountId, role: Role) -> bool {
-        matches!(self.value(&StateKey::Role(*id, role)), Some(StateValue::Role(_)))
+    pub fn has_role(&self, id: &AccountId, role: Role) -> Result<bool, Unread> {
+        Ok(matches!(self.value(&StateKey::Role(*id, role))?, Some(StateValue::Role(_))))
     }
 
     /// The signing keys of an account, slot order.
-    pub fn keys(&self, id: &AccountId, account: &Account) -> Vec<KeyEntry> {
-        std::iter::once(account.first_key).chain((1..account.key_count).map(|slot| self.key_slot(id, slot))).collect()
+    pub fn keys(&self, id: &AccountId, account: &Account) -> Result<Vec<KeyEntry>, Unread> {
+        self.require((1..account.key_count).map(|slot| StateKey::KeySlot(*id, slot)))?;
+        std::iter::once(Ok(account.first_key))
+            .chain((1..account.key_count).map(|slot| self.key_slot(id, slot)))
+            .collect()
     }
 
     /// The key set that authorises an account's transactions.
-    pub fn key_set(&self, id: &AccountId) -> Option<KeySet> {
-        let account = self.account(id)?;
-        Some(KeySet {
-            keys: self.keys(id, account),
-            threshold: account.threshold,
-            recovery: if account.has_recovery { self.recovery(id).map(|config| config.key) } else { None },
-        })
+    pub fn key_set(&self, id: &AccountId) -> Result<Option<KeySet>, Unread> {
+        let Some(account) = self.account(id)? else {
+            return Ok(None);
+        };
+        let recovery = if account.has_recovery { self.recovery(id)?.map(|config| config.key) } else { None };
+        Ok(Some(KeySet { keys: self.keys(id, account)?, threshold: account.threshold, recovery }))
     }
 
     /// The changed records, in key order (`None`: deleted).
     pub fn into_changes(self) -> Vec<(StateKey, Option<StateValue>)> {
-        let Self { mut records, dirty } = self;
+        let Self { mut records, dirty, .. } = self;
         dirty.into_iter().map(|key| (key, records.remove(&key).expect("a changed record is present"))).collect()
     }
 
@@ -186,6 +248,19 @@ pub fn first_reads<'a>(
             }
             Payload::CreateAccount { public_key, .. } => {
                 reads.insert(StateKey::Account(public_key.account_id()));
+                reads.extend([StateKey::Governance, StateKey::AdminOf(sender)]);
+            }
+            Payload::Propose { .. } => {
+                reads.extend([StateKey::Governance, StateKey::AdminOf(sender)]);
+            }
+            Payload::Approve { proposal } => {
+                reads.extend([
+                    StateKey::Governance,
+                    StateKey::AdminOf(sender),
+                    StateKey::Proposal(*proposal),
+                    StateKey::ProposalAction(*proposal),
+                    StateKey::Approved(*proposal, sender),
+                ]);
             }
             Payload::Freeze { account } | Payload::Unfreeze { account } => {
                 reads.insert(StateKey::Account(*account));
@@ -241,8 +316,19 @@ pub fn second_reads(overlay: &StateOverlay) -> (BTreeSet<StateKey>, Vec<StateKey
     (to_read, absent)
 }
 
-/// Creates the genesis accounts and roles. Runs once, before the transactions of height 1.
+/// Creates the genesis accounts, roles and member organisations. Runs once, before the
+/// transactions of height 1.
 pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut StateOverlay) {
+    let mut state = GovernanceState {
+        next_proposal: 0,
+        next_org: OrgId(1),
+        members: 0,
+        account_creation_members_only: parameters.account_creation_members_only,
+    };
+    for (name, admins, threshold) in &parameters.genesis_organisations {
+        governance::admit(overlay, &mut state, *name, admins, *threshold);
+    }
+    overlay.set(StateKey::Governance, Some(StateValue::Governance(state)));
     for (key, balance) in &parameters.genesis_accounts {
         overlay.set_account(key.account_id(), Account::new(*key, *balance));
     }
@@ -266,8 +352,8 @@ pub fn check_admissible(
     if body.expiry_height < height {
         return Err(Rejection::Expired { expiry: body.expiry_height, height });
     }
-    let sender = overlay.account(&body.sender).ok_or(Rejection::UnknownSender(body.sender))?;
-    let keys = overlay.key_set(&body.sender).expect("the sender exists");
+    let sender = overlay.account(&body.sender)?.ok_or(Rejection::UnknownSender(body.sender))?;
+    let keys = overlay.key_set(&body.sender)?.expect("the sender exists");
     check_sender(parameters, sender, &keys, transaction)
 }
 
@@ -307,27 +393,43 @@ pub fn apply_transaction(
     let body = &transaction.body;
     check_admissible(parameters, height, overlay, transaction)?;
     let fee = parameters.fee_per_transaction;
-    let mut sender = overlay.account(&body.sender).cloned().expect("admissible implies the sender exists");
+    let mut sender = overlay.account(&body.sender)?.cloned().expect("admissible implies the sender exists");
     sender.nonce = sender.nonce.next().ok_or(Rejection::NonceExhausted)?;
     sender.balance = sender.balance.checked_sub(fee).expect("admissible implies the fee is affordable");
     overlay.set_account(body.sender, sender);
-    credit(overlay, &parameters.fee_collector, fee).expect("the fee collector's balance is bounded by the supply");
+    match credit(overlay, &parameters.fee_collector, fee) {
+        Ok(()) => {}
+        Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+        Err(Halt::Fail(..)) => panic!("the fee collector's balance is bounded by the supply"),
+    }
 
-    // A payload either applies in full or returns before its first write.
+    // A payload either applies in full or returns before its first write (reads included, so a
+    // record found unread leaves the state as a failed payload would).
     let outcome = match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
         Ok(()) => Outcome::Success,
-        Err((code, message)) => Outcome::Failure { code, message },
+        Err(Halt::Fail(code, message)) => Outcome::Failure { code, message },
+        Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
     };
     Ok(Receipt { transaction_hash: transaction.hash(), outcome, fee_paid: fee })
 }
 
-type Failure = (FailureCode, String);
-
-fn fail<T>(code: FailureCode, message: impl Into<String>) -> Result<T, Failure> {
-    Err((code, message.into()))
+/// Why a payload stopped: a failure its receipt records, or records that were not read.
+pub(crate) enum Halt {
+    Fail(FailureCode, String),
+    Unread(Unread),
 }
 
-fn check_key(key: &AccountKey) -> Result<(), Failure> {
+impl From<Unread> for Halt {
+    fn from(unread: Unread) -> Self {
+        Halt::Unread(unread)
+    }
+}
+
+pub(crate) fn fail<T>(code: FailureCode, message: impl Into<String>) -> Result<T, Halt> {
+    Err(Halt::Fail(code, message.into()))
+}
+
+fn check_key(key: &AccountKey) -> Result<(), Halt> {
     if validate_key(key) { Ok(()) } else { fail(FailureCode::InvalidKey, format!("{key} is not a valid key")) }
 }
 
@@ -337,41 +439,47 @@ fn apply_payload(
     overlay: &mut StateOverlay,
     sender: &AccountId,
     payload: &Payload,
-) -> Result<(), Failure> {
+) -> Result<(), Halt> {
     match payload {
         Payload::Transfer { to, amount } => {
-            let Some(recipient) = overlay.account(to) else {
+            let Some(recipient) = overlay.account(to)? else {
                 return fail(FailureCode::RecipientMissing, format!("account {to} does not exist"));
             };
             if recipient.frozen && !parameters.frozen_accounts_receive && to != sender {
                 return fail(FailureCode::RecipientFrozen, format!("account {to} is frozen"));
             }
             // Both new balances are computed before either is written, so a failure leaves no trace.
-            let mut from_account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut from_account = overlay.account(sender)?.cloned().expect("the sender exists");
             from_account.balance = from_account.balance.checked_sub(*amount).ok_or_else(|| {
-                (FailureCode::InsufficientBalance, format!("balance {} is below {amount}", from_account.balance))
+                Halt::Fail(
+                    FailureCode::InsufficientBalance,
+                    format!("balance {} is below {amount}", from_account.balance),
+                )
             })?;
             if to == sender {
                 return Ok(());
             }
-            let mut to_account = overlay.account(to).cloned().expect("checked above");
+            let mut to_account = overlay.account(to)?.cloned().expect("checked above");
             to_account.balance = to_account
                 .balance
                 .checked_add(*amount)
-                .ok_or_else(|| (FailureCode::BalanceOverflow, format!("balance of {to} would overflow")))?;
+                .ok_or_else(|| Halt::Fail(FailureCode::BalanceOverflow, format!("balance of {to} would overflow")))?;
             overlay.set_account(*sender, from_account);
             overlay.set_account(*to, to_account);
             Ok(())
         }
         Payload::CreateAccount { public_key, initial_balance } => {
+            if !governance::may_create_accounts(overlay, sender)? {
+                return fail(FailureCode::NotPermitted, "only admins of member organisations may create accounts");
+            }
             check_key(public_key)?;
             let id = public_key.account_id();
-            if overlay.account(&id).is_some() {
+            if overlay.account(&id)?.is_some() {
                 return fail(FailureCode::AccountExists, format!("account {id} exists already"));
             }
-            let mut from_account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut from_account = overlay.account(sender)?.cloned().expect("the sender exists");
             from_account.balance = from_account.balance.checked_sub(*initial_balance).ok_or_else(|| {
-                (
+                Halt::Fail(
                     FailureCode::InsufficientBalance,
                     format!("balance {} is below {initial_balance}", from_account.balance),
                 )
@@ -385,14 +493,14 @@ fn apply_payload(
             if *weight == 0 {
                 return fail(FailureCode::InvalidThreshold, "a key's weight must be at least 1");
             }
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
             if account.key_count >= ACCOUNT_KEYS_MAX {
                 return fail(FailureCode::KeySetFull, format!("an account holds at most {ACCOUNT_KEYS_MAX} keys"));
             }
-            if overlay.keys(sender, &account).iter().any(|entry| entry.key == *key) {
+            if overlay.keys(sender, &account)?.iter().any(|entry| entry.key == *key) {
                 return fail(FailureCode::KeyExists, format!("{key} is a key of the account already"));
             }
-            if overlay.recovery(sender).is_some_and(|config| config.key == *key) {
+            if overlay.recovery(sender)?.is_some_and(|config| config.key == *key) {
                 return fail(FailureCode::KeyExists, format!("{key} is the account's recovery key"));
             }
             let slot = account.key_count;
@@ -405,8 +513,8 @@ fn apply_payload(
             Ok(())
         }
         Payload::RemoveKey { key } => {
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
-            let mut keys = overlay.keys(sender, &account);
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
+            let mut keys = overlay.keys(sender, &account)?;
             let Some(index) = keys.iter().position(|entry| entry.key == *key) else {
                 return fail(FailureCode::KeyMissing, format!("{key} is not a key of the account"));
             };
@@ -440,8 +548,8 @@ fn apply_payload(
             if *weight == 0 {
                 return fail(FailureCode::InvalidThreshold, "a key's weight must be at least 1");
             }
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
-            let mut keys = overlay.keys(sender, &account);
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
+            let mut keys = overlay.keys(sender, &account)?;
             let Some(index) = keys.iter().position(|entry| entry.key == *key) else {
                 return fail(FailureCode::KeyMissing, format!("{key} is not a key of the account"));
             };
@@ -463,8 +571,8 @@ fn apply_payload(
             Ok(())
         }
         Payload::SetThreshold { threshold } => {
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
-            let total: u32 = overlay.keys(sender, &account).iter().map(|entry| u32::from(entry.weight)).sum();
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
+            let total: u32 = overlay.keys(sender, &account)?.iter().map(|entry| u32::from(entry.weight)).sum();
             if *threshold == 0 || u32::from(*threshold) > total {
                 return fail(
                     FailureCode::InvalidThreshold,
@@ -483,8 +591,8 @@ fn apply_payload(
                     format!("the recovery delay must be at least {} blocks", parameters.recovery_delay_min_blocks),
                 );
             }
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
-            if overlay.keys(sender, &account).iter().any(|entry| entry.key == *key) {
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
+            if overlay.keys(sender, &account)?.iter().any(|entry| entry.key == *key) {
                 return fail(FailureCode::KeyExists, format!("{key} is a signing key of the account"));
             }
             // Replacing the recovery key cancels a recovery the old one started.
@@ -499,7 +607,7 @@ fn apply_payload(
             Ok(())
         }
         Payload::RemoveRecovery => {
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
             if !account.has_recovery {
                 return fail(FailureCode::NoRecoveryKey, "the account has no recovery key");
             }
@@ -512,8 +620,8 @@ fn apply_payload(
         }
         Payload::StartRecovery { new_key } => {
             check_key(new_key)?;
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
-            let config = overlay.recovery(sender).expect("only a recovery key authorises this");
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
+            let config = overlay.recovery(sender)?.expect("only a recovery key authorises this");
             if account.recovering {
                 return fail(FailureCode::RecoveryPending, "a recovery is under way already");
             }
@@ -530,7 +638,7 @@ fn apply_payload(
             Ok(())
         }
         Payload::CancelRecovery => {
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
             if !account.recovering {
                 return fail(FailureCode::NoRecoveryPending, "no recovery is under way");
             }
@@ -540,8 +648,8 @@ fn apply_payload(
             Ok(())
         }
         Payload::CompleteRecovery => {
-            let mut account = overlay.account(sender).cloned().expect("the sender exists");
-            let Some(pending) = overlay.pending_recovery(sender).filter(|_| account.recovering) else {
+            let mut account = overlay.account(sender)?.cloned().expect("the sender exists");
+            let Some(pending) = overlay.pending_recovery(sender)?.filter(|_| account.recovering) else {
                 return fail(FailureCode::NoRecoveryPending, "no recovery is under way");
             };
             if height < pending.completes_at {
@@ -561,12 +669,16 @@ fn apply_payload(
             overlay.set_account(*sender, account);
             Ok(())
         }
+        Payload::Propose { action, expiry_blocks } => {
+            governance::propose(parameters, height, overlay, sender, action, *expiry_blocks)
+        }
+        Payload::Approve { proposal } => governance::approve(parameters, height, overlay, sender, *proposal),
         Payload::Freeze { account: target } | Payload::Unfreeze { account: target } => {
             let freeze = matches!(payload, Payload::Freeze { .. });
-            if !overlay.has_role(sender, Role::Regulator) {
+            if !overlay.has_role(sender, Role::Regulator)? {
                 return fail(FailureCode::NotPermitted, format!("{sender} does not hold the regulator role"));
             }
-            let Some(account) = overlay.account(target) else {
+            let Some(account) = overlay.account(target)? else {
                 return fail(FailureCode::AccountMissing, format!("account {target} does not exist"));
             };
             if account.frozen == freeze {
@@ -581,12 +693,12 @@ fn apply_payload(
     }
 }
 
-fn credit(overlay: &mut StateOverlay, id: &AccountId, amount: Amount) -> Result<(), Failure> {
-    let mut account = overlay.account(id).cloned().expect("credited accounts exist");
+fn credit(overlay: &mut StateOverlay, id: &AccountId, amount: Amount) -> Result<(), Halt> {
+    let mut account = overlay.account(id)?.cloned().expect("credited accounts exist");
     account.balance = account
         .balance
         .checked_add(amount)
-        .ok_or_else(|| (FailureCode::BalanceOverflow, format!("balance of {id} would overflow")))?;
+        .ok_or_else(|| Halt::Fail(FailureCode::BalanceOverflow, format!("balance of {id} would overflow")))?;
     overlay.set_account(*id, account);
     Ok(())
 }

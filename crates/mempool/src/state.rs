@@ -89,7 +89,9 @@ pub fn spend(transaction: &Transaction, fee: Amount) -> Option<Amount> {
         | Payload::CancelRecovery
         | Payload::CompleteRecovery
         | Payload::Freeze { .. }
-        | Payload::Unfreeze { .. } => Amount::ZERO,
+        | Payload::Unfreeze { .. }
+        | Payload::Propose { .. }
+        | Payload::Approve { .. } => Amount::ZERO,
     };
     fee.checked_add(moved)
 }

@@ -8,7 +8,11 @@ use formica_rpc::{
     AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
 };
 use formica_state::{IndexError, Indexes};
-use formica_types::{AccountId, Block, ChainId, Hash, Height, PublicKey, Transaction};
+use formica_state::{StateKey, StateValue};
+use formica_types::{
+    AccountId, ApprovalRule, Block, ChainId, GovernanceAction, GovernanceState, Hash, Height, OrgId, Organisation,
+    Proposal, PublicKey, Transaction,
+};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -44,6 +48,10 @@ where
             peers,
         }
     }
+}
+
+fn unavailable(reason: String) -> BackendError {
+    BackendError::Unavailable { reason }
 }
 
 fn storage(error: IndexError) -> BackendError {
@@ -138,6 +146,49 @@ where
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         Err(BackendError::Unavailable { reason: "the state is changing too fast to prove; retry".into() })
+    }
+
+    async fn governance(&self) -> Result<(GovernanceState, ApprovalRule, Height), BackendError> {
+        let height = self.head.get().height;
+        match self.state.record(StateKey::Governance).await.map_err(unavailable)? {
+            Some(StateValue::Governance(state)) => Ok((state, self.chain.parameters.approval_rule, height)),
+            // Before the first block the genesis is not applied yet.
+            None => Err(BackendError::Unavailable { reason: "the chain has not started yet".into() }),
+            Some(other) => Err(BackendError::Storage { reason: format!("governance record holds {other:?}") }),
+        }
+    }
+
+    async fn organisation(&self, id: OrgId) -> Result<Option<(Organisation, Vec<AccountId>, Height)>, BackendError> {
+        let height = self.head.get().height;
+        let organisation = match self.state.record(StateKey::Organisation(id)).await.map_err(unavailable)? {
+            Some(StateValue::Organisation(organisation)) => organisation,
+            None => return Ok(None),
+            Some(other) => {
+                return Err(BackendError::Storage { reason: format!("organisation record holds {other:?}") });
+            }
+        };
+        let keys: Vec<StateKey> = (0..organisation.admin_count).map(|slot| StateKey::OrgAdmin(id, slot)).collect();
+        let mut admins = Vec::with_capacity(keys.len());
+        for value in self.state.records(&keys).await.map_err(unavailable)? {
+            match value {
+                Some(StateValue::OrgAdmin(account)) => admins.push(account),
+                other => return Err(BackendError::Storage { reason: format!("admin slot holds {other:?}") }),
+            }
+        }
+        Ok(Some((organisation, admins, height)))
+    }
+
+    async fn proposal(&self, id: u64) -> Result<Option<(Proposal, GovernanceAction, Height)>, BackendError> {
+        let height = self.head.get().height;
+        let values =
+            self.state.records(&[StateKey::Proposal(id), StateKey::ProposalAction(id)]).await.map_err(unavailable)?;
+        match (&values[0], &values[1]) {
+            (Some(StateValue::Proposal(proposal)), Some(StateValue::ProposalAction(action))) => {
+                Ok(Some((*proposal, *action, height)))
+            }
+            (None, None) => Ok(None),
+            other => Err(BackendError::Storage { reason: format!("proposal {id} records hold {other:?}") }),
+        }
     }
 
     async fn status(&self) -> Result<Status, BackendError> {

@@ -37,6 +37,14 @@ impl Chain {
             genesis_roles: genesis.roles.iter().map(|grant| (grant.account, grant.role)).collect(),
             recovery_delay_min_blocks: genesis.recovery_delay_min_blocks,
             frozen_accounts_receive: genesis.frozen_accounts_receive,
+            genesis_organisations: genesis
+                .organisations
+                .iter()
+                .map(|organisation| (organisation.name, organisation.admins.clone(), organisation.admin_threshold))
+                .collect(),
+            approval_rule: genesis.approval_rule,
+            proposal_expiry_blocks_max: genesis.proposal_expiry_blocks_max,
+            account_creation_members_only: genesis.account_creation_members_only,
         });
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&genesis.chain_id.encode());
@@ -59,6 +67,18 @@ impl Chain {
         }
         bytes.extend_from_slice(&genesis.recovery_delay_min_blocks.to_be_bytes());
         bytes.push(u8::from(genesis.frozen_accounts_receive));
+        for organisation in &genesis.organisations {
+            bytes.extend_from_slice(&organisation.name.encode());
+            bytes.push(organisation.admin_threshold);
+            bytes.push(u8::try_from(organisation.admins.len()).expect("validated: at most eight admins"));
+            for admin in &organisation.admins {
+                bytes.extend_from_slice(&admin.0);
+            }
+        }
+        bytes.extend_from_slice(&genesis.approval_rule.numerator.to_be_bytes());
+        bytes.extend_from_slice(&genesis.approval_rule.denominator.to_be_bytes());
+        bytes.extend_from_slice(&genesis.proposal_expiry_blocks_max.to_be_bytes());
+        bytes.push(u8::from(genesis.account_creation_members_only));
         let commitment = hash_tagged(b"formica/genesis/v2", &[&bytes]);
         Ok(Self { genesis, parameters, validators, commitment })
     }

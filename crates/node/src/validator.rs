@@ -106,6 +106,24 @@ impl<E: commonware_storage::Context + Spawner> StateReader<E> {
 }
 
 impl<E: commonware_storage::Context + Spawner> StateReader<E> {
+    /// One record of the finalized state.
+    pub async fn record(&self, key: StateKey) -> Result<Option<StateValue>, String> {
+        let databases = self.databases().ok_or_else(|| "the node is starting".to_string())?;
+        let guard = databases.read().await;
+        guard.get(&key.hash()).await.map_err(|error| error.to_string())
+    }
+
+    /// Several records of one finalized state.
+    pub async fn records(&self, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, String> {
+        let databases = self.databases().ok_or_else(|| "the node is starting".to_string())?;
+        let guard = databases.read().await;
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(guard.get(&key.hash()).await.map_err(|error| error.to_string())?);
+        }
+        Ok(values)
+    }
+
     /// An account with its keys, recovery records and roles, all from one finalized state.
     pub async fn details(&self, id: AccountId) -> Result<Option<AccountDetails>, String> {
         let databases = self.databases().ok_or_else(|| "the node is starting".to_string())?;

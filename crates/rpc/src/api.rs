@@ -2,7 +2,10 @@
 //! server over a [`Backend`](crate::Backend)) and [`FormicaApiClient`] (implemented for every
 //! jsonrpsee HTTP and WebSocket client), so both sides share one definition of every wire name.
 
-use crate::types::{AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView};
+use crate::types::{
+    AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
+    StatusView, TransactionView,
+};
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 
@@ -34,6 +37,18 @@ pub trait FormicaApi {
     /// An account (or its absence) with a proof against the latest finalized state root.
     #[method(name = "getAccountProof")]
     async fn get_account_proof(&self, id: String) -> RpcResult<AccountProofView>;
+
+    /// Governance as of the latest finalized block: members, counters, policies.
+    #[method(name = "getGovernance")]
+    async fn get_governance(&self) -> RpcResult<GovernanceView>;
+
+    /// A member organisation by id (`null` if no organisation ever had it).
+    #[method(name = "getOrganisation")]
+    async fn get_organisation(&self, id: u32) -> RpcResult<Option<OrganisationView>>;
+
+    /// A governance proposal by id (`null` if there is none).
+    #[method(name = "getProposal")]
+    async fn get_proposal(&self, id: u64) -> RpcResult<Option<ProposalView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

@@ -1,8 +1,9 @@
 //! What the server needs from a node, and the typed reasons a node refuses a transaction.
 
 use formica_types::{
-    Account, AccountId, Amount, Block, ChainId, Hash, Height, KeyEntry, Nonce, PendingRecovery, PublicKey, Receipt,
-    RecoveryConfig, Role, Transaction, hash_to_hex,
+    Account, AccountId, Amount, ApprovalRule, Block, ChainId, GovernanceAction, GovernanceState, Hash, Height,
+    KeyEntry, Nonce, OrgId, Organisation, PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role,
+    Transaction, hash_to_hex,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +37,27 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The account (or its absence) with a proof against the latest finalized state root.
     fn account_proof(&self, id: AccountId) -> impl Future<Output = Result<AccountProof, BackendError>> + Send;
+
+    /// The governance record and approval rule, and the finalized height they are from.
+    fn governance(&self) -> impl Future<Output = Result<(GovernanceState, ApprovalRule, Height), BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve governance".into() }))
+    }
+
+    /// An organisation with its admin accounts.
+    fn organisation(
+        &self,
+        _id: OrgId,
+    ) -> impl Future<Output = Result<Option<(Organisation, Vec<AccountId>, Height)>, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve governance".into() }))
+    }
+
+    /// A proposal with its action.
+    fn proposal(
+        &self,
+        _id: u64,
+    ) -> impl Future<Output = Result<Option<(Proposal, GovernanceAction, Height)>, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve governance".into() }))
+    }
 
     fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
 

@@ -4,7 +4,8 @@ use crate::api::FormicaApiServer;
 use crate::backend::{Backend, FinalizedBlock, SubmitError};
 use crate::error::invalid_params;
 use crate::types::{
-    AccountProofView, AccountView, BlockView, HealthView, ReceiptView, StatusView, TransactionView, codec,
+    AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
+    StatusView, TransactionView, codec,
 };
 use commonware_codec::Decode;
 use formica_types::{AccountId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex};
@@ -193,6 +194,52 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         let id = parse_account_id(&id)?;
         let proof = self.backend.account_proof(id).await?;
         Ok(AccountProofView::from(&proof))
+    }
+
+    async fn get_governance(&self) -> RpcResult<GovernanceView> {
+        let (state, rule, height) = self.backend.governance().await?;
+        Ok(GovernanceView {
+            members: state.members,
+            next_org: state.next_org,
+            next_proposal: state.next_proposal,
+            account_creation_members_only: state.account_creation_members_only,
+            approval_numerator: rule.numerator,
+            approval_denominator: rule.denominator,
+            height,
+        })
+    }
+
+    async fn get_organisation(&self, id: u32) -> RpcResult<Option<OrganisationView>> {
+        let found = self.backend.organisation(formica_types::OrgId(id)).await?;
+        Ok(found.map(|(organisation, admins, height)| OrganisationView {
+            id: formica_types::OrgId(id),
+            name: organisation.name,
+            active: organisation.active,
+            admins,
+            admin_threshold: organisation.admin_threshold,
+            height,
+        }))
+    }
+
+    async fn get_proposal(&self, id: u64) -> RpcResult<Option<ProposalView>> {
+        let found = self.backend.proposal(id).await?;
+        Ok(found.map(|(proposal, action, height)| ProposalView {
+            id,
+            proposer: proposal.proposer,
+            action,
+            created_at: proposal.created_at,
+            expires_at: proposal.expires_at,
+            approvals: proposal.approvals,
+            status: if proposal.executed {
+                "executed"
+            } else if height > proposal.expires_at {
+                "expired"
+            } else {
+                "open"
+            }
+            .into(),
+            height,
+        }))
     }
 
     async fn status(&self) -> RpcResult<StatusView> {

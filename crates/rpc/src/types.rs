@@ -12,8 +12,8 @@ use crate::backend::AccountDetails;
 use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, AccountKey, AccountStatus, Amount, Block, ChainId, Hash, Height, KeyEntry, Nonce, Outcome,
-    Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Transaction,
+    Account, AccountId, AccountKey, AccountStatus, Amount, Block, ChainId, GovernanceAction, Hash, Height, KeyEntry,
+    Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,13 @@ pub enum PayloadView {
     Unfreeze {
         account: AccountId,
     },
+    Propose {
+        action: GovernanceAction,
+        expiry_blocks: u32,
+    },
+    Approve {
+        proposal: u64,
+    },
 }
 
 impl From<&Payload> for PayloadView {
@@ -82,6 +89,8 @@ impl From<&Payload> for PayloadView {
             Payload::CompleteRecovery => Self::CompleteRecovery,
             Payload::Freeze { account } => Self::Freeze { account },
             Payload::Unfreeze { account } => Self::Unfreeze { account },
+            Payload::Propose { action, expiry_blocks } => Self::Propose { action, expiry_blocks },
+            Payload::Approve { proposal } => Self::Approve { proposal },
         }
     }
 }
@@ -360,6 +369,49 @@ impl From<&AccountProof> for AccountProofView {
             proof: codec::to_hex(&proof.proof),
         }
     }
+}
+
+/// A member organisation (or a removed one: `active` is false).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationView {
+    pub id: OrgId,
+    pub name: OrgName,
+    pub active: bool,
+    pub admins: Vec<AccountId>,
+    /// How many admins must approve for the organisation to approve.
+    pub admin_threshold: u8,
+    pub height: Height,
+}
+
+/// A governance proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalView {
+    pub id: u64,
+    pub proposer: OrgId,
+    pub action: GovernanceAction,
+    pub created_at: Height,
+    pub expires_at: Height,
+    /// Member organisations that approved it so far.
+    pub approvals: u32,
+    /// `open`, `executed` or `expired`.
+    pub status: String,
+    pub height: Height,
+}
+
+/// The governance summary: members, counters, policies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceView {
+    /// Active member organisations.
+    pub members: u32,
+    /// Organisation ids run from 1 to `next_org - 1`.
+    pub next_org: OrgId,
+    /// Proposal ids run from 0 to `next_proposal - 1`.
+    pub next_proposal: u64,
+    pub account_creation_members_only: bool,
+    /// A proposal passes when more than `numerator / denominator` of the members approve it.
+    pub approval_numerator: u32,
+    pub approval_denominator: u32,
+    pub height: Height,
 }
 
 /// What a node reports about itself and the chain.

@@ -5,8 +5,15 @@
 //! largest record (an account).
 
 use bytes::BufMut;
-use commonware_codec::{Buf, Error as CodecError, FixedSize, Read, ReadExt, Write};
-use formica_types::{Account, AccountId, Hash, Height, KeyEntry, PendingRecovery, RecoveryConfig, Role, hash_tagged};
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use formica_types::{
+    Account, AccountId, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, OrgId, Organisation,
+    PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
+};
+
+// Every record fits the fixed value size (the account record is the largest).
+const _: () = assert!(GovernanceAction::SIZE_MAX <= Account::SIZE);
+const _: () = assert!(Organisation::SIZE <= Account::SIZE && Proposal::SIZE <= Account::SIZE);
 
 /// Domain tag of account keys in the state.
 const ACCOUNT_KEY_TAG: &[u8] = b"formica/state/account/v1";
@@ -14,6 +21,14 @@ const KEY_SLOT_TAG: &[u8] = b"formica/state/key-slot/v1";
 const RECOVERY_TAG: &[u8] = b"formica/state/recovery/v1";
 const PENDING_RECOVERY_TAG: &[u8] = b"formica/state/pending-recovery/v1";
 const ROLE_TAG: &[u8] = b"formica/state/role/v1";
+const GOVERNANCE_TAG: &[u8] = b"formica/state/governance/v1";
+const ORGANISATION_TAG: &[u8] = b"formica/state/organisation/v1";
+const ORG_ADMIN_TAG: &[u8] = b"formica/state/org-admin/v1";
+const ADMIN_OF_TAG: &[u8] = b"formica/state/admin-of/v1";
+const PROPOSAL_TAG: &[u8] = b"formica/state/proposal/v1";
+const PROPOSAL_ACTION_TAG: &[u8] = b"formica/state/proposal-action/v1";
+const ORG_APPROVALS_TAG: &[u8] = b"formica/state/org-approvals/v1";
+const APPROVED_TAG: &[u8] = b"formica/state/approved/v1";
 
 /// The state key of an account: a tagged hash of its id.
 pub fn account_key(id: &AccountId) -> Hash {
@@ -33,6 +48,22 @@ pub enum StateKey {
     PendingRecovery(AccountId),
     /// A role the account holds.
     Role(AccountId, Role),
+    /// The chain-wide governance record (proposal and organisation counters, members).
+    Governance,
+    /// A member organisation.
+    Organisation(OrgId),
+    /// Admin number `slot` of an organisation (slots `0..admin_count`, dense).
+    OrgAdmin(OrgId, u8),
+    /// The organisation an account is an admin of.
+    AdminOf(AccountId),
+    /// A proposal's bookkeeping.
+    Proposal(u64),
+    /// What a proposal does.
+    ProposalAction(u64),
+    /// How many of an organisation's admins approved a proposal.
+    OrgApprovals(u64, OrgId),
+    /// That an admin account approved a proposal.
+    Approved(u64, AccountId),
 }
 
 impl StateKey {
@@ -44,6 +75,16 @@ impl StateKey {
             StateKey::Recovery(id) => hash_tagged(RECOVERY_TAG, &[&id.0]),
             StateKey::PendingRecovery(id) => hash_tagged(PENDING_RECOVERY_TAG, &[&id.0]),
             StateKey::Role(id, role) => hash_tagged(ROLE_TAG, &[&id.0, &[role.tag()]]),
+            StateKey::Governance => hash_tagged(GOVERNANCE_TAG, &[]),
+            StateKey::Organisation(org) => hash_tagged(ORGANISATION_TAG, &[&org.0.to_be_bytes()]),
+            StateKey::OrgAdmin(org, slot) => hash_tagged(ORG_ADMIN_TAG, &[&org.0.to_be_bytes(), &[*slot]]),
+            StateKey::AdminOf(id) => hash_tagged(ADMIN_OF_TAG, &[&id.0]),
+            StateKey::Proposal(id) => hash_tagged(PROPOSAL_TAG, &[&id.to_be_bytes()]),
+            StateKey::ProposalAction(id) => hash_tagged(PROPOSAL_ACTION_TAG, &[&id.to_be_bytes()]),
+            StateKey::OrgApprovals(id, org) => {
+                hash_tagged(ORG_APPROVALS_TAG, &[&id.to_be_bytes(), &org.0.to_be_bytes()])
+            }
+            StateKey::Approved(id, account) => hash_tagged(APPROVED_TAG, &[&id.to_be_bytes(), &account.0]),
         }
     }
 }
@@ -57,6 +98,15 @@ pub enum StateValue {
     PendingRecovery(PendingRecovery),
     /// A role grant, with the height it was granted at.
     Role(Height),
+    Governance(GovernanceState),
+    Organisation(Organisation),
+    OrgAdmin(AccountId),
+    AdminOf(OrgId),
+    Proposal(Proposal),
+    ProposalAction(GovernanceAction),
+    OrgApprovals(u8),
+    /// An admin's approval, with the height it was given at.
+    Approved(Height),
 }
 
 impl StateValue {
@@ -65,6 +115,14 @@ impl StateValue {
     const TAG_RECOVERY: u8 = 2;
     const TAG_PENDING_RECOVERY: u8 = 3;
     const TAG_ROLE: u8 = 4;
+    const TAG_GOVERNANCE: u8 = 5;
+    const TAG_ORGANISATION: u8 = 6;
+    const TAG_ORG_ADMIN: u8 = 7;
+    const TAG_ADMIN_OF: u8 = 8;
+    const TAG_PROPOSAL: u8 = 9;
+    const TAG_PROPOSAL_ACTION: u8 = 10;
+    const TAG_ORG_APPROVALS: u8 = 11;
+    const TAG_APPROVED: u8 = 12;
     /// The largest record; every value is padded to it.
     const BODY: usize = Account::SIZE;
 
@@ -82,7 +140,14 @@ impl StateValue {
             StateValue::KeySlot(_) => KeyEntry::SIZE,
             StateValue::Recovery(_) => RecoveryConfig::SIZE,
             StateValue::PendingRecovery(_) => PendingRecovery::SIZE,
-            StateValue::Role(_) => Height::SIZE,
+            StateValue::Role(_) | StateValue::Approved(_) => Height::SIZE,
+            StateValue::Governance(_) => GovernanceState::SIZE,
+            StateValue::Organisation(_) => Organisation::SIZE,
+            StateValue::OrgAdmin(_) => AccountId::SIZE,
+            StateValue::AdminOf(_) => OrgId::SIZE,
+            StateValue::Proposal(_) => Proposal::SIZE,
+            StateValue::ProposalAction(action) => action.encode_size(),
+            StateValue::OrgApprovals(_) => 1,
         }
     }
 }
@@ -110,6 +175,38 @@ impl Write for StateValue {
                 Self::TAG_ROLE.write(buf);
                 height.write(buf);
             }
+            StateValue::Governance(state) => {
+                Self::TAG_GOVERNANCE.write(buf);
+                state.write(buf);
+            }
+            StateValue::Organisation(organisation) => {
+                Self::TAG_ORGANISATION.write(buf);
+                organisation.write(buf);
+            }
+            StateValue::OrgAdmin(account) => {
+                Self::TAG_ORG_ADMIN.write(buf);
+                account.write(buf);
+            }
+            StateValue::AdminOf(org) => {
+                Self::TAG_ADMIN_OF.write(buf);
+                org.write(buf);
+            }
+            StateValue::Proposal(proposal) => {
+                Self::TAG_PROPOSAL.write(buf);
+                proposal.write(buf);
+            }
+            StateValue::ProposalAction(action) => {
+                Self::TAG_PROPOSAL_ACTION.write(buf);
+                action.write(buf);
+            }
+            StateValue::OrgApprovals(count) => {
+                Self::TAG_ORG_APPROVALS.write(buf);
+                count.write(buf);
+            }
+            StateValue::Approved(height) => {
+                Self::TAG_APPROVED.write(buf);
+                height.write(buf);
+            }
         }
         buf.put_bytes(0, Self::BODY - self.body_size());
     }
@@ -128,6 +225,14 @@ impl Read for StateValue {
             Self::TAG_RECOVERY => StateValue::Recovery(RecoveryConfig::read(buf)?),
             Self::TAG_PENDING_RECOVERY => StateValue::PendingRecovery(PendingRecovery::read(buf)?),
             Self::TAG_ROLE => StateValue::Role(Height::read(buf)?),
+            Self::TAG_GOVERNANCE => StateValue::Governance(GovernanceState::read(buf)?),
+            Self::TAG_ORGANISATION => StateValue::Organisation(Organisation::read(buf)?),
+            Self::TAG_ORG_ADMIN => StateValue::OrgAdmin(AccountId::read(buf)?),
+            Self::TAG_ADMIN_OF => StateValue::AdminOf(OrgId::read(buf)?),
+            Self::TAG_PROPOSAL => StateValue::Proposal(Proposal::read(buf)?),
+            Self::TAG_PROPOSAL_ACTION => StateValue::ProposalAction(GovernanceAction::read(buf)?),
+            Self::TAG_ORG_APPROVALS => StateValue::OrgApprovals(u8::read(buf)?),
+            Self::TAG_APPROVED => StateValue::Approved(Height::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         };
         let padding = Self::BODY - value.body_size();

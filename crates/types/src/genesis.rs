@@ -4,6 +4,7 @@
 //! genesis block commits to it through the state root of the accounts it funds and the
 //! validator set it names.
 
+use crate::governance::{ApprovalRule, ORG_ADMINS_MAX, OrgName};
 use crate::keys::{AccountKey, Role};
 use crate::primitives::{AccountId, Amount, ChainId, PublicKey, public_key_from_hex, public_key_to_hex};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,26 @@ pub struct GenesisAccount {
 pub struct GenesisRole {
     pub account: AccountId,
     pub role: Role,
+}
+
+/// A member organisation at genesis. Members are numbered from 1 in the order given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisOrganisation {
+    /// A short on-chain name (1 to 31 bytes).
+    pub name: OrgName,
+    /// The accounts that act for the organisation in governance (1 to 8).
+    pub admins: Vec<AccountId>,
+    /// How many admins must approve for the organisation to approve.
+    #[serde(default = "default_one")]
+    pub admin_threshold: u8,
+}
+
+fn default_one() -> u8 {
+    1
+}
+
+fn default_proposal_expiry_blocks_max() -> u32 {
+    Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT
 }
 
 fn default_recovery_delay_min_blocks() -> u32 {
@@ -66,6 +87,19 @@ pub struct Genesis {
     /// Whether a frozen account may still receive transfers.
     #[serde(default = "default_true")]
     pub frozen_accounts_receive: bool,
+    /// The member organisations that govern the chain.
+    #[serde(default)]
+    pub organisations: Vec<GenesisOrganisation>,
+    /// How many members must approve a proposal (default: more than two thirds).
+    #[serde(default)]
+    pub approval_rule: ApprovalRule,
+    /// The longest a proposal may stay open, in blocks.
+    #[serde(default = "default_proposal_expiry_blocks_max")]
+    pub proposal_expiry_blocks_max: u32,
+    /// Whether only admins of member organisations may create accounts (otherwise any funded
+    /// account may). Governance can change it.
+    #[serde(default)]
+    pub account_creation_members_only: bool,
 }
 
 /// A genesis file that cannot start a chain.
@@ -89,6 +123,10 @@ pub enum GenesisError {
     BlockTransactionsMax { max: u32 },
     #[error("role {role} is granted to {account} twice")]
     DuplicateRole { account: AccountId, role: Role },
+    #[error("organisation {name}: {reason}")]
+    Organisation { name: String, reason: String },
+    #[error("the approval rule must satisfy 0 <= numerator < denominator")]
+    ApprovalRule,
 }
 
 impl Genesis {
@@ -96,6 +134,8 @@ impl Genesis {
     pub const BLOCK_TRANSACTIONS_MAX: u32 = 50_000;
     /// The default shortest recovery delay: about a minute of blocks at light load.
     pub const RECOVERY_DELAY_MIN_BLOCKS_DEFAULT: u32 = 100;
+    /// The default longest proposal lifetime: about a day of blocks at two a second.
+    pub const PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT: u32 = 172_800;
 
     /// Checks the genesis and returns the validators' keys in the order given.
     pub fn validate(&self) -> Result<Vec<PublicKey>, GenesisError> {
@@ -129,6 +169,32 @@ impl Genesis {
         for grant in &self.roles {
             if !roles.insert((grant.account, grant.role)) {
                 return Err(GenesisError::DuplicateRole { account: grant.account, role: grant.role });
+            }
+        }
+        if !self.approval_rule.is_valid() {
+            return Err(GenesisError::ApprovalRule);
+        }
+        let mut names = BTreeSet::new();
+        let mut admins = BTreeSet::new();
+        for organisation in &self.organisations {
+            let fail = |reason: &str| GenesisError::Organisation {
+                name: organisation.name.to_string(),
+                reason: reason.to_string(),
+            };
+            if !names.insert(organisation.name) {
+                return Err(fail("the name is used twice"));
+            }
+            let count = organisation.admins.len();
+            if count == 0 || count > usize::from(ORG_ADMINS_MAX) {
+                return Err(fail(&format!("needs 1 to {ORG_ADMINS_MAX} admins")));
+            }
+            if organisation.admin_threshold == 0 || usize::from(organisation.admin_threshold) > count {
+                return Err(fail("admin_threshold must be between 1 and the number of admins"));
+            }
+            for admin in &organisation.admins {
+                if !admins.insert(*admin) {
+                    return Err(fail(&format!("account {admin} is an admin of another organisation already")));
+                }
             }
         }
         Ok(keys)

@@ -20,6 +20,7 @@
 mod account;
 mod block;
 mod genesis;
+mod governance;
 mod keys;
 mod primitives;
 mod receipt;
@@ -27,7 +28,10 @@ mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
-pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisRole, GenesisValidator};
+pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, GenesisRole, GenesisValidator};
+pub use governance::{
+    ApprovalRule, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation, Proposal,
+};
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
 pub use primitives::{
     AccountId, Amount, ChainId, Hash, Height, Nonce, ParseError, PublicKey, Signature, hash_from_hex, hash_tagged,

@@ -52,6 +52,31 @@ pub enum FailureCode {
     FreezeUnchanged = 18,
     /// The account an action targets does not exist.
     AccountMissing = 19,
+    /// The sender is not an admin of an active member organisation.
+    NotMember = 20,
+    /// This admin has approved this proposal already.
+    AlreadyApproved = 21,
+    /// No proposal has this id.
+    ProposalMissing = 22,
+    /// The proposal expired before it was approved.
+    ProposalExpired = 23,
+    /// The proposal was applied already.
+    ProposalExecuted = 24,
+    /// The change would leave governance without members or an organisation without enough
+    /// admins to approve anything.
+    WouldLoseQuorum = 25,
+    /// No active member organisation has this id.
+    OrgMissing = 26,
+    /// The account is an admin of a member already.
+    AdminExists = 27,
+    /// The account is not an admin of that organisation.
+    AdminMissing = 28,
+    /// The organisation has the most admins it may.
+    AdminSetFull = 29,
+    /// The account holds the role already (grant) or does not hold it (revoke).
+    RoleUnchanged = 30,
+    /// The proposal is malformed (expiry out of range, an invalid threshold, ...).
+    InvalidProposal = 31,
 }
 
 impl FailureCode {
@@ -77,6 +102,18 @@ impl FailureCode {
             17 => Self::RecipientFrozen,
             18 => Self::FreezeUnchanged,
             19 => Self::AccountMissing,
+            20 => Self::NotMember,
+            21 => Self::AlreadyApproved,
+            22 => Self::ProposalMissing,
+            23 => Self::ProposalExpired,
+            24 => Self::ProposalExecuted,
+            25 => Self::WouldLoseQuorum,
+            26 => Self::OrgMissing,
+            27 => Self::AdminExists,
+            28 => Self::AdminMissing,
+            29 => Self::AdminSetFull,
+            30 => Self::RoleUnchanged,
+            31 => Self::InvalidProposal,
             _ => return None,
         })
     }

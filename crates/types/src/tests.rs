@@ -94,7 +94,7 @@ proptest! {
     }
 
     #[test]
-    fn payloads_round_trip(tag in 0u8..13, weight: u16, delay: u32, seed in 0u64..100) {
+    fn payloads_round_trip(tag in 0u8..23, weight: u16, delay: u32, seed in 0u64..100) {
         let key: AccountKey = key(seed).public_key().into();
         let payload = match tag {
             0 => Payload::CreateAccount { public_key: key, initial_balance: Amount(u128::from(weight)) },
@@ -109,7 +109,24 @@ proptest! {
             9 => Payload::CancelRecovery,
             10 => Payload::CompleteRecovery,
             11 => Payload::Freeze { account: key.account_id() },
-            _ => Payload::Unfreeze { account: key.account_id() },
+            12 => Payload::Unfreeze { account: key.account_id() },
+            13 => Payload::Approve { proposal: u64::from(delay) },
+            tag => {
+                let org = OrgId(delay);
+                let account = key.account_id();
+                let action = match tag {
+                    14 => GovernanceAction::AddOrganisation { name: OrgName::new("logistics-d").expect("short"), admin: account },
+                    15 => GovernanceAction::RemoveOrganisation { org },
+                    16 => GovernanceAction::AddAdmin { org, account },
+                    17 => GovernanceAction::RemoveAdmin { org, account },
+                    18 => GovernanceAction::SetAdminThreshold { org, threshold: weight as u8 },
+                    19 => GovernanceAction::GrantRole { account, role: Role::Issuer },
+                    20 => GovernanceAction::RevokeRole { account, role: Role::Regulator },
+                    _ => GovernanceAction::SetAccountCreation { members_only: weight % 2 == 0 },
+                };
+                prop_assert!(action.encode_size() <= GovernanceAction::SIZE_MAX);
+                Payload::Propose { action, expiry_blocks: delay }
+            }
         };
         prop_assert_eq!(payload.encode().len(), payload.encode_size());
         prop_assert_eq!(Payload::decode(payload.encode()).expect("decodes"), payload);
@@ -183,6 +200,21 @@ fn account_keys_parse_print_and_check_their_shape() {
 }
 
 #[test]
+fn organisation_names_are_short_and_printable() {
+    assert_eq!(OrgName::new("bank-a").expect("valid").as_str(), "bank-a");
+    assert!(OrgName::new("").is_err());
+    assert!(OrgName::new(&"x".repeat(32)).is_err());
+    assert!(OrgName::new("tab\there").is_err());
+    let name = OrgName::new("银行").expect("UTF-8 is fine");
+    assert_eq!(OrgName::decode(name.encode()).expect("decodes"), name);
+    let mut padded = name.encode().to_vec();
+    padded[31] = 1;
+    assert!(OrgName::decode(padded).is_err(), "non-zero padding");
+    let rule = ApprovalRule::TWO_THIRDS;
+    assert!(!rule.passes(2, 3) && rule.passes(3, 3) && !rule.passes(2, 4) && rule.passes(3, 4) && rule.passes(1, 1));
+}
+
+#[test]
 fn account_decoder_refuses_impossible_records() {
     let account = Account::new(key(1).public_key().into(), Amount(5));
     let encoded = account.encode().to_vec();
@@ -227,6 +259,10 @@ fn genesis_validation_rejects_bad_files() {
         roles: vec![],
         recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
         frozen_accounts_receive: true,
+        organisations: vec![],
+        approval_rule: ApprovalRule::TWO_THIRDS,
+        proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
+        account_creation_members_only: false,
     };
     assert_eq!(genesis.validate(), Err(GenesisError::NoValidators));
     let mut with_validator = genesis.clone();
@@ -244,6 +280,23 @@ fn genesis_validation_rejects_bad_files() {
     with_validator.roles = vec![grant.clone(), grant];
     assert!(matches!(with_validator.validate(), Err(GenesisError::DuplicateRole { .. })));
     with_validator.roles.pop();
+    let member = |name: &str, admins: Vec<AccountId>, admin_threshold| GenesisOrganisation {
+        name: OrgName::new(name).expect("short name"),
+        admins,
+        admin_threshold,
+    };
+    with_validator.organisations = vec![member("bank-a", vec![AccountId([1; 32])], 1)];
+    assert!(with_validator.validate().is_ok());
+    with_validator.organisations.push(member("bank-b", vec![AccountId([1; 32])], 1));
+    assert!(matches!(with_validator.validate(), Err(GenesisError::Organisation { .. })), "one admin, two members");
+    with_validator.organisations[1] = member("bank-b", vec![AccountId([2; 32])], 2);
+    assert!(matches!(with_validator.validate(), Err(GenesisError::Organisation { .. })), "threshold above admins");
+    with_validator.organisations[1] = member("bank-a", vec![AccountId([2; 32])], 1);
+    assert!(matches!(with_validator.validate(), Err(GenesisError::Organisation { .. })), "name used twice");
+    with_validator.organisations.pop();
+    with_validator.approval_rule = ApprovalRule { numerator: 3, denominator: 3 };
+    assert_eq!(with_validator.validate(), Err(GenesisError::ApprovalRule));
+    with_validator.approval_rule = ApprovalRule::TWO_THIRDS;
     with_validator.validators.push(with_validator.validators[0].clone());
     assert!(matches!(with_validator.validate(), Err(GenesisError::DuplicateValidator(_))));
 }

@@ -1,5 +1,6 @@
 //! Transactions: the signed body, its payloads, and the limits a decoder enforces.
 
+use crate::governance::GovernanceAction;
 use crate::keys::{AccountKey, AccountSignature};
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
 use bytes::BufMut;
@@ -55,6 +56,11 @@ pub enum Payload {
     Freeze { account: AccountId },
     /// A regulator unfreezes an account.
     Unfreeze { account: AccountId },
+    /// An admin of a member organisation proposes `action` (and approves it for its
+    /// organisation); it can be approved until `expiry_blocks` after the proposing block.
+    Propose { action: GovernanceAction, expiry_blocks: u32 },
+    /// An admin of a member organisation approves a proposal for its organisation.
+    Approve { proposal: u64 },
 }
 
 impl Payload {
@@ -71,6 +77,8 @@ impl Payload {
     const TAG_COMPLETE_RECOVERY: u8 = 10;
     const TAG_FREEZE: u8 = 11;
     const TAG_UNFREEZE: u8 = 12;
+    const TAG_PROPOSE: u8 = 13;
+    const TAG_APPROVE: u8 = 14;
 
     /// Whether the recovery key alone may sign this payload (and it may sign nothing else).
     pub fn is_recovery_action(&self) -> bool {
@@ -93,6 +101,8 @@ impl Payload {
             Payload::CompleteRecovery => "complete_recovery",
             Payload::Freeze { .. } => "freeze",
             Payload::Unfreeze { .. } => "unfreeze",
+            Payload::Propose { .. } => "propose",
+            Payload::Approve { .. } => "approve",
         }
     }
 }
@@ -148,6 +158,15 @@ impl Write for Payload {
                 Self::TAG_UNFREEZE.write(buf);
                 account.write(buf);
             }
+            Payload::Propose { action, expiry_blocks } => {
+                Self::TAG_PROPOSE.write(buf);
+                action.write(buf);
+                expiry_blocks.write(buf);
+            }
+            Payload::Approve { proposal } => {
+                Self::TAG_APPROVE.write(buf);
+                proposal.write(buf);
+            }
         }
     }
 }
@@ -163,6 +182,8 @@ impl EncodeSize for Payload {
             Payload::SetRecovery { .. } => AccountKey::SIZE + 4,
             Payload::RemoveRecovery | Payload::CancelRecovery | Payload::CompleteRecovery => 0,
             Payload::Freeze { .. } | Payload::Unfreeze { .. } => AccountId::SIZE,
+            Payload::Propose { action, .. } => action.encode_size() + 4,
+            Payload::Approve { .. } => 8,
         }
     }
 }
@@ -188,6 +209,10 @@ impl Read for Payload {
             Self::TAG_COMPLETE_RECOVERY => Payload::CompleteRecovery,
             Self::TAG_FREEZE => Payload::Freeze { account: AccountId::read(buf)? },
             Self::TAG_UNFREEZE => Payload::Unfreeze { account: AccountId::read(buf)? },
+            Self::TAG_PROPOSE => {
+                Payload::Propose { action: GovernanceAction::read(buf)?, expiry_blocks: u32::read(buf)? }
+            }
+            Self::TAG_APPROVE => Payload::Approve { proposal: u64::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -36,6 +36,10 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         roles: vec![GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator }],
         recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
         frozen_accounts_receive: true,
+        organisations: vec![],
+        approval_rule: ApprovalRule::TWO_THIRDS,
+        proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
+        account_creation_members_only: false,
     }
 }
 

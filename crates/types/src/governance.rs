@@ -1,0 +1,413 @@
+//! Member organisations and governance: the registry's records and the actions proposals carry.
+//!
+//! Every record here is fixed-size so it fits the state's fixed value size (see
+//! `formica-state`): an organisation's on-chain name is a short identifier of at most
+//! [`OrgName::BYTES_MAX`] bytes; a display name belongs off chain.
+
+use crate::keys::Role;
+use crate::primitives::{AccountId, Height, ParseError};
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The number of a member organisation, assigned in order of admission (genesis members first,
+/// from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrgId(pub u32);
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "org {}", self.0)
+    }
+}
+
+impl Write for OrgId {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.0.write(buf);
+    }
+}
+
+impl FixedSize for OrgId {
+    const SIZE: usize = 4;
+}
+
+impl Read for OrgId {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self(u32::read(buf)?))
+    }
+}
+
+/// An organisation's on-chain name: 1 to 31 bytes of UTF-8 without control characters.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgName {
+    len: u8,
+    bytes: [u8; 31],
+}
+
+impl OrgName {
+    /// The longest name, in bytes.
+    pub const BYTES_MAX: usize = 31;
+
+    /// Checks and stores a name.
+    pub fn new(name: &str) -> Result<Self, ParseError> {
+        if name.is_empty() || name.len() > Self::BYTES_MAX {
+            return Err(ParseError::Length { expected: Self::BYTES_MAX, actual: name.len() });
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ParseError::NotHex("an organisation name may not hold control characters".into()));
+        }
+        let mut bytes = [0u8; 31];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(Self { len: name.len() as u8, bytes })
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("checked when made or decoded")
+    }
+}
+
+impl fmt::Display for OrgName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for OrgName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OrgName({:?})", self.as_str())
+    }
+}
+
+impl TryFrom<String> for OrgName {
+    type Error = ParseError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::new(&text)
+    }
+}
+
+impl From<OrgName> for String {
+    fn from(name: OrgName) -> Self {
+        name.as_str().to_string()
+    }
+}
+
+impl Write for OrgName {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.len.write(buf);
+        buf.put_slice(&self.bytes);
+    }
+}
+
+impl FixedSize for OrgName {
+    const SIZE: usize = 1 + 31;
+}
+
+impl Read for OrgName {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let len = u8::read(buf)?;
+        let bytes = <[u8; 31]>::read(buf)?;
+        let used = usize::from(len);
+        if used == 0 || used > Self::BYTES_MAX || bytes[used..].iter().any(|byte| *byte != 0) {
+            return Err(CodecError::Invalid("OrgName", "bad length or padding"));
+        }
+        let text = std::str::from_utf8(&bytes[..used]).map_err(|_| CodecError::Invalid("OrgName", "not UTF-8"))?;
+        if text.chars().any(char::is_control) {
+            return Err(CodecError::Invalid("OrgName", "control character"));
+        }
+        Ok(Self { len, bytes })
+    }
+}
+
+/// The most admin accounts one organisation may have.
+pub const ORG_ADMINS_MAX: u8 = 8;
+
+/// A member organisation. Its admin accounts live in records of their own (slots
+/// `0..admin_count`); the organisation approves a proposal when `admin_threshold` of them have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub name: OrgName,
+    pub admin_threshold: u8,
+    pub admin_count: u8,
+    /// Removed organisations stay in the registry, inactive; their admins can no longer act.
+    pub active: bool,
+}
+
+impl Write for Organisation {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.name.write(buf);
+        self.admin_threshold.write(buf);
+        self.admin_count.write(buf);
+        u8::from(self.active).write(buf);
+    }
+}
+
+impl FixedSize for Organisation {
+    const SIZE: usize = OrgName::SIZE + 3;
+}
+
+impl Read for Organisation {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let name = OrgName::read(buf)?;
+        let admin_threshold = u8::read(buf)?;
+        let admin_count = u8::read(buf)?;
+        let active = match u8::read(buf)? {
+            0 => false,
+            1 => true,
+            _ => return Err(CodecError::Invalid("Organisation", "active flag")),
+        };
+        if admin_count > ORG_ADMINS_MAX || admin_threshold == 0 || admin_threshold > admin_count.max(1) {
+            return Err(CodecError::Invalid("Organisation", "admin threshold or count out of range"));
+        }
+        Ok(Self { name, admin_threshold, admin_count, active })
+    }
+}
+
+/// The chain-wide governance record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceState {
+    /// The id the next proposal gets.
+    pub next_proposal: u64,
+    /// The id the next admitted organisation gets.
+    pub next_org: OrgId,
+    /// Active member organisations.
+    pub members: u32,
+    /// Whether only admins of member organisations may create accounts.
+    pub account_creation_members_only: bool,
+}
+
+impl Write for GovernanceState {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.next_proposal.write(buf);
+        self.next_org.write(buf);
+        self.members.write(buf);
+        u8::from(self.account_creation_members_only).write(buf);
+    }
+}
+
+impl FixedSize for GovernanceState {
+    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1;
+}
+
+impl Read for GovernanceState {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            next_proposal: u64::read(buf)?,
+            next_org: OrgId::read(buf)?,
+            members: u32::read(buf)?,
+            account_creation_members_only: match u8::read(buf)? {
+                0 => false,
+                1 => true,
+                _ => return Err(CodecError::Invalid("GovernanceState", "flag")),
+            },
+        })
+    }
+}
+
+/// What an approved proposal does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GovernanceAction {
+    /// Admits an organisation with one admin account (admin threshold 1).
+    AddOrganisation { name: OrgName, admin: AccountId },
+    /// Removes a member; refused if it is the last one.
+    RemoveOrganisation { org: OrgId },
+    /// Adds an admin account to a member.
+    AddAdmin { org: OrgId, account: AccountId },
+    /// Removes an admin account; refused if fewer admins than the threshold would remain.
+    RemoveAdmin { org: OrgId, account: AccountId },
+    /// Changes how many of a member's admins must approve for the member to approve.
+    SetAdminThreshold { org: OrgId, threshold: u8 },
+    /// Grants a role to an account.
+    GrantRole { account: AccountId, role: Role },
+    /// Revokes a role.
+    RevokeRole { account: AccountId, role: Role },
+    /// Opens account creation to every funded account, or limits it to members' admins.
+    SetAccountCreation { members_only: bool },
+}
+
+impl GovernanceAction {
+    const TAG_ADD_ORGANISATION: u8 = 0;
+    const TAG_REMOVE_ORGANISATION: u8 = 1;
+    const TAG_ADD_ADMIN: u8 = 2;
+    const TAG_REMOVE_ADMIN: u8 = 3;
+    const TAG_SET_ADMIN_THRESHOLD: u8 = 4;
+    const TAG_GRANT_ROLE: u8 = 5;
+    const TAG_REVOKE_ROLE: u8 = 6;
+    const TAG_SET_ACCOUNT_CREATION: u8 = 7;
+    /// The largest encoding (an organisation's admission).
+    pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
+}
+
+impl Write for GovernanceAction {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            GovernanceAction::AddOrganisation { name, admin } => {
+                Self::TAG_ADD_ORGANISATION.write(buf);
+                name.write(buf);
+                admin.write(buf);
+            }
+            GovernanceAction::RemoveOrganisation { org } => {
+                Self::TAG_REMOVE_ORGANISATION.write(buf);
+                org.write(buf);
+            }
+            GovernanceAction::AddAdmin { org, account } => {
+                Self::TAG_ADD_ADMIN.write(buf);
+                org.write(buf);
+                account.write(buf);
+            }
+            GovernanceAction::RemoveAdmin { org, account } => {
+                Self::TAG_REMOVE_ADMIN.write(buf);
+                org.write(buf);
+                account.write(buf);
+            }
+            GovernanceAction::SetAdminThreshold { org, threshold } => {
+                Self::TAG_SET_ADMIN_THRESHOLD.write(buf);
+                org.write(buf);
+                threshold.write(buf);
+            }
+            GovernanceAction::GrantRole { account, role } => {
+                Self::TAG_GRANT_ROLE.write(buf);
+                account.write(buf);
+                role.write(buf);
+            }
+            GovernanceAction::RevokeRole { account, role } => {
+                Self::TAG_REVOKE_ROLE.write(buf);
+                account.write(buf);
+                role.write(buf);
+            }
+            GovernanceAction::SetAccountCreation { members_only } => {
+                Self::TAG_SET_ACCOUNT_CREATION.write(buf);
+                u8::from(*members_only).write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for GovernanceAction {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            GovernanceAction::AddOrganisation { .. } => OrgName::SIZE + AccountId::SIZE,
+            GovernanceAction::RemoveOrganisation { .. } => OrgId::SIZE,
+            GovernanceAction::AddAdmin { .. } | GovernanceAction::RemoveAdmin { .. } => OrgId::SIZE + AccountId::SIZE,
+            GovernanceAction::SetAdminThreshold { .. } => OrgId::SIZE + 1,
+            GovernanceAction::GrantRole { .. } | GovernanceAction::RevokeRole { .. } => AccountId::SIZE + Role::SIZE,
+            GovernanceAction::SetAccountCreation { .. } => 1,
+        }
+    }
+}
+
+impl Read for GovernanceAction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            Self::TAG_ADD_ORGANISATION => {
+                GovernanceAction::AddOrganisation { name: OrgName::read(buf)?, admin: AccountId::read(buf)? }
+            }
+            Self::TAG_REMOVE_ORGANISATION => GovernanceAction::RemoveOrganisation { org: OrgId::read(buf)? },
+            Self::TAG_ADD_ADMIN => {
+                GovernanceAction::AddAdmin { org: OrgId::read(buf)?, account: AccountId::read(buf)? }
+            }
+            Self::TAG_REMOVE_ADMIN => {
+                GovernanceAction::RemoveAdmin { org: OrgId::read(buf)?, account: AccountId::read(buf)? }
+            }
+            Self::TAG_SET_ADMIN_THRESHOLD => {
+                GovernanceAction::SetAdminThreshold { org: OrgId::read(buf)?, threshold: u8::read(buf)? }
+            }
+            Self::TAG_GRANT_ROLE => {
+                GovernanceAction::GrantRole { account: AccountId::read(buf)?, role: Role::read(buf)? }
+            }
+            Self::TAG_REVOKE_ROLE => {
+                GovernanceAction::RevokeRole { account: AccountId::read(buf)?, role: Role::read(buf)? }
+            }
+            Self::TAG_SET_ACCOUNT_CREATION => GovernanceAction::SetAccountCreation {
+                members_only: match u8::read(buf)? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(CodecError::Invalid("GovernanceAction", "flag")),
+                },
+            },
+            tag => return Err(CodecError::InvalidEnum(tag)),
+        })
+    }
+}
+
+/// A proposal's bookkeeping (its action is a record of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The organisation whose admin proposed it.
+    pub proposer: OrgId,
+    pub created_at: Height,
+    /// The last height at which it can still be approved.
+    pub expires_at: Height,
+    /// Member organisations that have approved it.
+    pub approvals: u32,
+    /// Applied (it cannot be approved again).
+    pub executed: bool,
+}
+
+impl Write for Proposal {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.proposer.write(buf);
+        self.created_at.write(buf);
+        self.expires_at.write(buf);
+        self.approvals.write(buf);
+        u8::from(self.executed).write(buf);
+    }
+}
+
+impl FixedSize for Proposal {
+    const SIZE: usize = OrgId::SIZE + Height::SIZE + Height::SIZE + 4 + 1;
+}
+
+impl Read for Proposal {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            proposer: OrgId::read(buf)?,
+            created_at: Height::read(buf)?,
+            expires_at: Height::read(buf)?,
+            approvals: u32::read(buf)?,
+            executed: match u8::read(buf)? {
+                0 => false,
+                1 => true,
+                _ => return Err(CodecError::Invalid("Proposal", "flag")),
+            },
+        })
+    }
+}
+
+/// The approval rule: a proposal passes when more than `numerator / denominator` of the member
+/// organisations approve it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRule {
+    pub numerator: u32,
+    pub denominator: u32,
+}
+
+impl ApprovalRule {
+    /// More than two thirds.
+    pub const TWO_THIRDS: Self = Self { numerator: 2, denominator: 3 };
+
+    /// Whether `approvals` of `members` pass.
+    pub fn passes(&self, approvals: u32, members: u32) -> bool {
+        u64::from(approvals) * u64::from(self.denominator) > u64::from(members) * u64::from(self.numerator)
+    }
+
+    /// A usable rule: `0 <= numerator < denominator`.
+    pub fn is_valid(&self) -> bool {
+        self.denominator > 0 && self.numerator < self.denominator
+    }
+}
+
+impl Default for ApprovalRule {
+    fn default() -> Self {
+        Self::TWO_THIRDS
+    }
+}
