@@ -60,13 +60,17 @@ impl DevnetManifest {
 pub enum ClientCommand {
     /// Show the node's chain id, finalized height, peers and validators.
     Status,
-    /// Show an account as of the latest finalized block.
+    /// Show an account as of the latest finalized block (`formica account <ID>`), or manage one:
+    /// `formica account keys ...`, `formica account recovery ...`, `formica account freeze ...`.
+    #[command(args_conflicts_with_subcommands = true)]
     Account {
         /// The account id (`0x` hex).
-        id: String,
+        id: Option<String>,
         /// Also fetch a proof of the account against the finalized state root.
         #[arg(long)]
         proof: bool,
+        #[command(subcommand)]
+        manage: Option<AccountCommand>,
     },
     /// Show a finalized block.
     Block { height: u64 },
@@ -92,6 +96,126 @@ pub enum ClientCommand {
     },
 }
 
+/// Account management, as transactions (the same as the `tx` subcommands of the same name).
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountCommand {
+    /// Add, remove and re-weight signing keys; change the threshold.
+    Keys {
+        #[command(subcommand)]
+        command: AccountKeysCommand,
+    },
+    /// Recovery key and recoveries.
+    Recovery {
+        #[command(subcommand)]
+        command: RecoveryCommand,
+    },
+    /// Freeze an account (regulators only).
+    Freeze {
+        account: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Unfreeze an account (regulators only).
+    Unfreeze {
+        account: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountKeysCommand {
+    /// Add a signing key (`scheme:0xhex`) with a weight.
+    Add {
+        public_key: String,
+        #[arg(long, default_value_t = 1)]
+        weight: u16,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Remove a signing key.
+    Remove {
+        public_key: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Change a key's weight.
+    Weight {
+        public_key: String,
+        weight: u16,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Change the weight a transaction needs.
+    Threshold {
+        threshold: u16,
+        #[command(flatten)]
+        signing: Signing,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RecoveryCommand {
+    /// Set (or replace) the recovery key and its delay in blocks.
+    Set {
+        public_key: String,
+        #[arg(long)]
+        delay_blocks: u32,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Remove the recovery key.
+    Remove {
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Start a recovery (sign with the recovery key, name the account with --from).
+    Start {
+        new_key: String,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Cancel the recovery under way (signed by the current keys).
+    Cancel {
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Complete a recovery whose delay has passed (signed by the recovery key).
+    Complete {
+        #[command(flatten)]
+        signing: Signing,
+    },
+}
+
+impl AccountCommand {
+    /// The `tx` subcommand this management command is.
+    fn into_transaction(self) -> TxCommand {
+        match self {
+            AccountCommand::Keys { command } => match command {
+                AccountKeysCommand::Add { public_key, weight, signing } => {
+                    TxCommand::AddKey { public_key, weight, signing }
+                }
+                AccountKeysCommand::Remove { public_key, signing } => TxCommand::RemoveKey { public_key, signing },
+                AccountKeysCommand::Weight { public_key, weight, signing } => {
+                    TxCommand::SetKeyWeight { public_key, weight, signing }
+                }
+                AccountKeysCommand::Threshold { threshold, signing } => TxCommand::SetThreshold { threshold, signing },
+            },
+            AccountCommand::Recovery { command } => match command {
+                RecoveryCommand::Set { public_key, delay_blocks, signing } => {
+                    TxCommand::SetRecovery { public_key, delay_blocks, signing }
+                }
+                RecoveryCommand::Remove { signing } => TxCommand::RemoveRecovery { signing },
+                RecoveryCommand::Start { new_key, signing } => TxCommand::StartRecovery { new_key, signing },
+                RecoveryCommand::Cancel { signing } => TxCommand::CancelRecovery { signing },
+                RecoveryCommand::Complete { signing } => TxCommand::CompleteRecovery { signing },
+            },
+            AccountCommand::Freeze { account, signing } => TxCommand::Freeze { account, signing },
+            AccountCommand::Unfreeze { account, signing } => TxCommand::Unfreeze { account, signing },
+        }
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum OrgCommand {
     /// Every organisation, members and removed ones.
@@ -113,6 +237,7 @@ pub enum GovCommand {
         signing: Signing,
     },
     /// Approve a proposal for the sender's organisation.
+    #[command(alias = "vote")]
     Approve {
         id: u64,
         #[command(flatten)]
@@ -366,7 +491,11 @@ impl Target {
 pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
     match command {
         ClientCommand::Status => status(&target).await,
-        ClientCommand::Account { id, proof } => account(&target, &id, proof).await,
+        ClientCommand::Account { manage: Some(command), .. } => transaction(&target, command.into_transaction()).await,
+        ClientCommand::Account { id: Some(id), proof, manage: None } => account(&target, &id, proof).await,
+        ClientCommand::Account { id: None, manage: None, .. } => {
+            bail!("name an account (`formica account <ID>`) or a command (`formica account keys ...`)")
+        }
         ClientCommand::Block { height } => block(&target, height).await,
         ClientCommand::Tx { command } => transaction(&target, command).await,
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),

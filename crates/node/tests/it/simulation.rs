@@ -36,7 +36,11 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         roles: vec![GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator }],
         recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
         frozen_accounts_receive: true,
-        organisations: vec![],
+        organisations: vec![GenesisOrganisation {
+            name: OrgName::new("org-dev").expect("short name"),
+            admins: vec![AccountId::from_public_key(&dev)],
+            admin_threshold: 1,
+        }],
         approval_rule: ApprovalRule::TWO_THIRDS,
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
@@ -277,6 +281,19 @@ fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
         }
         let (_, _, receipt) = validators[2].indexes.transaction(&both.hash()).expect("reads").expect("final");
         assert!(receipt.succeeded(), "{receipt:?}");
+
+        // Governance: the only member grants a role by proposal (one of one members passes it).
+        let grant = Payload::Propose {
+            action: GovernanceAction::GrantRole { account: owner.account_id(), role: Role::Issuer },
+            expiry_blocks: 100,
+        };
+        let proposal = signed(dev, 41, grant, &[&dev_signer]);
+        validators[2].mempool.submit(proposal.clone()).await.expect("admitted");
+        wait_final(&context, &validators, std::slice::from_ref(&proposal)).await;
+        for validator in &validators {
+            let details = validator.state.details(owner.account_id()).await.expect("reads").expect("exists");
+            assert_eq!(details.roles, vec![Role::Issuer], "granted by the proposal");
+        }
         let _ = context.encode();
     });
 }
