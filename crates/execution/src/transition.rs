@@ -99,12 +99,21 @@ pub struct StateOverlay {
     /// What each changed record held before its first change (`None`: it was not in the
     /// overlay at all), so a run can be undone.
     original: BTreeMap<StateKey, Option<Option<StateValue>>>,
+    /// The overlay holds the whole state: a record it lacks does not exist.
+    complete: bool,
 }
 
 impl StateOverlay {
     /// An overlay over records already read (`None`: the record does not exist).
     pub fn new(records: BTreeMap<StateKey, Option<StateValue>>) -> Self {
-        Self { records, dirty: BTreeSet::new(), original: BTreeMap::new() }
+        Self { records, dirty: BTreeSet::new(), original: BTreeMap::new(), complete: false }
+    }
+
+    /// An overlay over the whole state (every record not given does not exist). For checking
+    /// the executor's reads against execution that never lacks a record.
+    pub fn complete(records: BTreeMap<StateKey, StateValue>) -> Self {
+        let records = records.into_iter().map(|(key, value)| (key, Some(value))).collect();
+        Self { complete: true, ..Self::new(records) }
     }
 
     /// Undoes every change: the overlay holds what was read, and nothing else.
@@ -120,6 +129,9 @@ impl StateOverlay {
 
     /// Which of `keys` were not read.
     pub fn missing(&self, keys: impl IntoIterator<Item = StateKey>) -> BTreeSet<StateKey> {
+        if self.complete {
+            return BTreeSet::new();
+        }
         keys.into_iter().filter(|key| !self.records.contains_key(key)).collect()
     }
 
@@ -143,7 +155,11 @@ impl StateOverlay {
 
     /// The record under `key` as changed so far (`None`: it does not exist).
     pub fn value(&self, key: &StateKey) -> Result<Option<&StateValue>, Unread> {
-        self.records.get(key).map(Option::as_ref).ok_or_else(|| Unread::one(*key))
+        match self.records.get(key) {
+            Some(value) => Ok(value.as_ref()),
+            None if self.complete => Ok(None),
+            None => Err(Unread::one(*key)),
+        }
     }
 
     /// The account, as changed so far.
