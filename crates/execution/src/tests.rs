@@ -793,7 +793,7 @@ proptest! {
         let ids: Vec<AccountId> = admins.iter().map(AccountSigner::account_id).collect();
         let mut pending: Vec<Transaction> = Vec::new();
         let mut used: BTreeMap<AccountId, u64> = BTreeMap::new();
-        let mut seal = |world: &mut World, pending: &mut Vec<Transaction>, used: &mut BTreeMap<AccountId, u64>| {
+        let seal = |world: &mut World, pending: &mut Vec<Transaction>, used: &mut BTreeMap<AccountId, u64>| {
             let _ = world.block(pending);
             pending.clear();
             used.clear();
