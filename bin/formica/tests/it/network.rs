@@ -192,11 +192,43 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     }
     assert_same_block(&clients, target).await;
 
+    // Governance across processes: org-0 proposes admitting a fifth member, org-1 and org-2 approve
+    // through other nodes; every node then shows five members.
+    let admins: Vec<formica_crypto::AccountSigner> = (0..3)
+        .map(|index| KeyFile::read_signer(&dir.join(format!("node-{index}/admin-key.json"))).expect("admin key").1)
+        .collect();
+    let newcomer = AccountId::from_public_key(&senders[0].public_key());
+    let action = GovernanceAction::AddOrganisation { name: OrgName::new("charity-e").expect("short"), admin: newcomer };
+    let proposal = clients[0].governance().await.expect("rpc").next_proposal;
+    let mut votes = Vec::new();
+    for (index, admin) in admins.iter().enumerate() {
+        let payload =
+            if index == 0 { Payload::Propose { action, expiry_blocks: 1_000 } } else { Payload::Approve { proposal } };
+        let transaction =
+            clients[index].build_signed(admin.account_id(), &[admin], payload, Amount(10)).await.expect("built");
+        let hash = clients[index].submit(&transaction).await.expect("admitted");
+        // Each vote waits for the one before: the proposal must exist when it is approved.
+        let receipt = clients[index].wait_for_receipt(hash, Duration::from_secs(60)).await.expect("final");
+        assert_eq!(receipt.failure_message, None, "vote {index}");
+        votes.push(hash);
+    }
+    for client in &clients {
+        wait_final(client, &votes, Duration::from_secs(60)).await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client.governance().await.expect("rpc").members != 5 {
+            assert!(Instant::now() < deadline, "{} does not show five members", client.url());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let added = client.organisation(5).await.expect("rpc").expect("admitted");
+        assert_eq!((added.name.as_str(), added.admins.clone()), ("charity-e", vec![newcomer]));
+        assert_eq!(client.proposal(proposal).await.expect("rpc").expect("exists").status, "executed");
+    }
+
     // Value is conserved: the dev account got back exactly the fees and transfers.
     let dev_account = clients[0].account(recipient).await.expect("rpc").expect("exists");
     let total_sent = SENDERS as u128 * (TRANSFERS_PER_SENDER as u128 * 3 + 5);
-    // The dev account is the fee collector: its own fees come back to it.
-    let fees = (SENDERS * (TRANSFERS_PER_SENDER + 1)) as u128;
+    // The dev account is the fee collector: its own fees come back to it, with the three votes'.
+    let fees = (SENDERS * (TRANSFERS_PER_SENDER + 1)) as u128 + 3;
     let created = SENDERS as u128 * 1_000_000;
     assert_eq!(dev_account.balance, Amount(1_000_000_000_000_000_000 - created + total_sent + fees));
 
