@@ -1,7 +1,7 @@
 //! The pool itself: pure bookkeeping, no I/O.
 
 use formica_crypto::KeySet;
-use formica_types::{Account, AccountId, Amount, Hash, Height, Nonce, Payload, Transaction};
+use formica_types::{Account, AccountId, Amount, Hash, Height, Nonce, Transaction};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Limits of the pool.
@@ -76,23 +76,7 @@ pub struct Pool {
 
 /// The most a transaction can take from its sender's balance: fee plus the amount it moves.
 pub fn spend(transaction: &Transaction, fee: Amount) -> Option<Amount> {
-    let moved = match &transaction.body.payload {
-        Payload::Transfer { amount, .. } => *amount,
-        Payload::CreateAccount { initial_balance, .. } => *initial_balance,
-        Payload::AddKey { .. }
-        | Payload::RemoveKey { .. }
-        | Payload::SetKeyWeight { .. }
-        | Payload::SetThreshold { .. }
-        | Payload::SetRecovery { .. }
-        | Payload::RemoveRecovery
-        | Payload::StartRecovery { .. }
-        | Payload::CancelRecovery
-        | Payload::CompleteRecovery
-        | Payload::Freeze { .. }
-        | Payload::Unfreeze { .. }
-        | Payload::Propose { .. }
-        | Payload::Approve { .. } => Amount::ZERO,
-    };
+    let moved = transaction.body.payload.moved();
     fee.checked_add(moved)
 }
 

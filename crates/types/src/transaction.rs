@@ -85,6 +85,27 @@ impl Payload {
         matches!(self, Payload::StartRecovery { .. } | Payload::CompleteRecovery)
     }
 
+    /// The native amount the payload moves out of the sender's balance (the fee aside).
+    pub fn moved(&self) -> Amount {
+        match self {
+            Payload::Transfer { amount, .. } => *amount,
+            Payload::CreateAccount { initial_balance, .. } => *initial_balance,
+            Payload::AddKey { .. }
+            | Payload::RemoveKey { .. }
+            | Payload::SetKeyWeight { .. }
+            | Payload::SetThreshold { .. }
+            | Payload::SetRecovery { .. }
+            | Payload::RemoveRecovery
+            | Payload::StartRecovery { .. }
+            | Payload::CancelRecovery
+            | Payload::CompleteRecovery
+            | Payload::Freeze { .. }
+            | Payload::Unfreeze { .. }
+            | Payload::Propose { .. }
+            | Payload::Approve { .. } => Amount::ZERO,
+        }
+    }
+
     /// A short name for logs, receipts and the CLI.
     pub fn kind(&self) -> &'static str {
         match self {

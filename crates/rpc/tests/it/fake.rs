@@ -83,11 +83,7 @@ impl Ledger {
         if body.fee_limit < MINIMUM_FEE {
             return Err(SubmitError::FeeTooLow { fee_limit: body.fee_limit, minimum: MINIMUM_FEE });
         }
-        let moved = match &body.payload {
-            Payload::Transfer { amount, .. } => *amount,
-            Payload::CreateAccount { initial_balance, .. } => *initial_balance,
-            _ => Amount::ZERO,
-        };
+        let moved = body.payload.moved();
         let needed = moved.checked_add(body.fee_limit).ok_or(SubmitError::Malformed { reason: "overflow".into() })?;
         if needed > account.balance {
             return Err(SubmitError::InsufficientBalance { needed, available: account.balance });
