@@ -143,18 +143,23 @@ pub(crate) fn approve(
     if overlay.value(&StateKey::Approved(id, *sender))?.is_some() {
         return fail(FailureCode::AlreadyApproved, format!("{sender} approved proposal {id} already"));
     }
-    let count = match overlay.value(&StateKey::OrgApprovals(id, org))? {
-        Some(StateValue::OrgApprovals(count)) => *count,
+    let (admins, counted) = match overlay.value(&StateKey::OrgApprovals(id, org))? {
+        Some(StateValue::OrgApprovals { admins, counted }) => (*admins, *counted),
         Some(other) => panic!("approvals of {org} for proposal {id} hold {other:?}"),
-        None => 0,
+        None => (0, false),
     };
-    let count = count + 1;
-    let org_approves_now = count == organisation.admin_threshold;
+    // Admins come and go by vote, so the count is bounded only by how many there ever were.
+    let admins = admins.saturating_add(1);
+    // An organisation counts once, when its approving admins first reach its threshold (which
+    // may have been lowered since some of them approved).
+    let org_approves_now = !counted && admins >= organisation.admin_threshold;
     let mut state = state(overlay)?;
     if org_approves_now {
         proposal.approvals += 1;
     }
-    let passes = org_approves_now && parameters.approval_rule.passes(proposal.approvals, state.members);
+    // Judged against the members now: a proposal whose approvals suffice after a member left
+    // passes with the next approval.
+    let passes = parameters.approval_rule.passes(proposal.approvals, state.members);
     if passes {
         let action = match overlay.value(&StateKey::ProposalAction(id))? {
             Some(StateValue::ProposalAction(action)) => *action,
@@ -169,7 +174,8 @@ pub(crate) fn approve(
         set_governance(overlay, state);
     }
     overlay.set(StateKey::Approved(id, *sender), Some(StateValue::Approved(height)));
-    overlay.set(StateKey::OrgApprovals(id, org), Some(StateValue::OrgApprovals(count)));
+    let counted = counted || org_approves_now;
+    overlay.set(StateKey::OrgApprovals(id, org), Some(StateValue::OrgApprovals { admins, counted }));
     overlay.set(StateKey::Proposal(id), Some(StateValue::Proposal(proposal)));
     Ok(())
 }

@@ -255,7 +255,7 @@ impl World {
                 | (StateKey::AdminOf(_), StateValue::AdminOf(_))
                 | (StateKey::Proposal(_), StateValue::Proposal(_))
                 | (StateKey::ProposalAction(_), StateValue::ProposalAction(_))
-                | (StateKey::OrgApprovals(..), StateValue::OrgApprovals(_))
+                | (StateKey::OrgApprovals(..), StateValue::OrgApprovals { .. })
                 | (StateKey::Approved(..), StateValue::Approved(_)) => {}
                 (key, value) => panic!("{key:?} holds {value:?}"),
             }

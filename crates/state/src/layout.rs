@@ -104,7 +104,12 @@ pub enum StateValue {
     AdminOf(OrgId),
     Proposal(Proposal),
     ProposalAction(GovernanceAction),
-    OrgApprovals(u8),
+    /// How many of an organisation's admins approved a proposal, and whether the organisation's
+    /// approval has been counted.
+    OrgApprovals {
+        admins: u8,
+        counted: bool,
+    },
     /// An admin's approval, with the height it was given at.
     Approved(Height),
 }
@@ -147,7 +152,7 @@ impl StateValue {
             StateValue::AdminOf(_) => OrgId::SIZE,
             StateValue::Proposal(_) => Proposal::SIZE,
             StateValue::ProposalAction(action) => action.encode_size(),
-            StateValue::OrgApprovals(_) => 1,
+            StateValue::OrgApprovals { .. } => 2,
         }
     }
 }
@@ -199,9 +204,10 @@ impl Write for StateValue {
                 Self::TAG_PROPOSAL_ACTION.write(buf);
                 action.write(buf);
             }
-            StateValue::OrgApprovals(count) => {
+            StateValue::OrgApprovals { admins, counted } => {
                 Self::TAG_ORG_APPROVALS.write(buf);
-                count.write(buf);
+                admins.write(buf);
+                u8::from(*counted).write(buf);
             }
             StateValue::Approved(height) => {
                 Self::TAG_APPROVED.write(buf);
@@ -231,7 +237,14 @@ impl Read for StateValue {
             Self::TAG_ADMIN_OF => StateValue::AdminOf(OrgId::read(buf)?),
             Self::TAG_PROPOSAL => StateValue::Proposal(Proposal::read(buf)?),
             Self::TAG_PROPOSAL_ACTION => StateValue::ProposalAction(GovernanceAction::read(buf)?),
-            Self::TAG_ORG_APPROVALS => StateValue::OrgApprovals(u8::read(buf)?),
+            Self::TAG_ORG_APPROVALS => StateValue::OrgApprovals {
+                admins: u8::read(buf)?,
+                counted: match u8::read(buf)? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(CodecError::Invalid("StateValue", "approval flag")),
+                },
+            },
             Self::TAG_APPROVED => StateValue::Approved(Height::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         };
