@@ -307,6 +307,11 @@ pub enum ActionCommand {
         #[arg(long, action = clap::ArgAction::Set)]
         members_only: bool,
     },
+    /// Change the fee every transaction pays (in the smallest unit).
+    SetFee {
+        #[arg(long)]
+        fee: String,
+    },
 }
 
 /// Who signs a transaction, for which account, and whether to wait for it.
@@ -683,6 +688,7 @@ fn parse_action(action: ActionCommand) -> anyhow::Result<GovernanceAction> {
             GovernanceAction::RevokeRole { account: parse_account(&account)?, role: parse_role(&role)? }
         }
         ActionCommand::AccountCreation { members_only } => GovernanceAction::SetAccountCreation { members_only },
+        ActionCommand::SetFee { fee } => GovernanceAction::SetFee { fee: parse_amount(&fee, "fee")? },
     })
 }
 

@@ -290,6 +290,10 @@ fn plan_action(
             state.account_creation_members_only = members_only;
             Ok(Vec::new())
         }
+        GovernanceAction::SetFee { fee } => {
+            state.fee = fee;
+            Ok(Vec::new())
+        }
     }
 }
 

@@ -747,6 +747,24 @@ proptest! {
     }
 }
 
+#[test]
+fn the_fee_changes_by_vote_from_the_next_transaction_on() {
+    let (mut world, admins) = consortium();
+    world.ok(world.by(&admins[0], propose(GovernanceAction::SetFee { fee: Amount(5) })));
+    world.ok(world.by(&admins[1], Payload::Approve { proposal: 0 }));
+    let mut passing = world.body(&admins[2], Payload::Approve { proposal: 0 });
+    passing.fee_limit = Amount(1);
+    let receipt = world.run(sign_transaction(passing, &[&admins[2]])).expect("admissible at the old fee");
+    assert_eq!((receipt.outcome, receipt.fee_paid), (Outcome::Success, Amount(1)));
+    assert_eq!(world.governance().fee, Amount(5));
+    let cheap = world.by(&admins[5], Payload::Transfer { to: admins[0].account_id(), amount: Amount(1) });
+    assert_eq!(world.run(cheap), Err(Rejection::FeeLimitTooLow { fee: Amount(5), limit: Amount(1) }));
+    let mut paying = world.body(&admins[5], Payload::Transfer { to: admins[0].account_id(), amount: Amount(1) });
+    paying.fee_limit = Amount(5);
+    let receipt = world.run(sign_transaction(paying, &[&admins[5]])).expect("admissible");
+    assert_eq!(receipt.fee_paid, Amount(5));
+}
+
 /// One governance step of a random history.
 #[derive(Clone, Debug)]
 enum GovernanceStep {
@@ -770,7 +788,7 @@ enum GovernanceStep {
 
 fn governance_step() -> impl Strategy<Value = GovernanceStep> {
     prop_oneof![
-        2 => (0..6usize, 0..7u8, 0..6usize, 1..6u32)
+        2 => (0..6usize, 0..8u8, 0..6usize, 1..6u32)
             .prop_map(|(admin, action, target, expiry)| GovernanceStep::Propose { admin, action, target, expiry }),
         4 => (0..6usize, 0..8u64).prop_map(|(admin, proposal)| GovernanceStep::Approve { admin, proposal }),
         1 => (0..6usize, 0..6usize).prop_map(|(admin, to)| GovernanceStep::Transfer { admin, to }),
@@ -820,6 +838,7 @@ proptest! {
                         3 => GovernanceAction::RemoveAdmin { org, account: ids[target] },
                         4 => GovernanceAction::SetAdminThreshold { org, threshold: 1 + (target % 2) as u8 },
                         5 => GovernanceAction::GrantRole { account: ids[target], role: Role::Regulator },
+                        6 => GovernanceAction::SetFee { fee: Amount(1) },
                         _ => GovernanceAction::SetAccountCreation { members_only: target % 2 == 0 },
                     };
                     (admin, Payload::Propose { action, expiry_blocks: expiry })

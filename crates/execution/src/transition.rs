@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainParameters {
     pub chain_id: ChainId,
-    /// The fee each transaction pays to the fee collector.
+    /// The fee each transaction pays to the fee collector at genesis (the governance record
+    /// holds the current one).
     pub fee_per_transaction: Amount,
     pub fee_collector: AccountId,
     /// The most transactions a block may carry.
@@ -250,7 +251,7 @@ pub fn first_reads<'a>(
     height: Height,
     transactions: impl IntoIterator<Item = &'a Transaction>,
 ) -> BTreeSet<StateKey> {
-    let mut reads = BTreeSet::from([StateKey::Account(parameters.fee_collector)]);
+    let mut reads = BTreeSet::from([StateKey::Account(parameters.fee_collector), StateKey::Governance]);
     if height == Height(1) {
         reads.extend(parameters.genesis_accounts.iter().map(|(key, _)| StateKey::Account(key.account_id())));
         reads.extend(parameters.genesis_roles.iter().map(|(id, role)| StateKey::Role(*id, *role)));
@@ -340,6 +341,7 @@ pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut StateOverlay) {
         next_org: OrgId(1),
         members: 0,
         account_creation_members_only: parameters.account_creation_members_only,
+        fee: parameters.fee_per_transaction,
     };
     for (name, admins, threshold) in &parameters.genesis_organisations {
         governance::admit(overlay, &mut state, *name, admins, *threshold);
@@ -370,14 +372,15 @@ pub fn check_admissible(
     }
     let sender = overlay.account(&body.sender)?.ok_or(Rejection::UnknownSender(body.sender))?;
     let keys = overlay.key_set(&body.sender)?.expect("the sender exists");
-    check_sender(parameters, sender, &keys, transaction)
+    check_sender(sender, &keys, governance::state(overlay)?.fee, transaction)
 }
 
-/// The checks on the sender's own state, shared by execution and mempool admission.
+/// The checks on the sender's own state under the current `fee`, shared by execution and
+/// mempool admission.
 pub fn check_sender(
-    parameters: &ChainParameters,
     sender: &Account,
     keys: &KeySet,
+    fee: Amount,
     transaction: &Transaction,
 ) -> Result<Authority, Rejection> {
     let body = &transaction.body;
@@ -388,7 +391,6 @@ pub fn check_sender(
         return Err(Rejection::NonceMismatch { expected: sender.nonce, got: body.nonce });
     }
     let authority = authorise(keys, transaction).map_err(Rejection::Unauthorised)?;
-    let fee = parameters.fee_per_transaction;
     if body.fee_limit < fee {
         return Err(Rejection::FeeLimitTooLow { fee, limit: body.fee_limit });
     }
@@ -408,7 +410,7 @@ pub fn apply_transaction(
 ) -> Result<Receipt, Rejection> {
     let body = &transaction.body;
     check_admissible(parameters, height, overlay, transaction)?;
-    let fee = parameters.fee_per_transaction;
+    let fee = governance::state(overlay)?.fee;
     let mut sender = overlay.account(&body.sender)?.cloned().expect("admissible implies the sender exists");
     sender.nonce = sender.nonce.next().ok_or(Rejection::NonceExhausted)?;
     sender.balance = sender.balance.checked_sub(fee).expect("admissible implies the fee is affordable");

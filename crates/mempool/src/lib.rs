@@ -134,7 +134,9 @@ impl<A: AccountReader> Mempool<A> {
         }
         let sender = self.reader.account(transaction.body.sender).await.map_err(AdmissionError::State)?;
         let head = self.head();
-        self.pool().insert(transaction, sender.as_ref(), head, self.fee)
+        // The fee of the same finalized state (governance may have changed the genesis fee).
+        let fee = sender.as_ref().map_or(self.fee, |state| state.fee);
+        self.pool().insert(transaction, sender.as_ref(), head, fee)
     }
 
     /// Up to `limit` transactions to propose.

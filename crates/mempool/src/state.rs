@@ -59,6 +59,8 @@ pub enum AdmissionError {
 pub struct SenderState {
     pub account: Account,
     pub keys: KeySet,
+    /// The fee per transaction in the same finalized state (governance can change it).
+    pub fee: Amount,
 }
 
 /// The pending transactions, per sender ordered by nonce.

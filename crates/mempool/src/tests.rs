@@ -14,7 +14,7 @@ fn account(seed: u64, nonce: u64, balance: u128) -> SenderState {
     let public_key = AccountKey::ed25519(&key(seed).public_key());
     let mut account = Account::new(public_key, Amount(balance));
     account.nonce = Nonce(nonce);
-    SenderState { account, keys: KeySet::single(public_key) }
+    SenderState { account, keys: KeySet::single(public_key), fee: FEE }
 }
 
 fn transfer(seed: u64, nonce: u64, amount: u128, expiry: u64) -> Transaction {

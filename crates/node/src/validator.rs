@@ -168,7 +168,13 @@ impl<E: commonware_storage::Context + Spawner> StateReader<E> {
 
 impl<E: commonware_storage::Context + Spawner> AccountReader for StateReader<E> {
     async fn account(&self, id: AccountId) -> Result<Option<SenderState>, String> {
+        let fee = match self.record(StateKey::Governance).await? {
+            Some(StateValue::Governance(state)) => state.fee,
+            None => return Err("the chain has not started yet".into()),
+            Some(other) => return Err(format!("the governance record holds {other:?}")),
+        };
         Ok(self.details(id).await?.map(|details| SenderState {
+            fee,
             keys: KeySet {
                 keys: details.keys,
                 threshold: details.account.threshold,

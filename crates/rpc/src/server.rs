@@ -203,6 +203,7 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
             next_org: state.next_org,
             next_proposal: state.next_proposal,
             account_creation_members_only: state.account_creation_members_only,
+            fee: state.fee,
             approval_numerator: rule.numerator,
             approval_denominator: rule.denominator,
             height,

@@ -408,6 +408,9 @@ pub struct GovernanceView {
     /// Proposal ids run from 0 to `next_proposal - 1`.
     pub next_proposal: u64,
     pub account_creation_members_only: bool,
+    /// The fee every transaction pays now.
+    #[serde(with = "codec::amount")]
+    pub fee: Amount,
     /// A proposal passes when more than `numerator / denominator` of the members approve it.
     pub approval_numerator: u32,
     pub approval_denominator: u32,

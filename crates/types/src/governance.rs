@@ -5,7 +5,7 @@
 //! [`OrgName::BYTES_MAX`] bytes; a display name belongs off chain.
 
 use crate::keys::Role;
-use crate::primitives::{AccountId, Height, ParseError};
+use crate::primitives::{AccountId, Amount, Height, ParseError};
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
@@ -179,6 +179,8 @@ pub struct GovernanceState {
     pub members: u32,
     /// Whether only admins of member organisations may create accounts.
     pub account_creation_members_only: bool,
+    /// The fee every transaction pays (set at genesis, changed by vote).
+    pub fee: Amount,
 }
 
 impl Write for GovernanceState {
@@ -187,11 +189,12 @@ impl Write for GovernanceState {
         self.next_org.write(buf);
         self.members.write(buf);
         u8::from(self.account_creation_members_only).write(buf);
+        self.fee.write(buf);
     }
 }
 
 impl FixedSize for GovernanceState {
-    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1;
+    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1 + Amount::SIZE;
 }
 
 impl Read for GovernanceState {
@@ -206,6 +209,7 @@ impl Read for GovernanceState {
                 1 => true,
                 _ => return Err(CodecError::Invalid("GovernanceState", "flag")),
             },
+            fee: Amount::read(buf)?,
         })
     }
 }
@@ -230,6 +234,8 @@ pub enum GovernanceAction {
     RevokeRole { account: AccountId, role: Role },
     /// Opens account creation to every funded account, or limits it to members' admins.
     SetAccountCreation { members_only: bool },
+    /// Changes the fee every transaction pays, from the next transaction on.
+    SetFee { fee: Amount },
 }
 
 impl GovernanceAction {
@@ -241,6 +247,7 @@ impl GovernanceAction {
     const TAG_GRANT_ROLE: u8 = 5;
     const TAG_REVOKE_ROLE: u8 = 6;
     const TAG_SET_ACCOUNT_CREATION: u8 = 7;
+    const TAG_SET_FEE: u8 = 8;
     /// The largest encoding (an organisation's admission).
     pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
 }
@@ -286,6 +293,10 @@ impl Write for GovernanceAction {
                 Self::TAG_SET_ACCOUNT_CREATION.write(buf);
                 u8::from(*members_only).write(buf);
             }
+            GovernanceAction::SetFee { fee } => {
+                Self::TAG_SET_FEE.write(buf);
+                fee.write(buf);
+            }
         }
     }
 }
@@ -299,6 +310,7 @@ impl EncodeSize for GovernanceAction {
             GovernanceAction::SetAdminThreshold { .. } => OrgId::SIZE + 1,
             GovernanceAction::GrantRole { .. } | GovernanceAction::RevokeRole { .. } => AccountId::SIZE + Role::SIZE,
             GovernanceAction::SetAccountCreation { .. } => 1,
+            GovernanceAction::SetFee { .. } => Amount::SIZE,
         }
     }
 }
@@ -333,6 +345,7 @@ impl Read for GovernanceAction {
                     _ => return Err(CodecError::Invalid("GovernanceAction", "flag")),
                 },
             },
+            Self::TAG_SET_FEE => GovernanceAction::SetFee { fee: Amount::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -94,7 +94,7 @@ proptest! {
     }
 
     #[test]
-    fn payloads_round_trip(tag in 0u8..23, weight: u16, delay: u32, seed in 0u64..100) {
+    fn payloads_round_trip(tag in 0u8..24, weight: u16, delay: u32, seed in 0u64..100) {
         let key: AccountKey = key(seed).public_key().into();
         let payload = match tag {
             0 => Payload::CreateAccount { public_key: key, initial_balance: Amount(u128::from(weight)) },
@@ -122,7 +122,8 @@ proptest! {
                     18 => GovernanceAction::SetAdminThreshold { org, threshold: weight as u8 },
                     19 => GovernanceAction::GrantRole { account, role: Role::Issuer },
                     20 => GovernanceAction::RevokeRole { account, role: Role::Regulator },
-                    _ => GovernanceAction::SetAccountCreation { members_only: weight % 2 == 0 },
+                    21 => GovernanceAction::SetAccountCreation { members_only: weight % 2 == 0 },
+                    _ => GovernanceAction::SetFee { fee: Amount(u128::from(delay)) },
                 };
                 prop_assert!(action.encode_size() <= GovernanceAction::SIZE_MAX);
                 Payload::Propose { action, expiry_blocks: delay }
