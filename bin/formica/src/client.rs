@@ -748,6 +748,7 @@ async fn governance(target: &Target, command: GovCommand) -> anyhow::Result<()> 
                 "members      {} (a proposal passes with more than {}/{} of them)",
                 summary.members, summary.approval_numerator, summary.approval_denominator
             );
+            println!("fee          {} per transaction", summary.fee);
             println!(
                 "accounts     created by {}",
                 if summary.account_creation_members_only { "members only" } else { "any funded account" }
