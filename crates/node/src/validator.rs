@@ -108,9 +108,7 @@ impl<E: commonware_storage::Context + Spawner> StateReader<E> {
 impl<E: commonware_storage::Context + Spawner> StateReader<E> {
     /// One record of the finalized state.
     pub async fn record(&self, key: StateKey) -> Result<Option<StateValue>, String> {
-        let databases = self.databases().ok_or_else(|| "the node is starting".to_string())?;
-        let guard = databases.read().await;
-        guard.get(&key.hash()).await.map_err(|error| error.to_string())
+        Ok(self.records(&[key]).await?.pop().flatten())
     }
 
     /// Several records of one finalized state.

@@ -207,7 +207,7 @@ impl Write for StateValue {
             StateValue::OrgApprovals { admins, counted } => {
                 Self::TAG_ORG_APPROVALS.write(buf);
                 admins.write(buf);
-                u8::from(*counted).write(buf);
+                counted.write(buf);
             }
             StateValue::Approved(height) => {
                 Self::TAG_APPROVED.write(buf);
@@ -237,14 +237,7 @@ impl Read for StateValue {
             Self::TAG_ADMIN_OF => StateValue::AdminOf(OrgId::read(buf)?),
             Self::TAG_PROPOSAL => StateValue::Proposal(Proposal::read(buf)?),
             Self::TAG_PROPOSAL_ACTION => StateValue::ProposalAction(GovernanceAction::read(buf)?),
-            Self::TAG_ORG_APPROVALS => StateValue::OrgApprovals {
-                admins: u8::read(buf)?,
-                counted: match u8::read(buf)? {
-                    0 => false,
-                    1 => true,
-                    _ => return Err(CodecError::Invalid("StateValue", "approval flag")),
-                },
-            },
+            Self::TAG_ORG_APPROVALS => StateValue::OrgApprovals { admins: u8::read(buf)?, counted: bool::read(buf)? },
             Self::TAG_APPROVED => StateValue::Approved(Height::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         };

@@ -142,7 +142,7 @@ impl Write for Organisation {
         self.name.write(buf);
         self.admin_threshold.write(buf);
         self.admin_count.write(buf);
-        u8::from(self.active).write(buf);
+        self.active.write(buf);
     }
 }
 
@@ -156,11 +156,7 @@ impl Read for Organisation {
         let name = OrgName::read(buf)?;
         let admin_threshold = u8::read(buf)?;
         let admin_count = u8::read(buf)?;
-        let active = match u8::read(buf)? {
-            0 => false,
-            1 => true,
-            _ => return Err(CodecError::Invalid("Organisation", "active flag")),
-        };
+        let active = bool::read(buf)?;
         if admin_count > ORG_ADMINS_MAX || admin_threshold == 0 || admin_threshold > admin_count.max(1) {
             return Err(CodecError::Invalid("Organisation", "admin threshold or count out of range"));
         }
@@ -188,7 +184,7 @@ impl Write for GovernanceState {
         self.next_proposal.write(buf);
         self.next_org.write(buf);
         self.members.write(buf);
-        u8::from(self.account_creation_members_only).write(buf);
+        self.account_creation_members_only.write(buf);
         self.fee.write(buf);
     }
 }
@@ -204,11 +200,7 @@ impl Read for GovernanceState {
             next_proposal: u64::read(buf)?,
             next_org: OrgId::read(buf)?,
             members: u32::read(buf)?,
-            account_creation_members_only: match u8::read(buf)? {
-                0 => false,
-                1 => true,
-                _ => return Err(CodecError::Invalid("GovernanceState", "flag")),
-            },
+            account_creation_members_only: bool::read(buf)?,
             fee: Amount::read(buf)?,
         })
     }
@@ -291,7 +283,7 @@ impl Write for GovernanceAction {
             }
             GovernanceAction::SetAccountCreation { members_only } => {
                 Self::TAG_SET_ACCOUNT_CREATION.write(buf);
-                u8::from(*members_only).write(buf);
+                members_only.write(buf);
             }
             GovernanceAction::SetFee { fee } => {
                 Self::TAG_SET_FEE.write(buf);
@@ -338,13 +330,7 @@ impl Read for GovernanceAction {
             Self::TAG_REVOKE_ROLE => {
                 GovernanceAction::RevokeRole { account: AccountId::read(buf)?, role: Role::read(buf)? }
             }
-            Self::TAG_SET_ACCOUNT_CREATION => GovernanceAction::SetAccountCreation {
-                members_only: match u8::read(buf)? {
-                    0 => false,
-                    1 => true,
-                    _ => return Err(CodecError::Invalid("GovernanceAction", "flag")),
-                },
-            },
+            Self::TAG_SET_ACCOUNT_CREATION => GovernanceAction::SetAccountCreation { members_only: bool::read(buf)? },
             Self::TAG_SET_FEE => GovernanceAction::SetFee { fee: Amount::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
@@ -371,7 +357,7 @@ impl Write for Proposal {
         self.created_at.write(buf);
         self.expires_at.write(buf);
         self.approvals.write(buf);
-        u8::from(self.executed).write(buf);
+        self.executed.write(buf);
     }
 }
 
@@ -387,11 +373,7 @@ impl Read for Proposal {
             created_at: Height::read(buf)?,
             expires_at: Height::read(buf)?,
             approvals: u32::read(buf)?,
-            executed: match u8::read(buf)? {
-                0 => false,
-                1 => true,
-                _ => return Err(CodecError::Invalid("Proposal", "flag")),
-            },
+            executed: bool::read(buf)?,
         })
     }
 }
