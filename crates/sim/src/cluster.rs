@@ -13,7 +13,7 @@ use commonware_p2p::{
     Manager as _, Recipients,
     simulated::{self, Link, Network, Oracle, SplitOrigin},
 };
-use commonware_runtime::{Handle, IoBuf, Metrics as _, Quota, Spawner as _, Supervisor as _, deterministic};
+use commonware_runtime::{Handle, IoBuf, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use formica_consensus::{
     FaultInjection, SigningScheme,
@@ -83,7 +83,7 @@ fn tap(
 {
     move |_, recipients, message| {
         if let Some(votes) = &votes
-            && let Ok(vote) = Vote::<SigningScheme, Hash>::decode(message.as_ref())
+            && let Ok(vote) = Vote::<SigningScheme, Hash>::decode(message.clone())
         {
             let record = match &vote {
                 Vote::Notarize(notarize) => SignedVote {
@@ -136,7 +136,7 @@ impl Cluster {
         network.start();
         oracle.manager().track(0, Set::from_iter_dedup(keys.iter().map(|key| key.public_key())));
         let mut cluster = Self {
-            context: context.clone(),
+            context: context.child("cluster"),
             oracle,
             keys,
             chain,
@@ -306,6 +306,9 @@ impl Cluster {
                     let (sender, receiver) = (self.keys[sender].public_key(), self.keys[receiver].public_key());
                     match link {
                         Some(link) => {
+                            // The simulated network refuses to replace a link: remove it first
+                            // (a missing link is not an error here).
+                            let _ = self.oracle.remove_link(sender.clone(), receiver.clone()).await;
                             self.oracle.add_link(sender, receiver, link.clone()).await.expect("link is valid");
                         }
                         // Cutting a link that is already cut is not an error here.

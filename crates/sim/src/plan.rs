@@ -37,6 +37,10 @@ pub enum Event {
     Crash(usize),
     /// A crashed validator starts again from its storage.
     Restart(usize),
+    /// Every honest validator's process is killed at once (beyond f: a site-wide outage).
+    CrashAll,
+    /// Every crashed validator starts again.
+    RestartAll,
 }
 
 /// Everything drawn from one seed.
@@ -136,6 +140,15 @@ impl Plan {
             };
             events.push((at, event));
         }
+        // Sometimes every validator goes down at once, and all come back two seconds later.
+        if rng.random_bool(0.1) {
+            let down = profile.warm_up + Duration::from_millis(rng.random_range(0..profile.faults.as_millis() as u64 / 2));
+            let up = down + Duration::from_secs(2);
+            let position = events.partition_point(|(at, _)| *at <= down);
+            events.insert(position, (down, Event::CrashAll));
+            let position = events.partition_point(|(at, _)| *at <= up);
+            events.insert(position, (up, Event::RestartAll));
+        }
         Self {
             seed,
             validators,
@@ -160,9 +173,11 @@ mod tests {
 
     #[test]
     fn plans_respect_the_fault_budget_and_are_reproducible() {
+        let mut whole_outages = 0;
         for seed in 0..500 {
             let plan = Plan::draw(seed, Profile::QUICK);
             assert_eq!(format!("{plan:?}"), format!("{:?}", Plan::draw(seed, Profile::QUICK)));
+            assert!(plan.events.is_sorted_by_key(|(at, _)| *at), "seed {seed}: events in time order");
             let byzantine = plan.byzantine.iter().filter(|b| b.is_some()).count();
             let mut crashed = 0usize;
             for (_, event) in &plan.events {
@@ -172,10 +187,12 @@ mod tests {
                         crashed += 1;
                     }
                     Event::Restart(_) => crashed -= 1,
+                    Event::CrashAll => whole_outages += 1,
                     _ => {}
                 }
                 assert!(byzantine + crashed <= max_faulty(plan.validators), "seed {seed}: {plan:?}");
             }
         }
+        assert!(whole_outages > 20, "some seeds crash every validator at once");
     }
 }

@@ -146,6 +146,16 @@ async fn apply(cluster: &mut Cluster, event: &Event) {
         }
         Event::Crash(index) => cluster.crash(*index),
         Event::Restart(index) => cluster.restart(*index).await,
+        Event::CrashAll => {
+            for index in all {
+                cluster.crash(index);
+            }
+        }
+        Event::RestartAll => {
+            for index in all {
+                cluster.restart(index).await;
+            }
+        }
     }
 }
 
@@ -340,25 +350,25 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
 }
 
 fn trace_digest(records: &Records) -> String {
-    let mut hasher = Sha256::new();
+    let mut bytes: Vec<u8> = Vec::new();
     for node in &records.nodes {
-        hasher.update(node.name.as_bytes());
+        bytes.extend_from_slice(node.name.as_bytes());
         for block in &node.blocks {
-            hasher.update(&block.height.get().to_be_bytes());
-            hasher.update(block.hash.as_ref());
-            hasher.update(block.state_root.as_ref());
+            bytes.extend_from_slice(&block.height.get().to_be_bytes());
+            bytes.extend_from_slice(block.hash.as_ref());
+            bytes.extend_from_slice(block.state_root.as_ref());
         }
         for (at, height) in &node.heights {
-            hasher.update(&(at.as_millis() as u64).to_be_bytes());
-            hasher.update(&height.get().to_be_bytes());
+            bytes.extend_from_slice(&(at.as_millis() as u64).to_be_bytes());
+            bytes.extend_from_slice(&height.get().to_be_bytes());
         }
     }
     for submission in &records.client.submissions {
-        hasher.update(submission.hash.as_ref());
-        hasher.update(format!("{:?}", submission.outcome).as_bytes());
+        bytes.extend_from_slice(submission.hash.as_ref());
+        bytes.extend_from_slice(format!("{:?}", submission.outcome).as_bytes());
     }
     for vote in &records.votes {
-        hasher.update(format!("{vote:?}").as_bytes());
+        bytes.extend_from_slice(format!("{vote:?}").as_bytes());
     }
-    hex::encode(hasher.finalize())
+    hex::encode(Sha256::hash(&[&bytes]))
 }
