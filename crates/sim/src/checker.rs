@@ -232,9 +232,7 @@ fn check_no_fork(nodes: &[&NodeLog]) -> Vec<Violation> {
     let mut first: BTreeMap<Height, (String, Hash, Hash)> = BTreeMap::new();
     for node in nodes {
         for block in &node.blocks {
-            let seen = first
-                .entry(block.height)
-                .or_insert_with(|| (node.name.clone(), block.hash, block.state_root));
+            let seen = first.entry(block.height).or_insert_with(|| (node.name.clone(), block.hash, block.state_root));
             if (seen.1, seen.2) != (block.hash, block.state_root) {
                 violations.push(Violation::Fork {
                     height: block.height,
@@ -339,13 +337,11 @@ fn check_conservation(nodes: &[&NodeLog], supply: Amount) -> Vec<Violation> {
     nodes
         .iter()
         .flat_map(|node| {
-            node.states.iter().filter(|sample| sample.balance_total != supply).map(|sample| {
-                Violation::NotConserved {
-                    node: node.name.clone(),
-                    height: sample.height,
-                    total: sample.balance_total,
-                    supply,
-                }
+            node.states.iter().filter(|sample| sample.balance_total != supply).map(|sample| Violation::NotConserved {
+                node: node.name.clone(),
+                height: sample.height,
+                total: sample.balance_total,
+                supply,
             })
         })
         .collect()
@@ -500,7 +496,11 @@ mod tests {
     fn a_nonce_executed_twice_is_caught() {
         let mut records = agreeing();
         for node in &mut records.nodes {
-            node.blocks.push(block(3, 3, vec![RecordedTransaction { hash: hash(60), sender: account(1), nonce: Nonce(0) }]));
+            node.blocks.push(block(
+                3,
+                3,
+                vec![RecordedTransaction { hash: hash(60), sender: account(1), nonce: Nonce(0) }],
+            ));
         }
         assert_eq!(check(&records).len(), 2, "once per node");
     }
@@ -508,9 +508,17 @@ mod tests {
     #[test]
     fn value_created_or_a_diverged_state_is_caught() {
         let mut records = agreeing();
-        records.nodes[0].states.push(StateSample { height: Height(2), local_state_root: hash(102), balance_total: Amount(100) });
+        records.nodes[0].states.push(StateSample {
+            height: Height(2),
+            local_state_root: hash(102),
+            balance_total: Amount(100),
+        });
         assert_eq!(check(&records), Vec::new());
-        records.nodes[1].states.push(StateSample { height: Height(2), local_state_root: hash(7), balance_total: Amount(101) });
+        records.nodes[1].states.push(StateSample {
+            height: Height(2),
+            local_state_root: hash(7),
+            balance_total: Amount(101),
+        });
         let violations = check(&records);
         assert!(violations.iter().any(|violation| matches!(violation, Violation::NotConserved { .. })));
         assert!(violations.iter().any(|violation| matches!(violation, Violation::LocalStateDiverged { .. })));

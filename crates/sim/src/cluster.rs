@@ -164,6 +164,15 @@ impl Cluster {
         self.keys.len()
     }
 
+    /// The index of validator `index`'s key in the consensus participant set (which is ordered
+    /// by public key, not by the genesis file): the signer index its votes carry.
+    pub fn signer_index(&self, index: usize) -> u32 {
+        let participants = Set::from_iter_dedup(self.keys.iter().map(|key| key.public_key()));
+        let key = self.keys[index].public_key();
+        let position = participants.iter().position(|participant| *participant == key);
+        position.expect("every validator is a participant") as u32
+    }
+
     /// Whether validator `index` runs the real node.
     pub fn is_honest(&self, index: usize) -> bool {
         matches!(self.slots[index], Slot::Honest { .. })
@@ -181,8 +190,10 @@ impl Cluster {
         &self,
         index: usize,
         votes: Option<VoteLog>,
-    ) -> Vec<(simulated::SplitSender<PublicKey, Context, impl simulated::SplitForwarder<PublicKey>>, simulated::Receiver<PublicKey>)>
-    {
+    ) -> Vec<(
+        simulated::SplitSender<PublicKey, Context, impl simulated::SplitForwarder<PublicKey>>,
+        simulated::Receiver<PublicKey>,
+    )> {
         let control = self.oracle.control(self.keys[index].public_key());
         let quota = Quota::per_second(NZU32!(QUOTA_PER_SECOND));
         let mut channels = Vec::new();
@@ -274,10 +285,9 @@ impl Cluster {
             .with_attribute("index", index)
             .with_attribute("incarnation", incarnation)
             .spawn(move |context| async move {
-                let validator =
-                    validator::start(context, chain, config, engine_channels, gossip, manager, control)
-                        .await
-                        .expect("the validator's indexes open");
+                let validator = validator::start(context, chain, config, engine_channels, gossip, manager, control)
+                    .await
+                    .expect("the validator's indexes open");
                 let view = NodeView {
                     mempool: validator.mempool.clone(),
                     indexes: validator.indexes.clone(),
@@ -330,5 +340,9 @@ impl Cluster {
 
 /// A healthy link: a LAN-like latency with a little jitter, nothing lost.
 pub fn healthy_link() -> Link {
-    Link { latency: Duration::from_millis(20), jitter: Duration::from_millis(5), success_rate: commonware_utils::probability!(1.0) }
+    Link {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(5),
+        success_rate: commonware_utils::probability!(1.0),
+    }
 }

@@ -100,8 +100,7 @@ impl Plan {
                     break index;
                 }
             };
-            byzantine[index] =
-                Some(if rng.random_bool(0.5) { Byzantine::Conflicter } else { Byzantine::Nuller });
+            byzantine[index] = Some(if rng.random_bool(0.5) { Byzantine::Conflicter } else { Byzantine::Nuller });
         }
         let crash_budget = faulty - byzantine_count;
         let honest: Vec<usize> = (0..validators).filter(|index| byzantine[*index].is_none()).collect();
@@ -142,7 +141,8 @@ impl Plan {
         }
         // Sometimes every validator goes down at once, and all come back two seconds later.
         if rng.random_bool(0.1) {
-            let down = profile.warm_up + Duration::from_millis(rng.random_range(0..profile.faults.as_millis() as u64 / 2));
+            let down =
+                profile.warm_up + Duration::from_millis(rng.random_range(0..profile.faults.as_millis() as u64 / 2));
             let up = down + Duration::from_secs(2);
             let position = events.partition_point(|(at, _)| *at <= down);
             events.insert(position, (down, Event::CrashAll));

@@ -2,7 +2,10 @@
 //! heal, collect every node's records and check them.
 
 use crate::{
-    checker::{self, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, StableWindow, StateSample, Violation},
+    checker::{
+        self, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, StableWindow, StateSample,
+        Violation,
+    },
     cluster::{Cluster, Context, NodeView, healthy_link},
     plan::{Event, Partition, Plan, Profile},
     workload::{self, Client},
@@ -50,7 +53,7 @@ pub struct SeedReport {
     pub transactions_final: usize,
     /// Blocks finalized (the highest height any honest node reached).
     pub blocks: u64,
-    /// Conflicting votes the Byzantine validators were seen to sign.
+    /// (validator, view, vote kind) in which a Byzantine validator was seen signing two votes.
     pub byzantine_double_votes: usize,
 }
 
@@ -77,7 +80,7 @@ impl SeedReport {
 
 /// The liveness the simulation promises (see docs/reliability.md).
 pub const LIVENESS: LivenessBounds = LivenessBounds {
-    block_gap_max: Duration::from_secs(10),
+    block_gap_max: Duration::from_secs(5),
     settle: Duration::from_secs(5),
     catch_up_max: Duration::from_secs(12),
 };
@@ -91,9 +94,8 @@ pub fn run_seed(seed: u64, options: Options) -> SeedReport {
     let plan = Plan::draw(seed, options.profile);
     let directory = tempfile::tempdir().expect("a temporary directory can be created");
     let path = directory.path().to_path_buf();
-    let config = deterministic::Config::new()
-        .with_seed(seed)
-        .with_timeout(Some(plan.end_at + Duration::from_secs(300)));
+    let config =
+        deterministic::Config::new().with_seed(seed).with_timeout(Some(plan.end_at + Duration::from_secs(300)));
     let runner = deterministic::Runner::new(config);
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         runner.start(|context| async move { drive(context, plan, path, options).await })
@@ -182,12 +184,16 @@ async fn sample_state(
         }
         drop(guard);
         if let Some(head) = view.head.by_state_root(&root) {
+            // Before block 1 the state is empty: genesis accounts are created by block 1.
+            if head.height == Height(0) {
+                return None;
+            }
             return Some(StateSample { height: head.height, local_state_root: root, balance_total: total });
         }
         if !require {
             return None;
         }
-        if attempt + 1 == ATTEMPTS {
+        if attempt + 1 == ATTEMPTS && view.head.get().height > Height(0) {
             return Some(StateSample { height: view.head.get().height, local_state_root: root, balance_total: total });
         }
         context.sleep(Duration::from_millis(50)).await;
@@ -297,7 +303,8 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
 
     let mut nodes = Vec::new();
     for index in 0..size {
-        let mut log = NodeLog { name: format!("validator-{index}"), honest: cluster.is_honest(index), ..NodeLog::default() };
+        let mut log =
+            NodeLog { name: format!("validator-{index}"), honest: cluster.is_honest(index), ..NodeLog::default() };
         if let Some(view) = cluster.view(index) {
             if let Some(sample) = sample_state(&context, view, &client.known_accounts, true).await {
                 samples[index].push(sample);
@@ -310,7 +317,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
     }
     let votes = cluster.votes.lock().expect("vote log lock is never poisoned").clone();
     let honest_signers: BTreeSet<u32> =
-        (0..size).filter(|index| cluster.is_honest(*index)).map(|index| index as u32).collect();
+        (0..size).filter(|index| cluster.is_honest(*index)).map(|index| cluster.signer_index(index)).collect();
     let first_fault = plan.events.first().map_or(plan.heal_at, |(at, _)| *at);
     let records = Records {
         nodes,
@@ -327,7 +334,14 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
     let byzantine_double_votes = {
         let byzantine: BTreeSet<u32> = (0..size as u32).filter(|index| !honest_signers.contains(index)).collect();
         let all_signers = Records { votes: records.votes.clone(), honest_signers: byzantine, ..Records::default() };
-        checker::check(&all_signers).len()
+        let conflicts: BTreeSet<(u32, u64, String)> = checker::check(&all_signers)
+            .into_iter()
+            .filter_map(|violation| match violation {
+                Violation::DoubleSigned { signer, view, kind, .. } => Some((signer, view, format!("{kind:?}"))),
+                _ => None,
+            })
+            .collect();
+        conflicts.len()
     };
     SeedReport {
         seed: plan.seed,

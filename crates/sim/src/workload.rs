@@ -8,8 +8,8 @@ use crate::{
 };
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_types::{
-    AccountId, Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Height, Nonce, Payload,
-    Role, Transaction, TransactionBody, public_key_to_hex,
+    AccountId, Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Height, Nonce, Payload, Role,
+    Transaction, TransactionBody, public_key_to_hex,
 };
 use rand::{RngExt as _, rngs::StdRng};
 use std::{collections::BTreeMap, time::Duration};

@@ -94,24 +94,26 @@ fn a_seed_run_twice_gives_the_same_trace() {
     assert_ne!(run_seed(3, Options::default()).trace_digest, other.trace_digest, "different seeds differ");
 }
 
-/// A harness that cannot fail proves nothing: in the broken build validators skip the state
-/// root check and one validator's execution is skewed, and the checker must say so.
+/// A harness that cannot fail proves nothing. In the broken build every validator skips the
+/// state-root check and one validator's execution is skewed (it credits value at genesis the
+/// others do not). commonware-glue still checks each block's state-sync commitment, so the
+/// diverged state stops the chain instead of forking it: the checker must report either the
+/// broken safety (value created, state diverged, fork) or the stall.
 #[test]
 fn the_checker_catches_a_broken_build() {
     for seed in [1, 2, 5] {
         let report = run_seed(seed, Options { broken: true, ..Options::default() });
         assert!(
-            report.violations.iter().any(|violation| matches!(violation, Violation::NotConserved { .. })),
+            report.violations.iter().any(|violation| matches!(
+                violation,
+                Violation::NotConserved { .. }
+                    | Violation::LocalStateDiverged { .. }
+                    | Violation::Fork { .. }
+                    | Violation::SlowBlocks { .. }
+            )),
             "seed {seed}: the broken build passed the checker: {:?}",
             report.violations
         );
-        assert!(
-            report.violations.iter().any(|violation| matches!(
-                violation,
-                Violation::LocalStateDiverged { .. } | Violation::Fork { .. }
-            )),
-            "seed {seed}: no divergence reported: {:?}",
-            report.violations
-        );
+        eprintln!("broken build, seed {seed}: {}", report.failure().unwrap_or_default());
     }
 }
