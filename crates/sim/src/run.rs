@@ -250,7 +250,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
     let mut cluster = Cluster::start(&context, keys, chains, &plan.byzantine, directory, faults).await;
     cluster.connect_all(&healthy_link()).await;
 
-    let mut rng = StdRng::seed_from_u64(plan.seed ^ 0xc11e_47);
+    let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x00c1_1e47);
     let mut client = Client::new(plan.transactions);
     let size = cluster.size();
     let mut heights: Vec<Vec<(Duration, Height)>> = vec![Vec::new(); size];
