@@ -91,6 +91,21 @@ fn genesis_leader() -> formica_types::PublicKey {
 /// abandoned (bounded: entries at or below the finalized height are dropped).
 type ReceiptCache = Arc<Mutex<BTreeMap<(Height, Hash), Arc<Vec<Receipt>>>>>;
 
+/// Deliberate bugs, for testing the tests: the simulation's broken-build check installs one and
+/// requires its invariant checker to fail. Production always runs [`FaultInjection::NONE`]; the
+/// node's config file has no way to set a fault.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultInjection {
+    /// Vote for, and apply, blocks without comparing their receipts root and state root with
+    /// this node's re-execution: the "skipped vote check" a broken build could ship.
+    pub skip_state_root_check: bool,
+}
+
+impl FaultInjection {
+    /// No fault: the only setting production uses.
+    pub const NONE: Self = Self { skip_state_root_check: false };
+}
+
 /// Formica's application: one instance per validator; clones share the receipt cache.
 #[derive(Clone)]
 pub struct FormicaApplication<M, O> {
@@ -98,6 +113,7 @@ pub struct FormicaApplication<M, O> {
     genesis: Block,
     observer: O,
     receipts: ReceiptCache,
+    faults: FaultInjection,
     _source: std::marker::PhantomData<M>,
 }
 
@@ -109,8 +125,15 @@ impl<M, O> FormicaApplication<M, O> {
             genesis,
             observer,
             receipts: Arc::new(Mutex::new(BTreeMap::new())),
+            faults: FaultInjection::NONE,
             _source: std::marker::PhantomData,
         }
+    }
+
+    /// The same application with deliberate bugs (tests of the tests only).
+    pub fn with_faults(mut self, faults: FaultInjection) -> Self {
+        self.faults = faults;
+        self
     }
 
     fn remember_receipts(&self, block: &Block, receipts: Vec<Receipt>) {
@@ -358,6 +381,9 @@ impl<M, O> FormicaApplication<M, O> {
             formica_execution::execute_block::<E>(&self.parameters, block.header.height, batches, &block.transactions)
                 .await
                 .map_err(|error| Invalid::Execution(error.to_string()))?;
+        if self.faults.skip_state_root_check {
+            return Ok((merkleized, receipts));
+        }
         if receipts_root(&receipts) != block.header.receipts_root {
             return Err(Invalid::ReceiptsRoot);
         }

@@ -5,7 +5,7 @@
 //! over the p2p layer (authenticated TCP in production, the simulated network in tests): callers
 //! pass registered channels, a peer provider and a blocker.
 
-use crate::application::{FinalizedObserver, FormicaApplication, SigningScheme, TransactionSource};
+use crate::application::{FaultInjection, FinalizedObserver, FormicaApplication, SigningScheme, TransactionSource};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{
@@ -104,6 +104,8 @@ pub struct Config<M, O> {
     pub mailbox_size: NonZeroUsize,
     /// Finalized blocks kept by marshal for peers that backfill (older ones are pruned).
     pub retained_blocks: usize,
+    /// Deliberate bugs for tests of the tests; [`FaultInjection::NONE`] everywhere else.
+    pub faults: FaultInjection,
 }
 
 /// Registered p2p channels for the engine.
@@ -277,7 +279,8 @@ where
         );
     state_resolver_actor.start(channels.state_sync);
 
-    let application = FormicaApplication::new(config.parameters.clone(), genesis.clone(), config.observer);
+    let application =
+        FormicaApplication::new(config.parameters.clone(), genesis.clone(), config.observer).with_faults(config.faults);
     let (stateful_actor, stateful_mailbox) = Stateful::new(
         context.child("stateful"),
         stateful::Config {

@@ -20,6 +20,6 @@ pub mod application;
 pub mod engine;
 
 pub use application::{
-    EMPTY_BLOCK_WAIT, FinalizedObserver, FormicaApplication, SigningScheme, TIMESTAMP_DRIFT_MAX, TransactionSource,
-    genesis_block,
+    EMPTY_BLOCK_WAIT, FaultInjection, FinalizedObserver, FormicaApplication, SigningScheme, TIMESTAMP_DRIFT_MAX,
+    TransactionSource, genesis_block,
 };

@@ -143,6 +143,7 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             retained_blocks: consensus.retained_blocks,
             gossip_queue: config.mempool.gossip_queue,
             subscriber_buffer: config.rpc.subscriber_buffer,
+            faults: formica_consensus::FaultInjection::NONE,
         };
         let validator = match validator::start(
             context.child("validator"),

@@ -6,7 +6,7 @@ use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_runtime::{Clock, Metrics, Spawner, Storage};
 use formica_consensus::{
-    FinalizedObserver, TransactionSource,
+    FaultInjection, FinalizedObserver, TransactionSource,
     engine::{self, Channels, Engine, Timeouts},
 };
 use formica_crypto::KeySet;
@@ -41,6 +41,8 @@ pub struct ValidatorConfig {
     pub gossip_queue: usize,
     /// Finalized blocks buffered for each RPC subscriber.
     pub subscriber_buffer: usize,
+    /// Deliberate bugs, set only by the simulation's tests of its own checker.
+    pub faults: FaultInjection,
 }
 
 /// The latest finalized block as the node has recorded it.
@@ -321,6 +323,7 @@ where
             timeouts: config.timeouts.clone(),
             mailbox_size: config.mailbox_size,
             retained_blocks: config.retained_blocks,
+            faults: config.faults,
         },
         channels,
         peers,

@@ -142,6 +142,7 @@ async fn start_network(
             retained_blocks: 1_000,
             gossip_queue: 1_024,
             subscriber_buffer: 64,
+            faults: formica_consensus::FaultInjection::NONE,
         };
         let validator = validator::start(
             context.child("validator").with_attribute("index", index),

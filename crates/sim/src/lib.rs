@@ -1,0 +1,47 @@
+//! Deterministic whole-network simulation of Formica, and the invariant checker every fault
+//! test applies.
+//!
+//! # What it runs
+//! 4 to 7 validators on commonware's deterministic runtime and simulated network. Honest
+//! validators are the real node ([`formica_node::validator::start`]): mempool, execution, QMDB
+//! state in the runtime's storage, fjall indexes in a real temporary directory, and the
+//! simplex + marshal + glue engine. Byzantine validators are commonware's simplex mocks
+//! ([`Byzantine`]): a conflicter that signs two different votes in every view, a nuller that
+//! only votes to skip views.
+//!
+//! # What one seed does ([`run_seed`])
+//! The seed draws a [`Plan`]: the number of validators, which are Byzantine (at most f), and a
+//! schedule of faults: lossy, slow and jittery links; partitions (two halves, one node cut
+//! off, a ring) that come and go; crashes and restarts of honest validators (Byzantine plus
+//! crashed never exceed f). A client submits transfers and account creations to random running
+//! validators, re-sends what is not final after a few seconds, and records what a node told it
+//! was final. Then every fault heals, the network runs healthy for a while, and the checker
+//! ([`checker::check`]) compares every node's records.
+//!
+//! # The promises the checker holds a run to
+//! No fork, nothing lost, exactly once, conservation of value, no double-signing by honest
+//! validators, and liveness while 2f+1 are up and connected (see [`checker`] and
+//! `docs/reliability.md`). The checker is a pure function over records so tests of real
+//! processes can use it too.
+//!
+//! # Determinism
+//! Everything a seed does comes from the seed: the runtime's scheduler and clock, the plan, the
+//! client. A seed run twice gives the same [`SeedReport::trace_digest`] and the same runtime
+//! audit ([`SeedReport::auditor`]). The fjall indexes live on the real filesystem; they are
+//! written synchronously by the task that finalizes, so they add no nondeterminism.
+//!
+//! # What a crash is here
+//! A crash aborts every task of the validator at once (a killed process). Its runtime storage
+//! keeps what was written, synced or not, as a killed process's page cache would; losing
+//! unsynced writes (a power loss) is not simulated per validator yet (see docs/reliability.md).
+
+pub mod checker;
+pub mod cluster;
+pub mod plan;
+pub mod run;
+pub mod workload;
+
+pub use checker::{Records, Violation, check};
+pub use cluster::{Byzantine, Cluster};
+pub use plan::{Plan, Profile};
+pub use run::{LIVENESS, Options, SeedReport, run_seed};

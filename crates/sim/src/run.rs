@@ -1,0 +1,388 @@
+//! One seed, start to finish: draw the plan, start the cluster, drive faults and the client,
+//! heal, collect every node's records and check them.
+
+use crate::{
+    checker::{
+        self, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, StableWindow, StateSample,
+        Violation,
+    },
+    cluster::{Cluster, Context, NodeView, healthy_link},
+    plan::{Event, Partition, Plan, Profile},
+    workload::{self, Client},
+};
+use commonware_cryptography::{Hasher as _, Sha256, Signer as _, ed25519::PrivateKey};
+use commonware_p2p::simulated::Link;
+use commonware_runtime::{Clock as _, Runner as _, deterministic};
+use formica_consensus::FaultInjection;
+use formica_execution::ChainParameters;
+use formica_node::Chain;
+use formica_state::{StateKey, StateValue};
+use formica_types::{AccountId, Amount, Height};
+use rand::{SeedableRng as _, rngs::StdRng};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
+
+/// How a seed is run.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub profile: Profile,
+    /// The broken build: validators skip the state-root check and one validator's execution is
+    /// skewed (it credits value at genesis that the others do not). The checker must fail.
+    pub broken: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { profile: Profile::QUICK, broken: false }
+    }
+}
+
+/// What one seed did and found.
+#[derive(Clone, Debug)]
+pub struct SeedReport {
+    pub seed: u64,
+    pub plan: Plan,
+    pub violations: Vec<Violation>,
+    /// Digest of every node's finalized blocks, the client's log and every vote seen.
+    pub trace_digest: String,
+    /// The deterministic runtime's audit of every task poll and event.
+    pub auditor: String,
+    pub simulated: Duration,
+    /// Scheduled fault events plus Byzantine validators.
+    pub faults_injected: usize,
+    pub transactions_submitted: usize,
+    pub transactions_final: usize,
+    /// Blocks finalized (the highest height any honest node reached).
+    pub blocks: u64,
+    /// (validator, view, vote kind) in which a Byzantine validator was seen signing two votes.
+    pub byzantine_double_votes: usize,
+}
+
+impl SeedReport {
+    /// A failure message naming the seed and how to reproduce it.
+    pub fn failure(&self) -> Option<String> {
+        if self.violations.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self.violations.iter().take(10).map(|violation| format!("  - {violation}")).collect();
+        Some(format!(
+            "seed {} broke {} invariant(s) (plan: {} validators, byzantine {:?}, {} events):\n{}\nreproduce: \
+             FORMICA_SIM_SEED={} cargo nextest run -p formica-sim --run-ignored all replay_seed",
+            self.seed,
+            self.violations.len(),
+            self.plan.validators,
+            self.plan.byzantine,
+            self.plan.events.len(),
+            list.join("\n"),
+            self.seed
+        ))
+    }
+}
+
+/// The liveness the simulation promises (see docs/reliability.md).
+pub const LIVENESS: LivenessBounds = LivenessBounds {
+    block_gap_max: Duration::from_secs(5),
+    settle: Duration::from_secs(5),
+    catch_up_max: Duration::from_secs(12),
+};
+
+const TICK: Duration = Duration::from_millis(200);
+const SAMPLE_EVERY_TICKS: u64 = 25;
+
+/// Runs one seed on a fresh deterministic runtime (and a fresh temporary directory for the
+/// indexes). Panics inside the run (a node's assertion) propagate with the seed named.
+pub fn run_seed(seed: u64, options: Options) -> SeedReport {
+    let plan = Plan::draw(seed, options.profile);
+    let directory = tempfile::tempdir().expect("a temporary directory can be created");
+    let path = directory.path().to_path_buf();
+    let config =
+        deterministic::Config::new().with_seed(seed).with_timeout(Some(plan.end_at + Duration::from_secs(300)));
+    let runner = deterministic::Runner::new(config);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        runner.start(|context| async move { drive(context, plan, path, options).await })
+    }));
+    match run {
+        Ok(report) => report,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_default();
+            panic!(
+                "seed {seed} panicked: {message}\nreproduce: FORMICA_SIM_SEED={seed} cargo nextest run -p formica-sim \
+                 --run-ignored all replay_seed"
+            )
+        }
+    }
+}
+
+fn link(latency: Duration, jitter: Duration, delivered_percent: u8) -> Link {
+    Link {
+        latency,
+        jitter,
+        success_rate: commonware_utils::Probability::new(u64::from(delivered_percent), 100)
+            .expect("a percentage is a probability"),
+    }
+}
+
+async fn apply(cluster: &mut Cluster, event: &Event) {
+    let all: Vec<usize> = (0..cluster.size()).collect();
+    match event {
+        Event::DegradeLinks(profile) => {
+            cluster.connect_all(&link(profile.latency, profile.jitter, profile.delivered_percent)).await;
+        }
+        Event::RepairLinks => cluster.connect_all(&healthy_link()).await,
+        Event::Partition(partition) => {
+            cluster.connect_all(&healthy_link()).await;
+            match partition {
+                Partition::Halves(first, second) => cluster.set_links(first, second, None).await,
+                Partition::Isolate(index) => cluster.set_links(&[*index], &all, None).await,
+                Partition::Ring => {
+                    cluster.set_links(&all, &all, None).await;
+                    let size = cluster.size();
+                    for index in 0..size {
+                        cluster.set_links(&[index], &[(index + 1) % size], Some(&healthy_link())).await;
+                    }
+                }
+            }
+        }
+        Event::Crash(index) => cluster.crash(*index),
+        Event::Restart(index) => cluster.restart(*index).await,
+        Event::CrashAll => {
+            for index in all {
+                cluster.crash(index);
+            }
+        }
+        Event::RestartAll => {
+            for index in all {
+                cluster.restart(index).await;
+            }
+        }
+    }
+}
+
+/// Reads a node's state root and the total of every known balance in one consistent view, and
+/// the finalized height whose header carries that root. `require`: if the root matches no
+/// recent header after retrying, record it anyway against the head (the checker flags it).
+async fn sample_state(
+    context: &Context,
+    view: &NodeView,
+    accounts: &[AccountId],
+    require: bool,
+) -> Option<StateSample> {
+    const ATTEMPTS: usize = 40;
+    let databases = view.state.databases()?;
+    for attempt in 0..ATTEMPTS {
+        let guard = databases.read().await;
+        let root = guard.root();
+        let mut total = Amount::ZERO;
+        for id in accounts {
+            let value = guard.get(&StateKey::Account(*id).hash()).await.expect("simulated storage reads");
+            if let Some(StateValue::Account(account)) = value {
+                total = total.checked_add(account.balance).expect("balances fit in an Amount");
+            }
+        }
+        drop(guard);
+        if let Some(head) = view.head.by_state_root(&root) {
+            // Before block 1 the state is empty: genesis accounts are created by block 1.
+            if head.height == Height(0) {
+                return None;
+            }
+            return Some(StateSample { height: head.height, local_state_root: root, balance_total: total });
+        }
+        if !require {
+            return None;
+        }
+        if attempt + 1 == ATTEMPTS && view.head.get().height > Height(0) {
+            return Some(StateSample { height: view.head.get().height, local_state_root: root, balance_total: total });
+        }
+        context.sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+fn read_blocks(view: &NodeView) -> Vec<RecordedBlock> {
+    let head = view.indexes.head().expect("the indexes read").unwrap_or(Height(0));
+    (1..=head.get())
+        .map(|height| {
+            let block = view
+                .indexes
+                .block_by_height(Height(height))
+                .expect("the indexes read")
+                .expect("every height up to the indexed head is indexed");
+            RecordedBlock {
+                height: block.header.height,
+                hash: block.hash(),
+                state_root: block.header.state_root,
+                transactions: block
+                    .transactions
+                    .iter()
+                    .map(|transaction| RecordedTransaction {
+                        hash: transaction.hash(),
+                        sender: transaction.body.sender,
+                        nonce: transaction.body.nonce,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The chain validator `victim` runs in the broken build: the dev account holds more at
+/// genesis than everyone else believes.
+fn skewed(chain: &Chain) -> Chain {
+    let mut parameters: ChainParameters = (*chain.parameters).clone();
+    let first = parameters.genesis_accounts.first_mut().expect("genesis funds the dev account");
+    first.1 = first.1.checked_add(Amount(1_000)).expect("small numbers");
+    Chain { parameters: Arc::new(parameters), ..chain.clone() }
+}
+
+async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, options: Options) -> SeedReport {
+    let keys: Vec<PrivateKey> = (0..plan.validators as u64).map(PrivateKey::from_seed).collect();
+    let chain = Chain::from_genesis(workload::genesis(&keys)).expect("the simulated genesis is valid");
+    let mut chains = vec![chain.clone(); plan.validators];
+    let mut faults = FaultInjection::NONE;
+    if options.broken {
+        faults.skip_state_root_check = true;
+        let victim = plan.byzantine.iter().position(Option::is_none).expect("most validators are honest");
+        chains[victim] = skewed(&chain);
+    }
+    let mut cluster = Cluster::start(&context, keys, chains, &plan.byzantine, directory, faults).await;
+    cluster.connect_all(&healthy_link()).await;
+
+    let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x00c1_1e47);
+    let mut client = Client::new(plan.transactions);
+    let size = cluster.size();
+    let mut heights: Vec<Vec<(Duration, Height)>> = vec![Vec::new(); size];
+    let mut samples: Vec<Vec<StateSample>> = vec![Vec::new(); size];
+    let start = context.current();
+    let elapsed = || context.current().duration_since(start).expect("simulated time moves forward");
+    let mut next_event = 0;
+    let mut healed = false;
+    let mut tick: u64 = 0;
+    loop {
+        let now = elapsed();
+        if now >= plan.end_at {
+            break;
+        }
+        while let Some((at, event)) = plan.events.get(next_event)
+            && *at <= now
+        {
+            apply(&mut cluster, event).await;
+            next_event += 1;
+        }
+        if !healed && now >= plan.heal_at {
+            healed = true;
+            cluster.connect_all(&healthy_link()).await;
+            for index in 0..size {
+                if cluster.is_honest(index) && !cluster.is_up(index) {
+                    cluster.restart(index).await;
+                }
+            }
+        }
+        if now >= Duration::from_secs(1) {
+            client.step(&cluster, now, &mut rng).await;
+        }
+        for (index, series) in heights.iter_mut().enumerate() {
+            if let Some(view) = cluster.view(index) {
+                series.push((now, view.head.get().height));
+            }
+        }
+        if tick.is_multiple_of(SAMPLE_EVERY_TICKS) {
+            for (index, node_samples) in samples.iter_mut().enumerate() {
+                if let Some(view) = cluster.view(index)
+                    && let Some(sample) = sample_state(&context, view, &client.known_accounts, false).await
+                {
+                    node_samples.push(sample);
+                }
+            }
+        }
+        tick += 1;
+        context.sleep(TICK).await;
+    }
+
+    let mut nodes = Vec::new();
+    for index in 0..size {
+        let mut log =
+            NodeLog { name: format!("validator-{index}"), honest: cluster.is_honest(index), ..NodeLog::default() };
+        if let Some(view) = cluster.view(index) {
+            if let Some(sample) = sample_state(&context, view, &client.known_accounts, true).await {
+                samples[index].push(sample);
+            }
+            log.blocks = read_blocks(view);
+        }
+        log.states = std::mem::take(&mut samples[index]);
+        log.heights = std::mem::take(&mut heights[index]);
+        nodes.push(log);
+    }
+    let votes = cluster.votes.lock().expect("vote log lock is never poisoned").clone();
+    let honest_signers: BTreeSet<u32> =
+        (0..size).filter(|index| cluster.is_honest(*index)).map(|index| cluster.signer_index(index)).collect();
+    let first_fault = plan.events.first().map_or(plan.heal_at, |(at, _)| *at);
+    let records = Records {
+        nodes,
+        client: client.log.clone(),
+        votes,
+        honest_signers: honest_signers.clone(),
+        stable_windows: vec![
+            StableWindow { start: Duration::ZERO, end: first_fault },
+            StableWindow { start: plan.heal_at, end: plan.end_at },
+        ],
+        liveness: Some(LIVENESS),
+    };
+    let violations = checker::check(&records);
+    let byzantine_double_votes = {
+        let byzantine: BTreeSet<u32> = (0..size as u32).filter(|index| !honest_signers.contains(index)).collect();
+        let all_signers = Records { votes: records.votes.clone(), honest_signers: byzantine, ..Records::default() };
+        let conflicts: BTreeSet<(u32, u64, String)> = checker::check(&all_signers)
+            .into_iter()
+            .filter_map(|violation| match violation {
+                Violation::DoubleSigned { signer, view, kind, .. } => Some((signer, view, format!("{kind:?}"))),
+                _ => None,
+            })
+            .collect();
+        conflicts.len()
+    };
+    SeedReport {
+        seed: plan.seed,
+        trace_digest: trace_digest(&records),
+        auditor: context.auditor().state(),
+        simulated: elapsed(),
+        faults_injected: plan.events.len() + plan.byzantine.iter().filter(|b| b.is_some()).count(),
+        transactions_submitted: client.log.submissions.len(),
+        transactions_final: client
+            .log
+            .submissions
+            .iter()
+            .filter(|submission| matches!(submission.outcome, checker::Outcome::Final { .. }))
+            .count(),
+        blocks: records.nodes.iter().map(|node| node.blocks.len() as u64).max().unwrap_or(0),
+        byzantine_double_votes,
+        violations,
+        plan,
+    }
+}
+
+fn trace_digest(records: &Records) -> String {
+    let mut bytes: Vec<u8> = Vec::new();
+    for node in &records.nodes {
+        bytes.extend_from_slice(node.name.as_bytes());
+        for block in &node.blocks {
+            bytes.extend_from_slice(&block.height.get().to_be_bytes());
+            bytes.extend_from_slice(block.hash.as_ref());
+            bytes.extend_from_slice(block.state_root.as_ref());
+        }
+        for (at, height) in &node.heights {
+            bytes.extend_from_slice(&(at.as_millis() as u64).to_be_bytes());
+            bytes.extend_from_slice(&height.get().to_be_bytes());
+        }
+    }
+    for submission in &records.client.submissions {
+        bytes.extend_from_slice(submission.hash.as_ref());
+        bytes.extend_from_slice(format!("{:?}", submission.outcome).as_bytes());
+    }
+    for vote in &records.votes {
+        bytes.extend_from_slice(format!("{vote:?}").as_bytes());
+    }
+    hex::encode(Sha256::hash(&[&bytes]))
+}

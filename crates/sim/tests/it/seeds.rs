@@ -1,0 +1,119 @@
+//! Seeds of the whole-network simulation: hundreds in the default run, thousands in the slow
+//! profile, one on demand, the same seed twice, and the broken build the checker must catch.
+
+use formica_sim::{Options, SeedReport, Violation, run_seed};
+use std::time::{Duration, Instant};
+
+/// Runs `seeds`, fails naming every failing seed, and prints the figures of the run.
+fn run_seeds(seeds: std::ops::Range<u64>) {
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
+        (Duration::ZERO, 0, 0, 0, 0, 0);
+    let count = seeds.end - seeds.start;
+    for seed in seeds.clone() {
+        let report = run_seed(seed, Options::default());
+        simulated += report.simulated;
+        faults += report.faults_injected;
+        submitted += report.transactions_submitted;
+        final_ += report.transactions_final;
+        blocks += report.blocks;
+        byzantine_votes += report.byzantine_double_votes;
+        if let Some(failure) = report.failure() {
+            failures.push(failure);
+        }
+    }
+    eprintln!(
+        "formica-sim seeds {}..{}: {count} seeds, {:.2} simulated hours, {faults} faults injected, {blocks} blocks, \
+         {submitted} transactions submitted, {final_} acknowledged final and checked on every honest node, \
+         {byzantine_votes} Byzantine double votes seen, {} failing seeds, wall {:.1?}",
+        seeds.start,
+        seeds.end,
+        simulated.as_secs_f64() / 3_600.0,
+        failures.len(),
+        started.elapsed()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// The default run: 200 seeds in four tests so nextest spreads them over the cores.
+#[test]
+fn seeds_0_to_50() {
+    run_seeds(0..50);
+}
+
+#[test]
+fn seeds_50_to_100() {
+    run_seeds(50..100);
+}
+
+#[test]
+fn seeds_100_to_150() {
+    run_seeds(100..150);
+}
+
+#[test]
+fn seeds_150_to_200() {
+    run_seeds(150..200);
+}
+
+/// Thousands of seeds: `FORMICA_SIM_SEEDS` (default 2,000) starting at `FORMICA_SIM_FIRST_SEED`
+/// (default 1,000, past the default run's seeds).
+#[test]
+fn many_seeds_slow() {
+    let read = |name: &str, default: u64| {
+        std::env::var(name).ok().map_or(default, |value| value.parse().expect("a seed count is a number"))
+    };
+    let first = read("FORMICA_SIM_FIRST_SEED", 1_000);
+    run_seeds(first..first + read("FORMICA_SIM_SEEDS", 2_000));
+}
+
+/// Replays one seed: `FORMICA_SIM_SEED=n cargo nextest run -p formica-sim --run-ignored all replay_seed`.
+#[test]
+#[ignore = "replays the seed named by FORMICA_SIM_SEED"]
+fn replay_seed() {
+    let seed = std::env::var("FORMICA_SIM_SEED")
+        .expect("set FORMICA_SIM_SEED to the seed to replay")
+        .parse()
+        .expect("a seed is a number");
+    let report = run_seed(seed, Options::default());
+    eprintln!("{report:#?}");
+    assert!(report.failure().is_none(), "{}", report.failure().unwrap_or_default());
+}
+
+#[test]
+fn a_seed_run_twice_gives_the_same_trace() {
+    for seed in [3, 11] {
+        let first: SeedReport = run_seed(seed, Options::default());
+        let second = run_seed(seed, Options::default());
+        assert_eq!(first.trace_digest, second.trace_digest, "seed {seed}: trace differs between two runs");
+        assert_eq!(first.auditor, second.auditor, "seed {seed}: runtime audit differs between two runs");
+        assert!(first.blocks > 0, "seed {seed} finalized nothing");
+    }
+    let other = run_seed(4, Options::default());
+    assert_ne!(run_seed(3, Options::default()).trace_digest, other.trace_digest, "different seeds differ");
+}
+
+/// A harness that cannot fail proves nothing. In the broken build every validator skips the
+/// state-root check and one validator's execution is skewed (it credits value at genesis the
+/// others do not). commonware-glue still checks each block's state-sync commitment, so the
+/// diverged state stops the chain instead of forking it: the checker must report either the
+/// broken safety (value created, state diverged, fork) or the stall.
+#[test]
+fn the_checker_catches_a_broken_build() {
+    for seed in [1, 2, 5] {
+        let report = run_seed(seed, Options { broken: true, ..Options::default() });
+        assert!(
+            report.violations.iter().any(|violation| matches!(
+                violation,
+                Violation::NotConserved { .. }
+                    | Violation::LocalStateDiverged { .. }
+                    | Violation::Fork { .. }
+                    | Violation::SlowBlocks { .. }
+            )),
+            "seed {seed}: the broken build passed the checker: {:?}",
+            report.violations
+        );
+        eprintln!("broken build, seed {seed}: {}", report.failure().unwrap_or_default());
+    }
+}
