@@ -312,6 +312,37 @@ pub enum ActionCommand {
         #[arg(long)]
         fee: String,
     },
+    /// Register a node of a member: a validator votes from the next epoch boundary on; an
+    /// observer follows the chain and serves RPC.
+    AddNode {
+        #[arg(long)]
+        org: u32,
+        /// The node's ed25519 public key (`0x` hex, as `formica keys` prints it).
+        #[arg(long)]
+        key: String,
+        /// Where peers reach its p2p port (`ip:port`).
+        #[arg(long)]
+        address: String,
+        /// validator or observer.
+        #[arg(long, default_value = "validator")]
+        role: String,
+    },
+    /// Remove a node; a validator stops being obeyed at the next epoch boundary.
+    RemoveNode {
+        #[arg(long)]
+        key: String,
+    },
+    /// Replace a node's key; the old key stops being obeyed at the next epoch boundary.
+    RotateNode {
+        #[arg(long)]
+        old: String,
+        #[arg(long)]
+        new: String,
+    },
+}
+
+fn parse_node_key(text: &str) -> anyhow::Result<formica_types::PublicKey> {
+    formica_types::public_key_from_hex(text).with_context(|| format!("node key {text:?} (0x and 64 hex digits)"))
 }
 
 /// Who signs a transaction, for which account, and whether to wait for it.
@@ -523,6 +554,7 @@ async fn status(target: &Target) -> anyhow::Result<()> {
     println!("height       {} ({})", status.height, hash_to_hex(&status.block_hash));
     println!("state root   {}", hash_to_hex(&status.state_root));
     println!("peers        {}", status.peers);
+    println!("epoch        {}", status.epoch);
     println!("validators   {}", status.validators.len());
     println!("mempool      {} transactions", status.mempool_size);
     println!("node key     {}", public_key_to_hex(&status.node_public_key));
@@ -689,6 +721,18 @@ fn parse_action(action: ActionCommand) -> anyhow::Result<GovernanceAction> {
         }
         ActionCommand::AccountCreation { members_only } => GovernanceAction::SetAccountCreation { members_only },
         ActionCommand::SetFee { fee } => GovernanceAction::SetFee { fee: parse_amount(&fee, "fee")? },
+        ActionCommand::AddNode { org, key, address, role } => GovernanceAction::AddNode {
+            org: OrgId(org),
+            key: parse_node_key(&key)?,
+            address: formica_types::NodeAddress(
+                address.parse().with_context(|| format!("address {address:?} (ip:port)"))?,
+            ),
+            role: role.parse().map_err(|error: String| anyhow!(error))?,
+        },
+        ActionCommand::RemoveNode { key } => GovernanceAction::RemoveNode { key: parse_node_key(&key)? },
+        ActionCommand::RotateNode { old, new } => {
+            GovernanceAction::RotateNode { old: parse_node_key(&old)?, new: parse_node_key(&new)? }
+        }
     })
 }
 

@@ -49,6 +49,9 @@ pub struct UpArgs {
     /// Create the devnet folder (keys, genesis, configs) and exit without starting nodes.
     #[arg(long)]
     init_only: bool,
+    /// Blocks per consensus epoch (validator-set changes take effect at epoch boundaries).
+    #[arg(long, default_value_t = 120)]
+    epoch_blocks: u64,
 }
 
 fn node_dir(dir: &Path, index: usize) -> PathBuf {
@@ -123,6 +126,7 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
         approval_rule: ApprovalRule::TWO_THIRDS,
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
+        epoch_blocks: args.epoch_blocks,
     };
     genesis.validate().context("generated genesis")?;
     std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)? + "\n")?;

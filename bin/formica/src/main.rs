@@ -8,6 +8,7 @@
 
 mod client;
 mod devnet;
+mod init_node;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -37,6 +38,8 @@ enum Command {
     },
     /// Build a genesis file from the validators and accounts the organisations hand in.
     Genesis(GenesisArgs),
+    /// Create the key and config of a node that joins a running chain (then register it by vote).
+    InitNode(init_node::InitNodeArgs),
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -74,6 +77,9 @@ struct GenesisArgs {
     /// Only admins of member organisations may create accounts.
     #[arg(long)]
     account_creation_members_only: bool,
+    /// Blocks per consensus epoch (validator-set changes take effect at epoch boundaries).
+    #[arg(long, default_value_t = Genesis::EPOCH_BLOCKS_DEFAULT)]
+    epoch_blocks: u64,
     /// The fee per transaction.
     #[arg(long, default_value = "1")]
     fee: u128,
@@ -156,6 +162,7 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         approval_rule,
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: args.account_creation_members_only,
+        epoch_blocks: args.epoch_blocks,
     };
     genesis.validate().context("the genesis is not valid")?;
     Ok(genesis)
@@ -168,6 +175,16 @@ fn main() -> anyhow::Result<()> {
             formica_node::run(&config).with_context(|| format!("node with config {}", config.display()))
         }
         Command::Up(args) => devnet::up(args, &cli.target.dir),
+        Command::InitNode(args) => {
+            let key = init_node::init_node(&args)?;
+            println!("node key     {key}");
+            println!("config       {}", args.out.join("node.toml").display());
+            println!(
+                "register it: formica gov propose add-node --org <ORG> --key {key} --address {} --role validator",
+                args.p2p
+            );
+            Ok(())
+        }
         Command::Genesis(args) => {
             let out = args.out.clone();
             let genesis = build_genesis(args)?;

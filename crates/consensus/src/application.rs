@@ -78,6 +78,7 @@ where
         state_ops_root: target.root,
         state_range: range,
         receipts_root: Hash::EMPTY,
+        next_nodes: formica_types::NodeSet::default(),
     };
     Block::new(header, Vec::new())
 }
@@ -114,6 +115,7 @@ pub struct FormicaApplication<M, O> {
     observer: O,
     receipts: ReceiptCache,
     faults: FaultInjection,
+    boundaries: Option<crate::epochs::BoundarySender>,
     _source: std::marker::PhantomData<M>,
 }
 
@@ -126,8 +128,16 @@ impl<M, O> FormicaApplication<M, O> {
             observer,
             receipts: Arc::new(Mutex::new(BTreeMap::new())),
             faults: FaultInjection::NONE,
+            boundaries: None,
             _source: std::marker::PhantomData,
         }
+    }
+
+    /// The same application, telling `boundaries` about every finalized last block of an epoch
+    /// and waiting until the next epoch runs before the block counts as processed.
+    pub fn with_boundaries(mut self, boundaries: crate::epochs::BoundarySender) -> Self {
+        self.boundaries = Some(boundaries);
+        self
     }
 
     /// The same application with deliberate bugs (tests of the tests only).
@@ -187,6 +197,8 @@ enum Invalid {
     ReceiptsRoot,
     #[error("state root does not match execution")]
     StateRoot,
+    #[error("the next epoch's node registry does not match execution")]
+    NextNodes,
 }
 
 fn check_header(parent: &Block, block: &Block, limit: u32) -> Result<(), Invalid> {
@@ -276,6 +288,7 @@ where
             state_ops_root: built.merkleized.ops_root(),
             state_range: state_range::<E>(&built.merkleized),
             receipts_root: receipts_root(&built.receipts),
+            next_nodes: built.next_nodes,
         };
         let block = Block::new(header, built.transactions);
         debug!(height = %height, transactions = block.transactions.len(), "proposed block");
@@ -348,7 +361,13 @@ where
         _readers: <StateDatabases<E> as DatabaseSet<E>>::Readers,
     ) {
         info!(height = %block.header.height, transactions = block.transactions.len(), "block finalized");
-        self.observer.finalized(Arc::new(block.clone()), captured).await;
+        let block = Arc::new(block.clone());
+        self.observer.finalized(block.clone(), captured).await;
+        if formica_execution::is_epoch_last(&self.parameters, block.header.height)
+            && let Some(boundaries) = &self.boundaries
+        {
+            boundaries.enter_next(block).await;
+        }
     }
 }
 
@@ -377,12 +396,16 @@ impl<M, O> FormicaApplication<M, O> {
                 return Err(Invalid::Signature { index });
             }
         }
-        let (merkleized, receipts) =
+        let executed =
             formica_execution::execute_block::<E>(&self.parameters, block.header.height, batches, &block.transactions)
                 .await
                 .map_err(|error| Invalid::Execution(error.to_string()))?;
+        let (merkleized, receipts) = (executed.merkleized, executed.receipts);
         if self.faults.skip_state_root_check {
             return Ok((merkleized, receipts));
+        }
+        if executed.next_nodes != block.header.next_nodes {
+            return Err(Invalid::NextNodes);
         }
         if receipts_root(&receipts) != block.header.receipts_root {
             return Err(Invalid::ReceiptsRoot);

@@ -6,6 +6,7 @@
 //! pass registered channels, a peer provider and a blocker.
 
 use crate::application::{FaultInjection, FinalizedObserver, FormicaApplication, SigningScheme, TransactionSource};
+use crate::epochs::{BoundarySender, Committees, Orchestrator, OrchestratorConfig, PeerTracker, SimplexSettings};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{
@@ -14,16 +15,10 @@ use commonware_consensus::{
         resolver::p2p as marshal_resolver,
         standard::{Deferred, Standard},
     },
-    simplex::{
-        self,
-        config::{Floor, ForwardPolicy, SkipPolicy},
-        elector::RoundRobin,
-    },
-    types::{Epoch, FixedEpocher, ViewDelta},
+    simplex,
+    types::{FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{
-    Digested, Sha256, Signer as _, certificate::ConstantProvider, certificate::Verifier as _, ed25519,
-};
+use commonware_cryptography::{Digested, Signer as _, certificate::Verifier as _, ed25519};
 use commonware_glue::stateful::{
     self, PruneConfig, Stateful, SyncPlan,
     db::{SyncEngineConfig, p2p as state_resolver},
@@ -32,7 +27,7 @@ use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, mmr, translator::TwoCap};
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use formica_execution::ChainParameters;
 use formica_state::{StateDb, state_config};
 use formica_types::{Block, BlockLimits, PublicKey};
@@ -91,7 +86,6 @@ pub struct Config<M, O> {
     /// Consensus signature namespace (includes the chain id).
     pub namespace: Vec<u8>,
     pub signer: ed25519::PrivateKey,
-    pub validators: Vec<PublicKey>,
     pub parameters: Arc<ChainParameters>,
     pub genesis: Block,
     pub block_limits: BlockLimits,
@@ -125,10 +119,12 @@ where
     M: TransactionSource,
     O: FinalizedObserver,
 {
-    /// Handle of the simplex engine: it ends when the engine stops.
+    /// Handle of the epoch orchestrator: it ends when consensus stops.
     pub handle: Handle<()>,
     pub stateful: StatefulMailbox<E, M, O>,
     pub marshal: MarshalMailbox<SigningScheme, Variant>,
+    /// The current epoch and its committee.
+    pub committees: Committees,
 }
 
 const IO_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
@@ -150,9 +146,11 @@ fn archive_config<C>(prefix: &str, name: &str, page_cache: CacheRef, codec_confi
 }
 
 /// The most bytes one p2p message of the engine may carry.
-pub fn max_message_bytes(validators: usize, block_limits: &BlockLimits) -> u32 {
-    let participants = u32::try_from(validators).expect("validator count fits u32");
-    let consensus = simplex::max_payload_size::<SigningScheme, formica_types::Hash>(participants);
+///
+/// Sized for the largest committee any epoch may have, plus the epoch subchannel prefix.
+pub fn max_message_bytes(block_limits: &BlockLimits) -> u32 {
+    let participants = u32::from(formica_types::VALIDATORS_MAX);
+    let consensus = simplex::max_payload_size::<SigningScheme, formica_types::Hash>(participants) + 10;
     // A block plus framing; state sync batches are far smaller.
     let block = block_limits.encoded_bytes_max() + 1024;
     let state = state_resolver::max_payload_size::<mmr::Family, formica_types::Hash>(
@@ -167,12 +165,13 @@ pub fn max_message_bytes(validators: usize, block_limits: &BlockLimits) -> u32 {
 }
 
 /// Starts a validator's engine.
-pub async fn start<E, M, O, S, R, P, B>(
+pub async fn start<E, M, O, S, R, P, B, T>(
     context: E,
     config: Config<M, O>,
     channels: Channels<S, R>,
     peers: P,
     blocker: B,
+    tracker: T,
 ) -> Engine<E, M, O>
 where
     E: commonware_storage::Context + Spawner + Clock + Storage + Metrics + rand_core::Rng + rand_core::CryptoRng,
@@ -182,14 +181,13 @@ where
     R: Receiver<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
+    T: PeerTracker,
 {
     let prefix = config.partition_prefix.clone();
     let public_key = config.signer.public_key();
-    let participants = Set::from_iter_dedup(config.validators.iter().cloned());
-    let scheme = SigningScheme::signer(&config.namespace, participants, config.signer.clone())
-        .expect("this node's key is in the validator set");
-    let provider = ConstantProvider::<SigningScheme, Epoch>::new(scheme.clone());
-    let epocher = FixedEpocher::new(NZU64!(u64::MAX));
+    let parameters = config.parameters.clone();
+    let committees = Committees::new(config.namespace.clone(), config.signer.clone(), parameters.genesis_nodes.clone());
+    let epocher = FixedEpocher::new(NZU64!(parameters.epoch_blocks.max(1)));
     let page_cache = CacheRef::new(NZU16!(4_096), NZUsize!(8_192));
     let genesis = config.genesis.clone();
 
@@ -223,7 +221,13 @@ where
 
     let finalizations = prunable::Archive::init(
         context.child("finalizations_by_height"),
-        archive_config(&prefix, "finalizations", page_cache.clone(), scheme.certificate_codec_config()),
+        // Stored certificates come from committees of any size (up to the largest allowed).
+        archive_config(
+            &prefix,
+            "finalizations",
+            page_cache.clone(),
+            SigningScheme::certificate_codec_config_unbounded(),
+        ),
     )
     .await
     .unwrap_or_else(|error| panic!("cannot open the finalizations archive: {error}"));
@@ -242,7 +246,7 @@ where
         finalizations,
         blocks,
         marshal::Config {
-            provider,
+            provider: committees.clone(),
             epocher: epocher.clone(),
             start: plan.marshal_start(Digested::precomputed(genesis.clone(), genesis_digest)),
             partition_prefix: format!("{prefix}-marshal"),
@@ -279,8 +283,14 @@ where
         );
     state_resolver_actor.start(channels.state_sync);
 
-    let application =
-        FormicaApplication::new(config.parameters.clone(), genesis.clone(), config.observer).with_faults(config.faults);
+    let (boundary_sender, boundaries) = BoundarySender::channel();
+    let application = FormicaApplication::new(config.parameters.clone(), genesis.clone(), config.observer)
+        .with_faults(config.faults)
+        .with_boundaries(boundary_sender);
+    // The orchestrator restarts from the stored boundary block of the current epoch, so marshal
+    // keeps at least an epoch of blocks whatever the operator configured.
+    let epoch_blocks = usize::try_from(parameters.epoch_blocks).unwrap_or(usize::MAX);
+    let retained_blocks = config.retained_blocks.max(epoch_blocks.saturating_add(8));
     let (stateful_actor, stateful_mailbox) = Stateful::new(
         context.child("stateful"),
         stateful::Config {
@@ -298,45 +308,39 @@ where
             },
             prune_config: Some(PruneConfig {
                 maintenance_interval: NZUsize!(64),
-                retained_marshal_blocks: config.retained_blocks,
+                retained_marshal_blocks: retained_blocks,
                 retained_qmdb_blocks: 0,
             }),
             strategy: Sequential,
         },
     );
 
-    let deferred = Deferred::new(context.child("deferred"), stateful_mailbox.clone(), marshal_mailbox.clone(), epocher);
+    let deferred =
+        Deferred::new(context.child("deferred"), stateful_mailbox.clone(), marshal_mailbox.clone(), epocher.clone());
     marshal_actor.start(stateful_mailbox.clone(), buffer, resolver);
     stateful_actor.start();
 
-    let simplex_engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
+    let orchestrator = Orchestrator::new(
+        context.child("epochs"),
+        OrchestratorConfig {
+            committees: committees.clone(),
+            marshal: marshal_mailbox.clone(),
+            application: deferred,
             blocker,
-            automaton: deferred.clone(),
-            relay: deferred.clone(),
-            reporter: deferred,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: config.mailbox_size,
-            epoch: Epoch::zero(),
-            floor: Floor::Genesis(genesis_digest),
-            replay_buffer: IO_BUFFER,
-            write_buffer: IO_BUFFER,
-            page_cache,
-            leader_timeout: config.timeouts.leader,
-            certification_timeout: config.timeouts.certification,
-            timeout_retry: config.timeouts.retry,
-            view_retention: ViewDelta::new(256),
-            skip: SkipPolicy::Enabled { timeout: config.timeouts.skip, budget: simplex::SkipBudget::Participants },
-            fetch_timeout: NZDuration!(config.timeouts.fetch),
-            fetch_retry_delay: Duration::from_millis(500),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
+            peers: tracker,
+            epocher,
+            genesis_digest,
+            genesis_nodes: parameters.genesis_nodes.clone(),
+            simplex: SimplexSettings {
+                mailbox_size: config.mailbox_size,
+                io_buffer: IO_BUFFER,
+                page_cache,
+                timeouts: config.timeouts.clone(),
+            },
+            partition_prefix: prefix,
+            boundaries,
         },
     );
-    let handle = simplex_engine.start(channels.votes, channels.certificates, channels.resolver);
-    Engine { handle, stateful: stateful_mailbox, marshal: marshal_mailbox }
+    let handle = orchestrator.start(channels.votes, channels.certificates, channels.resolver);
+    Engine { handle, stateful: stateful_mailbox, marshal: marshal_mailbox, committees }
 }

@@ -15,9 +15,13 @@
 //!   re-executing it reproduces the receipts root, the state root and the state sync target.
 //! - Every node replays the same finalized blocks in the same order, so every node holds the
 //!   same state root at every height.
+//! - The committee of epoch `e + 1` is the validator list the last block of epoch `e` states,
+//!   which every validator checked against its own execution before voting; [`epochs`] moves the
+//!   engine, the p2p peer sets and the certificate verifier to it together.
 
 pub mod application;
 pub mod engine;
+pub mod epochs;
 
 pub use application::{
     EMPTY_BLOCK_WAIT, FaultInjection, FinalizedObserver, FormicaApplication, SigningScheme, TIMESTAMP_DRIFT_MAX,

@@ -5,7 +5,7 @@ use crate::transition::{
 };
 use commonware_glue::stateful::db::{DatabaseSet, Unmerkleized as _};
 use formica_state::{StateDatabases, StateKey, StateValue};
-use formica_types::{Height, Receipt, Transaction};
+use formica_types::{Height, NodeSet, Receipt, Transaction};
 use std::collections::BTreeSet;
 use std::future::Future;
 
@@ -102,6 +102,32 @@ where
     batch.merkleize().await.map_err(|error| ExecutionError::Storage(error.to_string()))
 }
 
+/// Whether `height` is the last block of its epoch: the block that states the next epoch's node
+/// registry.
+pub fn is_epoch_last(parameters: &ChainParameters, height: Height) -> bool {
+    (height.get() + 1) % parameters.epoch_blocks == 0
+}
+
+/// The node registry after a block, if the block is the last of its epoch (empty otherwise).
+fn next_nodes(
+    parameters: &ChainParameters,
+    height: Height,
+    overlay: &StateOverlay,
+) -> std::result::Result<NodeSet, Unread> {
+    if is_epoch_last(parameters, height) { crate::governance::nodes(overlay) } else { Ok(NodeSet::default()) }
+}
+
+/// A block executed by a verifier.
+pub struct Executed<E>
+where
+    E: commonware_storage::Context + commonware_runtime::Spawner,
+{
+    pub merkleized: Merkleized<E>,
+    pub receipts: Vec<Receipt>,
+    /// The node registry after the block if it is the last of its epoch; empty otherwise.
+    pub next_nodes: NodeSet,
+}
+
 /// Executes a block's transactions at `height` on `batch`. Any inadmissible transaction makes the
 /// whole block invalid. Signatures must have been verified before.
 pub async fn execute_block<E>(
@@ -109,20 +135,23 @@ pub async fn execute_block<E>(
     height: Height,
     batch: Batch<E>,
     transactions: &[Transaction],
-) -> Result<(Merkleized<E>, Vec<Receipt>)>
+) -> Result<Executed<E>>
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let (overlay, receipts) = run_with_reads(
+    let (overlay, (receipts, next_nodes)) = run_with_reads(
         parameters,
         height,
         transactions,
         |keys| read_records(&batch, keys),
-        |overlay| execute_transactions(parameters, height, overlay, transactions),
+        |overlay| {
+            let receipts = execute_transactions(parameters, height, overlay, transactions)?;
+            Ok((receipts, next_nodes(parameters, height, overlay)?))
+        },
     )
     .await?;
     let receipts = receipts?;
-    Ok((write_overlay(batch, overlay).await?, receipts))
+    Ok(Executed { merkleized: write_overlay(batch, overlay).await?, receipts, next_nodes })
 }
 
 /// One pass over a block's transactions. A transaction that needs unread records is skipped and
@@ -167,6 +196,8 @@ where
     pub receipts: Vec<Receipt>,
     /// Candidates left out, with the reason.
     pub left_out: Vec<(Transaction, Rejection)>,
+    /// The node registry after the block if it is the last of its epoch; empty otherwise.
+    pub next_nodes: NodeSet,
 }
 
 /// Builds a block at `height` from `candidates` (signatures already verified), leaving out any
@@ -181,7 +212,7 @@ where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
     let limit = parameters.block_transactions_max as usize;
-    let (overlay, (transactions, receipts, left_out)) = run_with_reads(
+    let (overlay, (transactions, receipts, left_out, next_nodes)) = run_with_reads(
         parameters,
         height,
         &candidates,
@@ -207,10 +238,13 @@ where
                     }
                 }
             }
-            if unread.is_empty() { Ok((transactions, receipts, left_out)) } else { Err(Unread(unread)) }
+            if !unread.is_empty() {
+                return Err(Unread(unread));
+            }
+            Ok((transactions, receipts, left_out, next_nodes(parameters, height, overlay)?))
         },
     )
     .await?;
     let merkleized = write_overlay(batch, overlay).await?;
-    Ok(Built { merkleized, transactions, receipts, left_out })
+    Ok(Built { merkleized, transactions, receipts, left_out, next_nodes })
 }

@@ -10,8 +10,8 @@
 use crate::transition::{ChainParameters, Halt, StateOverlay, Unread, fail};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    AccountId, FailureCode, GovernanceAction, GovernanceState, Height, ORG_ADMINS_MAX, OrgId, OrgName, Organisation,
-    Proposal,
+    AccountId, FailureCode, GovernanceAction, GovernanceState, Height, NODES_MAX, Node, NodeRole, NodeSet,
+    ORG_ADMINS_MAX, OrgId, OrgName, Organisation, Proposal, PublicKey, VALIDATORS_MAX,
 };
 
 /// The governance record. It always exists after genesis.
@@ -78,6 +78,42 @@ pub(crate) fn admit(
     org
 }
 
+/// Appends `node` to the registry (genesis only: the caller checked it).
+pub(crate) fn register_node(overlay: &mut StateOverlay, state: &mut GovernanceState, node: Node) {
+    let slot = state.nodes;
+    overlay.set(StateKey::NodeSlot(key_bytes(&node.key)), Some(StateValue::NodeSlot(slot)));
+    overlay.set(StateKey::Node(slot), Some(StateValue::Node(node)));
+    state.nodes += 1;
+}
+
+fn key_bytes(key: &PublicKey) -> [u8; 32] {
+    key.as_ref().try_into().expect("an ed25519 public key is 32 bytes")
+}
+
+/// The node registry, in slot order.
+pub fn nodes(overlay: &StateOverlay) -> Result<NodeSet, Unread> {
+    let state = state(overlay)?;
+    let keys: Vec<StateKey> = (0..state.nodes).map(StateKey::Node).collect();
+    overlay.require(keys.iter().copied())?;
+    let nodes = keys
+        .iter()
+        .map(|key| match overlay.value(key)? {
+            Some(StateValue::Node(node)) => Ok(node.clone()),
+            other => panic!("{key:?} below the node count holds {other:?}"),
+        })
+        .collect::<Result<Vec<_>, Unread>>()?;
+    Ok(NodeSet(nodes))
+}
+
+/// The slot of the node with `key`, if it is registered.
+fn node_slot(overlay: &StateOverlay, key: &PublicKey) -> Result<Option<u16>, Unread> {
+    Ok(match overlay.value(&StateKey::NodeSlot(key_bytes(key)))? {
+        Some(StateValue::NodeSlot(slot)) => Some(*slot),
+        Some(other) => panic!("the node slot of {key} holds {other:?}"),
+        None => None,
+    })
+}
+
 /// `Propose`: records the proposal and the proposer's approval (which may pass it at once).
 pub(crate) fn propose(
     parameters: &ChainParameters,
@@ -112,7 +148,7 @@ pub(crate) fn propose(
         executed: false,
     };
     overlay.set(StateKey::Proposal(id), Some(StateValue::Proposal(proposal)));
-    overlay.set(StateKey::ProposalAction(id), Some(StateValue::ProposalAction(*action)));
+    overlay.set(StateKey::ProposalAction(id), Some(StateValue::ProposalAction(action.clone())));
     // Everything the approval reads was read above and every check it makes holds for a new
     // proposal, so it cannot fail after these writes.
     approve(parameters, height, overlay, sender, id)
@@ -162,7 +198,7 @@ pub(crate) fn approve(
     let passes = parameters.approval_rule.passes(proposal.approvals, state.members);
     if passes {
         let action = match overlay.value(&StateKey::ProposalAction(id))? {
-            Some(StateValue::ProposalAction(action)) => *action,
+            Some(StateValue::ProposalAction(action)) => action.clone(),
             other => panic!("the action of proposal {id} holds {other:?}"),
         };
         // The action is planned (every read, every check) before its first write: a failing
@@ -293,6 +329,69 @@ fn plan_action(
         GovernanceAction::SetFee { fee } => {
             state.fee = fee;
             Ok(Vec::new())
+        }
+        GovernanceAction::AddNode { org, ref key, address, role } => {
+            active(overlay, org)?;
+            if node_slot(overlay, key)?.is_some() {
+                return fail(FailureCode::NodeExists, format!("node {key} is registered already"));
+            }
+            if state.nodes >= NODES_MAX {
+                return fail(FailureCode::NodeSetFull, format!("the registry holds at most {NODES_MAX} nodes"));
+            }
+            let registry = nodes(overlay)?;
+            if role == NodeRole::Validator && registry.validators().len() >= usize::from(VALIDATORS_MAX) {
+                return fail(FailureCode::NodeSetFull, format!("an epoch has at most {VALIDATORS_MAX} validators"));
+            }
+            if registry.0.iter().any(|node| node.address == address) {
+                return fail(FailureCode::InvalidProposal, format!("another node listens at {address}"));
+            }
+            let slot = state.nodes;
+            state.nodes += 1;
+            let node = Node { key: key.clone(), org, address, role };
+            Ok(vec![
+                (StateKey::NodeSlot(key_bytes(key)), Some(StateValue::NodeSlot(slot))),
+                (StateKey::Node(slot), Some(StateValue::Node(node))),
+            ])
+        }
+        GovernanceAction::RemoveNode { ref key } => {
+            let Some(slot) = node_slot(overlay, key)? else {
+                return fail(FailureCode::NodeMissing, format!("no node {key} is registered"));
+            };
+            let mut registry = nodes(overlay)?.0;
+            let removed = registry.swap_remove(usize::from(slot));
+            if removed.role == NodeRole::Validator && !registry.iter().any(|node| node.role == NodeRole::Validator) {
+                return fail(FailureCode::WouldLoseQuorum, "the last validator cannot be removed");
+            }
+            // The last node moves into the freed slot; the last slot is deleted.
+            let last = state.nodes - 1;
+            let mut writes = Vec::new();
+            if last != slot {
+                let moved = registry[usize::from(slot)].clone();
+                writes.push((StateKey::NodeSlot(key_bytes(&moved.key)), Some(StateValue::NodeSlot(slot))));
+                writes.push((StateKey::Node(slot), Some(StateValue::Node(moved))));
+            }
+            writes.push((StateKey::Node(last), None));
+            writes.push((StateKey::NodeSlot(key_bytes(key)), None));
+            state.nodes = last;
+            Ok(writes)
+        }
+        GovernanceAction::RotateNode { ref old, ref new } => {
+            let Some(slot) = node_slot(overlay, old)? else {
+                return fail(FailureCode::NodeMissing, format!("no node {old} is registered"));
+            };
+            if node_slot(overlay, new)?.is_some() {
+                return fail(FailureCode::NodeExists, format!("node {new} is registered already"));
+            }
+            let mut node = match overlay.value(&StateKey::Node(slot))? {
+                Some(StateValue::Node(node)) => node.clone(),
+                other => panic!("node slot {slot} holds {other:?}"),
+            };
+            node.key = new.clone();
+            Ok(vec![
+                (StateKey::NodeSlot(key_bytes(old)), None),
+                (StateKey::NodeSlot(key_bytes(new)), Some(StateValue::NodeSlot(slot))),
+                (StateKey::Node(slot), Some(StateValue::Node(node))),
+            ])
         }
     }
 }

@@ -29,14 +29,19 @@
 //! - A block containing an inadmissible transaction is invalid as a whole
 //!   ([`ExecutionError::Rejected`]); a proposer leaves such transactions out ([`build_block`]).
 //! - The genesis accounts are created by the first block after genesis, before its transactions.
+//! - The last block of each epoch ([`is_epoch_last`]) states the node registry after it
+//!   ([`Executed::next_nodes`]): the next epoch's committee is its validators. Governance changes
+//!   the registry ([`nodes`]) at any height; consensus only reads it at epoch boundaries.
 
 pub mod block;
 mod governance;
 pub mod transition;
 
 pub use block::{
-    Batch, Built, ExecutionError, Merkleized, Records, build_block, execute_block, execute_transactions, run_with_reads,
+    Batch, Built, Executed, ExecutionError, Merkleized, Records, build_block, execute_block, execute_transactions,
+    is_epoch_last, run_with_reads,
 };
+pub use governance::nodes;
 pub use transition::{
     ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, check_admissible, check_sender,
     first_reads, second_reads,

@@ -10,11 +10,22 @@ use formica_crypto::{AccountSigner, AuthorisationError, sign_transaction};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
     ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, AccountStatus, Amount, ApprovalRule, ChainId, FailureCode,
-    GovernanceAction, GovernanceState, Height, KeyScheme, Nonce, OrgId, OrgName, Organisation, Outcome, Payload,
-    Receipt, Role, Transaction, TransactionBody,
+    GovernanceAction, GovernanceState, Height, KeyScheme, Node, NodeAddress, NodeRole, NodeSet, Nonce, OrgId, OrgName,
+    Organisation, Outcome, Payload, Receipt, Role, Transaction, TransactionBody,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+
+/// The one genesis validator of every test world.
+fn genesis_validator() -> Node {
+    use commonware_cryptography::Signer as _;
+    Node {
+        key: commonware_cryptography::ed25519::PrivateKey::from_seed(900).public_key(),
+        org: OrgId::NONE,
+        address: NodeAddress("127.0.0.1:30000".parse().expect("address")),
+        role: NodeRole::Validator,
+    }
+}
 
 const GENESIS_BALANCE: u128 = 1_000_000;
 const FEE: u128 = 1;
@@ -59,6 +70,8 @@ impl World {
             approval_rule: ApprovalRule::TWO_THIRDS,
             proposal_expiry_blocks_max: 1000,
             account_creation_members_only: false,
+            genesis_nodes: NodeSet(vec![genesis_validator()]),
+            epoch_blocks: 100,
         };
         let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0) };
         world.block(&[]).expect("the genesis block applies");
@@ -257,6 +270,16 @@ impl World {
                 | (StateKey::ProposalAction(_), StateValue::ProposalAction(_))
                 | (StateKey::OrgApprovals(..), StateValue::OrgApprovals { .. })
                 | (StateKey::Approved(..), StateValue::Approved(_)) => {}
+                (StateKey::Node(slot), StateValue::Node(node)) => {
+                    assert!(*slot < self.governance().nodes, "node slots are dense");
+                    let key: [u8; 32] = node.key.as_ref().try_into().expect("32 bytes");
+                    assert_eq!(self.records.get(&StateKey::NodeSlot(key)), Some(&StateValue::NodeSlot(*slot)));
+                }
+                (StateKey::NodeSlot(key), StateValue::NodeSlot(slot)) => match self.records.get(&StateKey::Node(*slot))
+                {
+                    Some(StateValue::Node(node)) => assert_eq!(node.key.as_ref(), key.as_slice(), "slot points back"),
+                    other => panic!("node slot {slot} holds {other:?}"),
+                },
                 (key, value) => panic!("{key:?} holds {value:?}"),
             }
         }
@@ -543,22 +566,22 @@ fn proposals_pass_with_more_than_two_thirds_of_members_and_apply_once() {
     world.fails(world.by(&admins[5], Payload::Approve { proposal: 0 }), FailureCode::NotMember);
     world.fails(world.by(&admins[2], Payload::Approve { proposal: 9 }), FailureCode::ProposalMissing);
     let revoke = GovernanceAction::RevokeRole { account: target, role: Role::Issuer };
-    world.ok(world.by(&admins[0], Payload::Propose { action: revoke, expiry_blocks: 3 }));
+    world.ok(world.by(&admins[0], Payload::Propose { action: revoke.clone(), expiry_blocks: 3 }));
     world.advance(4);
     world.fails(world.by(&admins[1], Payload::Approve { proposal: 1 }), FailureCode::ProposalExpired);
     world.fails(
-        world.by(&admins[0], Payload::Propose { action: revoke, expiry_blocks: 0 }),
+        world.by(&admins[0], Payload::Propose { action: revoke.clone(), expiry_blocks: 0 }),
         FailureCode::InvalidProposal,
     );
     world.fails(
-        world.by(&admins[0], Payload::Propose { action: revoke, expiry_blocks: 1001 }),
+        world.by(&admins[0], Payload::Propose { action: revoke.clone(), expiry_blocks: 1001 }),
         FailureCode::InvalidProposal,
     );
     // A proposal that could not apply now is refused before anyone votes, and stores nothing.
     let twice = GovernanceAction::GrantRole { account: target, role: Role::Issuer };
     world.fails(world.by(&admins[0], propose(twice)), FailureCode::RoleUnchanged);
     assert_eq!(world.governance().next_proposal, 2);
-    world.fails(world.by(&admins[5], propose(revoke)), FailureCode::NotMember);
+    world.fails(world.by(&admins[5], propose(revoke.clone())), FailureCode::NotMember);
 }
 
 #[test]
@@ -854,4 +877,92 @@ proptest! {
         seal(&mut world, &mut pending, &mut used);
         prop_assert!(world.governance().members >= 1);
     }
+}
+
+impl World {
+    /// The node registry, in slot order.
+    fn nodes(&self) -> Vec<Node> {
+        (0..self.governance().nodes)
+            .map(|slot| match self.records.get(&StateKey::Node(slot)) {
+                Some(StateValue::Node(node)) => node.clone(),
+                other => panic!("node slot {slot} holds {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Proposes `action` and has enough members approve it to pass.
+    fn pass(&mut self, admins: &[AccountSigner], action: GovernanceAction) {
+        let id = self.governance().next_proposal;
+        self.ok(self.by(&admins[0], propose(action)));
+        self.ok(self.by(&admins[1], Payload::Approve { proposal: id }));
+        self.ok(self.by(&admins[2], Payload::Approve { proposal: id }));
+    }
+}
+
+fn node_key(seed: u64) -> formica_types::PublicKey {
+    use commonware_cryptography::Signer as _;
+    commonware_cryptography::ed25519::PrivateKey::from_seed(seed).public_key()
+}
+
+fn address(port: u16) -> NodeAddress {
+    NodeAddress(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+#[test]
+fn nodes_are_added_rotated_and_removed_by_vote_and_a_validator_always_remains() {
+    let (mut world, admins) = consortium();
+    assert_eq!(world.nodes(), vec![genesis_validator()]);
+    let add = |seed, org, port, role| GovernanceAction::AddNode {
+        org: OrgId(org),
+        key: node_key(seed),
+        address: address(port),
+        role,
+    };
+
+    // Bad proposals are refused when proposed: unknown organisation, a key or address in use.
+    world.fails(world.by(&admins[0], propose(add(1, 9, 30_001, NodeRole::Validator))), FailureCode::OrgMissing);
+    world.fails(world.by(&admins[0], propose(add(900, 1, 30_001, NodeRole::Validator))), FailureCode::NodeExists);
+    world.fails(world.by(&admins[0], propose(add(1, 1, 30_000, NodeRole::Validator))), FailureCode::InvalidProposal);
+    world.fails(
+        world.by(&admins[0], propose(GovernanceAction::RemoveNode { key: node_key(1) })),
+        FailureCode::NodeMissing,
+    );
+
+    // A proposal is not enough: the registry changes only when the proposal passes.
+    world.ok(world.by(&admins[0], propose(add(1, 1, 30_001, NodeRole::Validator))));
+    assert_eq!(world.nodes().len(), 1);
+    world.ok(world.by(&admins[1], Payload::Approve { proposal: 0 }));
+    world.ok(world.by(&admins[2], Payload::Approve { proposal: 0 }));
+    world.pass(&admins, add(2, 2, 30_002, NodeRole::Observer));
+    let registry = world.nodes();
+    assert_eq!(registry.len(), 3);
+    assert_eq!(
+        (registry[1].key.clone(), registry[1].org, registry[1].role),
+        (node_key(1), OrgId(1), NodeRole::Validator)
+    );
+    assert_eq!(NodeSet(registry.clone()).validators(), vec![genesis_validator().key, node_key(1)]);
+    assert_eq!(NodeSet(registry).observers(), vec![node_key(2)]);
+
+    // Rotation keeps the slot, organisation, address and role; the old key is gone.
+    world.fails(
+        world.by(&admins[0], propose(GovernanceAction::RotateNode { old: node_key(1), new: node_key(2) })),
+        FailureCode::NodeExists,
+    );
+    world.pass(&admins, GovernanceAction::RotateNode { old: node_key(1), new: node_key(3) });
+    let registry = world.nodes();
+    assert_eq!((registry[1].key.clone(), registry[1].address), (node_key(3), address(30_001)));
+    assert!(!world.records.contains_key(&StateKey::NodeSlot(node_key(1).as_ref().try_into().expect("32 bytes"))));
+
+    // Removal moves the last node into the freed slot.
+    world.pass(&admins, GovernanceAction::RemoveNode { key: genesis_validator().key });
+    let registry = world.nodes();
+    assert_eq!(registry.iter().map(|node| node.key.clone()).collect::<Vec<_>>(), vec![node_key(2), node_key(3)]);
+    assert!(!world.records.contains_key(&StateKey::Node(2)));
+    // The observer can go; the last validator cannot.
+    world.pass(&admins, GovernanceAction::RemoveNode { key: node_key(2) });
+    world.fails(
+        world.by(&admins[0], propose(GovernanceAction::RemoveNode { key: node_key(3) })),
+        FailureCode::WouldLoseQuorum,
+    );
+    assert_eq!(world.nodes().len(), 1);
 }

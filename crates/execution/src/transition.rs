@@ -13,7 +13,7 @@ use formica_crypto::{AuthorisationError, Authority, KeySet, authorise, validate_
 use formica_state::{StateKey, StateValue};
 use formica_types::{
     ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, ChainId, FailureCode, GovernanceState,
-    Height, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, Receipt, RecoveryConfig, Role,
+    Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, Receipt, RecoveryConfig, Role,
     Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +44,10 @@ pub struct ChainParameters {
     pub proposal_expiry_blocks_max: u32,
     /// The account-creation policy at genesis (governance can change it).
     pub account_creation_members_only: bool,
+    /// The node registry at genesis (its validators are epoch 0's committee).
+    pub genesis_nodes: NodeSet,
+    /// Blocks per consensus epoch.
+    pub epoch_blocks: u64,
 }
 
 /// Why a transaction may not be part of a block at all. A proposer leaves such a transaction out;
@@ -342,9 +346,13 @@ pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut StateOverlay) {
         members: 0,
         account_creation_members_only: parameters.account_creation_members_only,
         fee: parameters.fee_per_transaction,
+        nodes: 0,
     };
     for (name, admins, threshold) in &parameters.genesis_organisations {
         governance::admit(overlay, &mut state, *name, admins, *threshold);
+    }
+    for node in &parameters.genesis_nodes.0 {
+        governance::register_node(overlay, &mut state, node.clone());
     }
     overlay.set(StateKey::Governance, Some(StateValue::Governance(state)));
     for (key, balance) in &parameters.genesis_accounts {

@@ -29,6 +29,7 @@ pub struct NodeBackend<E: commonware_storage::Context + Spawner> {
     head: ChainHead,
     finalized: broadcast::Sender<Arc<FinalizedBlock>>,
     peers: PeerCounter,
+    committees: formica_consensus::epochs::Committees,
 }
 
 impl<E> NodeBackend<E>
@@ -46,6 +47,7 @@ where
             head: validator.head.clone(),
             finalized: validator.finalized.clone(),
             peers,
+            committees: validator.engine.committees.clone(),
         }
     }
 }
@@ -184,7 +186,7 @@ where
             self.state.records(&[StateKey::Proposal(id), StateKey::ProposalAction(id)]).await.map_err(unavailable)?;
         match (&values[0], &values[1]) {
             (Some(StateValue::Proposal(proposal)), Some(StateValue::ProposalAction(action))) => {
-                Ok(Some((*proposal, *action, height)))
+                Ok(Some((*proposal, action.clone(), height)))
             }
             (None, None) => Ok(None),
             other => Err(BackendError::Storage { reason: format!("proposal {id} records hold {other:?}") }),
@@ -199,7 +201,8 @@ where
             block_hash: head.hash,
             state_root: head.state_root,
             peers: (self.peers)(),
-            validators: self.chain.validators.clone(),
+            epoch: self.committees.current().0.get(),
+            validators: self.committees.current().1.validators(),
             mempool_size: self.mempool.len() as u64,
             node_public_key: self.public_key.clone(),
         })

@@ -45,6 +45,8 @@ impl Chain {
             approval_rule: genesis.approval_rule,
             proposal_expiry_blocks_max: genesis.proposal_expiry_blocks_max,
             account_creation_members_only: genesis.account_creation_members_only,
+            genesis_nodes: genesis.nodes(),
+            epoch_blocks: genesis.epoch_blocks,
         });
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&genesis.chain_id.encode());
@@ -79,7 +81,10 @@ impl Chain {
         bytes.extend_from_slice(&genesis.approval_rule.denominator.to_be_bytes());
         bytes.extend_from_slice(&genesis.proposal_expiry_blocks_max.to_be_bytes());
         bytes.push(u8::from(genesis.account_creation_members_only));
-        let commitment = hash_tagged(b"formica/genesis/v2", &[&bytes]);
+        // The node registry (which organisation runs each validator follows from the names).
+        bytes.extend_from_slice(&parameters.genesis_nodes.encode());
+        bytes.extend_from_slice(&genesis.epoch_blocks.to_be_bytes());
+        let commitment = hash_tagged(b"formica/genesis/v3", &[&bytes]);
         Ok(Self { genesis, parameters, validators, commitment })
     }
 

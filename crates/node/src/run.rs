@@ -6,14 +6,14 @@ use crate::backend::{NodeBackend, PeerCounter};
 use crate::config::{ConfigError, NodeConfig};
 use crate::validator::{self, ValidatorConfig};
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
-use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_p2p::authenticated::lookup;
 use commonware_runtime::{Metrics as _, Quota, Runner as _, Supervisor as _, tokio as runtime};
 use commonware_stream::{cups, sake};
-use commonware_utils::{NZU32, NZUsize, ordered::Map};
+use commonware_utils::{NZU32, NZUsize};
 use formica_consensus::engine::{self, Channels, Timeouts};
 use formica_crypto::{KeyFile, KeyFileError};
 use formica_types::{Genesis, GenesisError};
-use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
+use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 use tracing::{error, info};
 
 /// Why a node did not start.
@@ -27,8 +27,6 @@ pub enum RunError {
     GenesisFile { path: String, reason: String },
     #[error("invalid genesis: {0}")]
     Genesis(#[from] GenesisError),
-    #[error("this node's key {0} is not a validator in the genesis file")]
-    NotAValidator(String),
     #[error("invalid log level {0:?}")]
     LogLevel(String),
     #[error("cannot create {path}: {source}")]
@@ -57,9 +55,6 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
     let chain = Chain::from_genesis(read_genesis(&config.genesis_file)?)?;
     let (_, key) = KeyFile::read(&config.key_file)?;
     let public_key = key.public_key();
-    if !chain.validators.contains(&public_key) {
-        return Err(RunError::NotAValidator(formica_types::public_key_to_hex(&public_key)));
-    }
     let storage = config.data_dir.join("consensus");
     let index_directory = config.data_dir.join("indexes");
     for directory in [&storage, &index_directory] {
@@ -75,6 +70,12 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             None,
         );
         info!(name = %config.name, key = %formica_types::public_key_to_hex(&public_key), "starting node");
+        if !chain.validators.contains(&public_key) {
+            // A node outside the genesis set follows the chain as soon as the registry lists it
+            // (peers accept only registered keys) and votes from the epoch after it is made a
+            // validator.
+            info!("this key is not a genesis validator: the node follows the chain until the registry makes it a validator");
+        }
         let limits = validator::block_limits(&chain);
         let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
             sake::Sake {
@@ -91,23 +92,12 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             handshake,
             &namespace,
             config.p2p_listen,
-            NonZeroUsize::new(chain.validators.len()).expect("a genesis has validators"),
-            engine::max_message_bytes(chain.validators.len(), &limits),
+            NonZeroUsize::new(usize::from(formica_types::NODES_MAX)).expect("non-zero"),
+            engine::max_message_bytes(&limits),
             NZUsize!(1_024),
         );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-        let peers: Vec<(formica_types::PublicKey, Address)> = chain
-            .genesis
-            .validators
-            .iter()
-            .zip(&chain.validators)
-            .map(|(validator, key)| {
-                let address: SocketAddr = validator.p2p_address.parse().expect("validated with the genesis");
-                (key.clone(), Address::from(address))
-            })
-            .collect();
-        let peers: Map<_, _> = peers.try_into().expect("validator keys are unique (validated with the genesis)");
-        oracle.track(0, peers);
+        let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
+        // Peer sets are tracked per epoch by the consensus orchestrator, from the registry.
         // Per-peer rates; each channel's inbound queue holds one second's burst from every peer.
         let consensus_quota = Quota::per_second(NZU32!(1_000));
         let blocks_quota = Quota::per_second(NZU32!(100));
@@ -152,7 +142,8 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             channels,
             gossip,
             oracle.clone(),
-            oracle,
+            oracle.clone(),
+            formica_consensus::epochs::AddressedPeers(oracle),
         )
         .await
         {

@@ -263,7 +263,7 @@ pub fn block_limits(chain: &Chain) -> BlockLimits {
 
 /// Starts a validator: returns once every actor is running.
 #[allow(clippy::too_many_arguments)]
-pub async fn start<E, S, R, P, B>(
+pub async fn start<E, S, R, P, B, T>(
     context: E,
     chain: Chain,
     config: ValidatorConfig,
@@ -271,6 +271,7 @@ pub async fn start<E, S, R, P, B>(
     gossip: (S, R),
     peers: P,
     blocker: B,
+    tracker: T,
 ) -> Result<Validator<E>, formica_state::IndexError>
 where
     E: commonware_storage::Context + Spawner + Clock + Storage + Metrics + rand_core::Rng + rand_core::CryptoRng,
@@ -278,6 +279,7 @@ where
     R: Receiver<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
+    T: formica_consensus::epochs::PeerTracker,
 {
     let limits = block_limits(&chain);
     let indexes = Indexes::open(&config.index_directory, limits)?;
@@ -313,7 +315,6 @@ where
         engine::Config {
             namespace: chain.namespace(),
             signer: config.signer.clone(),
-            validators: chain.validators.clone(),
             parameters: chain.parameters.clone(),
             genesis,
             block_limits: limits,
@@ -328,6 +329,7 @@ where
         channels,
         peers,
         blocker.clone(),
+        tracker,
     )
     .await;
     let databases = engine.stateful.subscribe_databases().await;

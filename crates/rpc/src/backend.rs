@@ -116,6 +116,8 @@ pub struct Status {
     pub block_hash: Hash,
     pub state_root: Hash,
     pub peers: u32,
+    /// The consensus epoch the node is in, and its committee.
+    pub epoch: u64,
     pub validators: Vec<PublicKey>,
     pub mempool_size: u64,
     pub node_public_key: PublicKey,

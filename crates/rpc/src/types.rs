@@ -428,6 +428,9 @@ pub struct StatusView {
     #[serde(with = "codec::hash")]
     pub state_root: Hash,
     pub peers: u32,
+    /// The consensus epoch the node is in; `validators` is its committee.
+    #[serde(default)]
+    pub epoch: u64,
     #[serde(with = "codec::public_keys")]
     pub validators: Vec<PublicKey>,
     pub mempool_size: u64,
@@ -443,6 +446,7 @@ impl From<&Status> for StatusView {
             block_hash: status.block_hash,
             state_root: status.state_root,
             peers: status.peers,
+            epoch: status.epoch,
             validators: status.validators.clone(),
             mempool_size: status.mempool_size,
             node_public_key: status.node_public_key.clone(),

@@ -127,7 +127,7 @@ impl Cluster {
         let (network, oracle) = Network::new(
             context.child("network"),
             simulated::Config {
-                max_size: engine::max_message_bytes(keys.len(), &limits),
+                max_size: engine::max_message_bytes(&limits),
                 max_peers_per_set: NZUsize!(16),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
@@ -285,9 +285,11 @@ impl Cluster {
             .with_attribute("index", index)
             .with_attribute("incarnation", incarnation)
             .spawn(move |context| async move {
-                let validator = validator::start(context, chain, config, engine_channels, gossip, manager, control)
-                    .await
-                    .expect("the validator's indexes open");
+                let tracker = formica_consensus::epochs::KeyedPeers(manager.clone());
+                let validator =
+                    validator::start(context, chain, config, engine_channels, gossip, manager, control, tracker)
+                        .await
+                        .expect("the validator's indexes open");
                 let view = NodeView {
                     mempool: validator.mempool.clone(),
                     indexes: validator.indexes.clone(),

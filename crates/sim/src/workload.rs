@@ -56,6 +56,8 @@ pub fn genesis(validators: &[PrivateKey]) -> Genesis {
         approval_rule: formica_types::ApprovalRule::TWO_THIRDS,
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
+        // Short epochs: every seed crosses several epoch boundaries under its faults.
+        epoch_blocks: 20,
     }
 }
 

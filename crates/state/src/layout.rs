@@ -7,13 +7,14 @@
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use formica_types::{
-    Account, AccountId, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, OrgId, Organisation,
+    Account, AccountId, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, Node, OrgId, Organisation,
     PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
 };
 
 // Every record fits the fixed value size (the account record is the largest).
 const _: () = assert!(GovernanceAction::SIZE_MAX <= Account::SIZE);
 const _: () = assert!(Organisation::SIZE <= Account::SIZE && Proposal::SIZE <= Account::SIZE);
+const _: () = assert!(Node::SIZE <= Account::SIZE && GovernanceState::SIZE <= Account::SIZE);
 
 /// Domain tag of account keys in the state.
 const ACCOUNT_KEY_TAG: &[u8] = b"formica/state/account/v1";
@@ -29,6 +30,8 @@ const PROPOSAL_TAG: &[u8] = b"formica/state/proposal/v1";
 const PROPOSAL_ACTION_TAG: &[u8] = b"formica/state/proposal-action/v1";
 const ORG_APPROVALS_TAG: &[u8] = b"formica/state/org-approvals/v1";
 const APPROVED_TAG: &[u8] = b"formica/state/approved/v1";
+const NODE_TAG: &[u8] = b"formica/state/node/v1";
+const NODE_SLOT_TAG: &[u8] = b"formica/state/node-slot/v1";
 
 /// The state key of an account: a tagged hash of its id.
 pub fn account_key(id: &AccountId) -> Hash {
@@ -64,6 +67,10 @@ pub enum StateKey {
     OrgApprovals(u64, OrgId),
     /// That an admin account approved a proposal.
     Approved(u64, AccountId),
+    /// Node number `slot` of the node registry (slots `0..nodes`, dense).
+    Node(u16),
+    /// The registry slot of the node with this public key.
+    NodeSlot([u8; 32]),
 }
 
 impl StateKey {
@@ -85,6 +92,8 @@ impl StateKey {
                 hash_tagged(ORG_APPROVALS_TAG, &[&id.to_be_bytes(), &org.0.to_be_bytes()])
             }
             StateKey::Approved(id, account) => hash_tagged(APPROVED_TAG, &[&id.to_be_bytes(), &account.0]),
+            StateKey::Node(slot) => hash_tagged(NODE_TAG, &[&slot.to_be_bytes()]),
+            StateKey::NodeSlot(key) => hash_tagged(NODE_SLOT_TAG, &[key]),
         }
     }
 }
@@ -112,6 +121,10 @@ pub enum StateValue {
     },
     /// An admin's approval, with the height it was given at.
     Approved(Height),
+    /// A registered node.
+    Node(Node),
+    /// Where a node's record is.
+    NodeSlot(u16),
 }
 
 impl StateValue {
@@ -128,6 +141,8 @@ impl StateValue {
     const TAG_PROPOSAL_ACTION: u8 = 10;
     const TAG_ORG_APPROVALS: u8 = 11;
     const TAG_APPROVED: u8 = 12;
+    const TAG_NODE: u8 = 13;
+    const TAG_NODE_SLOT: u8 = 14;
     /// The largest record; every value is padded to it.
     const BODY: usize = Account::SIZE;
 
@@ -153,6 +168,8 @@ impl StateValue {
             StateValue::Proposal(_) => Proposal::SIZE,
             StateValue::ProposalAction(action) => action.encode_size(),
             StateValue::OrgApprovals { .. } => 2,
+            StateValue::Node(_) => Node::SIZE,
+            StateValue::NodeSlot(_) => 2,
         }
     }
 }
@@ -213,6 +230,14 @@ impl Write for StateValue {
                 Self::TAG_APPROVED.write(buf);
                 height.write(buf);
             }
+            StateValue::Node(node) => {
+                Self::TAG_NODE.write(buf);
+                node.write(buf);
+            }
+            StateValue::NodeSlot(slot) => {
+                Self::TAG_NODE_SLOT.write(buf);
+                slot.write(buf);
+            }
         }
         buf.put_bytes(0, Self::BODY - self.body_size());
     }
@@ -239,6 +264,8 @@ impl Read for StateValue {
             Self::TAG_PROPOSAL_ACTION => StateValue::ProposalAction(GovernanceAction::read(buf)?),
             Self::TAG_ORG_APPROVALS => StateValue::OrgApprovals { admins: u8::read(buf)?, counted: bool::read(buf)? },
             Self::TAG_APPROVED => StateValue::Approved(Height::read(buf)?),
+            Self::TAG_NODE => StateValue::Node(Node::read(buf)?),
+            Self::TAG_NODE_SLOT => StateValue::NodeSlot(u16::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         };
         let padding = Self::BODY - value.body_size();

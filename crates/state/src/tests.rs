@@ -21,6 +21,7 @@ fn block(height: u64, transactions: Vec<Transaction>) -> Block {
         state_ops_root: hash_tagged(b"o", &[]),
         state_range: NonEmptyRange::new(0..1).expect("non-empty"),
         receipts_root: hash_tagged(b"r", &[]),
+        next_nodes: formica_types::NodeSet::default(),
     };
     Block::new(header, transactions)
 }

@@ -4,6 +4,7 @@
 //! consensus context it was proposed in (round, leader, parent view and digest), so the same
 //! transactions proposed in another round are another block.
 
+use crate::nodes::NodeSet;
 use crate::primitives::{Hash, Height, PublicKey, hash_tagged};
 use crate::receipt::Receipt;
 use crate::transaction::{Transaction, TransactionLimits};
@@ -64,13 +65,16 @@ pub struct Header {
     pub state_range: NonEmptyRange<u64>,
     /// Binary Merkle root over the receipt hashes, in block order.
     pub receipts_root: Hash,
+    /// In an epoch's last block, the node registry after executing it: its validators are the
+    /// next epoch's committee. Empty in every other block.
+    pub next_nodes: NodeSet,
 }
 
 impl Header {
     /// Domain tag of block digests.
     pub const HASH_TAG: &'static [u8] = b"formica/block/v1";
-    /// A generous upper bound on an encoded header.
-    pub const ENCODED_BYTES_MAX: usize = 512;
+    /// A generous upper bound on an encoded header (an epoch's last block carries the node set).
+    pub const ENCODED_BYTES_MAX: usize = 512 + NodeSet::ENCODED_BYTES_MAX;
 
     /// The block digest.
     pub fn digest(&self) -> Hash {
@@ -94,6 +98,7 @@ impl Write for Header {
         self.state_ops_root.write(buf);
         self.state_range.write(buf);
         self.receipts_root.write(buf);
+        self.next_nodes.write(buf);
     }
 }
 
@@ -108,6 +113,7 @@ impl EncodeSize for Header {
             + self.state_ops_root.encode_size()
             + self.state_range.encode_size()
             + self.receipts_root.encode_size()
+            + self.next_nodes.encode_size()
     }
 }
 
@@ -124,6 +130,7 @@ impl Read for Header {
             state_ops_root: Hash::read(buf)?,
             state_range: NonEmptyRange::<u64>::read(buf)?,
             receipts_root: Hash::read(buf)?,
+            next_nodes: NodeSet::read(buf)?,
         })
     }
 }

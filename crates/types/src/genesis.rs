@@ -4,8 +4,9 @@
 //! genesis block commits to it through the state root of the accounts it funds and the
 //! validator set it names.
 
-use crate::governance::{ApprovalRule, ORG_ADMINS_MAX, OrgName};
+use crate::governance::{ApprovalRule, ORG_ADMINS_MAX, OrgId, OrgName};
 use crate::keys::{AccountKey, Role};
+use crate::nodes::{Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};
 use crate::primitives::{AccountId, Amount, ChainId, PublicKey, public_key_from_hex, public_key_to_hex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -100,6 +101,13 @@ pub struct Genesis {
     /// account may). Governance can change it.
     #[serde(default)]
     pub account_creation_members_only: bool,
+    /// Blocks per consensus epoch. Validator-set changes take effect at epoch boundaries.
+    #[serde(default = "default_epoch_blocks")]
+    pub epoch_blocks: u64,
+}
+
+fn default_epoch_blocks() -> u64 {
+    Genesis::EPOCH_BLOCKS_DEFAULT
 }
 
 /// A genesis file that cannot start a chain.
@@ -127,6 +135,10 @@ pub enum GenesisError {
     Organisation { name: String, reason: String },
     #[error("the approval rule must satisfy 0 <= numerator < denominator")]
     ApprovalRule,
+    #[error("at most {max} validators")]
+    TooManyValidators { max: u16 },
+    #[error("epoch_blocks must be between {min} and {max}")]
+    EpochBlocks { min: u64, max: u64 },
 }
 
 impl Genesis {
@@ -136,11 +148,23 @@ impl Genesis {
     pub const RECOVERY_DELAY_MIN_BLOCKS_DEFAULT: u32 = 100;
     /// The default longest proposal lifetime: about a day of blocks at two a second.
     pub const PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT: u32 = 172_800;
+    /// The default epoch length: about eight minutes of blocks at two a second.
+    pub const EPOCH_BLOCKS_DEFAULT: u64 = 1_000;
+    /// The shortest epoch a genesis may set.
+    pub const EPOCH_BLOCKS_MIN: u64 = 10;
+    /// The longest epoch a genesis may set.
+    pub const EPOCH_BLOCKS_MAX: u64 = 1_000_000;
 
     /// Checks the genesis and returns the validators' keys in the order given.
     pub fn validate(&self) -> Result<Vec<PublicKey>, GenesisError> {
         if self.validators.is_empty() {
             return Err(GenesisError::NoValidators);
+        }
+        if self.validators.len() > usize::from(VALIDATORS_MAX) {
+            return Err(GenesisError::TooManyValidators { max: VALIDATORS_MAX });
+        }
+        if !(Self::EPOCH_BLOCKS_MIN..=Self::EPOCH_BLOCKS_MAX).contains(&self.epoch_blocks) {
+            return Err(GenesisError::EpochBlocks { min: Self::EPOCH_BLOCKS_MIN, max: Self::EPOCH_BLOCKS_MAX });
         }
         if self.block_transactions_max == 0 || self.block_transactions_max > Self::BLOCK_TRANSACTIONS_MAX {
             return Err(GenesisError::BlockTransactionsMax { max: Self::BLOCK_TRANSACTIONS_MAX });
@@ -225,6 +249,29 @@ impl Genesis {
             .iter()
             .try_fold(Amount::ZERO, |total, (_, balance)| total.checked_add(*balance))
             .ok_or(GenesisError::SupplyOverflow)
+    }
+
+    /// The node registry at genesis: every genesis validator, run by the genesis organisation of
+    /// the same name if there is one. Call after [`Genesis::validate`].
+    pub fn nodes(&self) -> NodeSet {
+        NodeSet(
+            self.validators
+                .iter()
+                .map(|validator| {
+                    let org = self
+                        .organisations
+                        .iter()
+                        .position(|organisation| organisation.name.as_str() == validator.name)
+                        .map_or(OrgId::NONE, |index| OrgId(index as u32 + 1));
+                    Node {
+                        key: public_key_from_hex(&validator.public_key).expect("validated genesis"),
+                        org,
+                        address: NodeAddress(validator.p2p_address.parse().expect("validated genesis")),
+                        role: NodeRole::Validator,
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// Renders a validator key for the genesis file.

@@ -5,7 +5,8 @@
 //! [`OrgName::BYTES_MAX`] bytes; a display name belongs off chain.
 
 use crate::keys::Role;
-use crate::primitives::{AccountId, Amount, Height, ParseError};
+use crate::nodes::{NodeAddress, NodeRole};
+use crate::primitives::{AccountId, Amount, Height, ParseError, PublicKey};
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,11 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OrgId(pub u32);
+
+impl OrgId {
+    /// No organisation (ids start at 1).
+    pub const NONE: OrgId = OrgId(0);
+}
 
 impl fmt::Display for OrgId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -177,6 +183,8 @@ pub struct GovernanceState {
     pub account_creation_members_only: bool,
     /// The fee every transaction pays (set at genesis, changed by vote).
     pub fee: Amount,
+    /// Registered nodes (slots `0..nodes` of the node registry, dense).
+    pub nodes: u16,
 }
 
 impl Write for GovernanceState {
@@ -186,11 +194,12 @@ impl Write for GovernanceState {
         self.members.write(buf);
         self.account_creation_members_only.write(buf);
         self.fee.write(buf);
+        self.nodes.write(buf);
     }
 }
 
 impl FixedSize for GovernanceState {
-    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1 + Amount::SIZE;
+    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1 + Amount::SIZE + 2;
 }
 
 impl Read for GovernanceState {
@@ -202,12 +211,13 @@ impl Read for GovernanceState {
             members: u32::read(buf)?,
             account_creation_members_only: bool::read(buf)?,
             fee: Amount::read(buf)?,
+            nodes: u16::read(buf)?,
         })
     }
 }
 
 /// What an approved proposal does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GovernanceAction {
     /// Admits an organisation with one admin account (admin threshold 1).
@@ -228,6 +238,73 @@ pub enum GovernanceAction {
     SetAccountCreation { members_only: bool },
     /// Changes the fee every transaction pays, from the next transaction on.
     SetFee { fee: Amount },
+    /// Registers a node of a member organisation. A validator joins the consensus committee at
+    /// the next epoch boundary; an observer may connect to the network at once.
+    AddNode {
+        org: OrgId,
+        #[serde(with = "public_key_hex")]
+        key: PublicKey,
+        #[serde(with = "address_text")]
+        address: NodeAddress,
+        #[serde(with = "role_text")]
+        role: NodeRole,
+    },
+    /// Removes a node; a validator leaves the committee at the next epoch boundary. Refused if
+    /// no validator would remain.
+    RemoveNode {
+        #[serde(with = "public_key_hex")]
+        key: PublicKey,
+    },
+    /// Replaces a node's key (same organisation, address and role); from the next epoch
+    /// boundary the old key is no longer obeyed.
+    RotateNode {
+        #[serde(with = "public_key_hex")]
+        old: PublicKey,
+        #[serde(with = "public_key_hex")]
+        new: PublicKey,
+    },
+}
+
+mod public_key_hex {
+    use crate::primitives::{PublicKey, public_key_from_hex, public_key_to_hex};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &PublicKey, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&public_key_to_hex(key))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PublicKey, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        public_key_from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+mod address_text {
+    use crate::nodes::NodeAddress;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(address: &NodeAddress, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&address.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NodeAddress, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map(NodeAddress).map_err(serde::de::Error::custom)
+    }
+}
+
+mod role_text {
+    use crate::nodes::NodeRole;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(role: &NodeRole, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(role.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NodeRole, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl GovernanceAction {
@@ -240,6 +317,9 @@ impl GovernanceAction {
     const TAG_REVOKE_ROLE: u8 = 6;
     const TAG_SET_ACCOUNT_CREATION: u8 = 7;
     const TAG_SET_FEE: u8 = 8;
+    const TAG_ADD_NODE: u8 = 9;
+    const TAG_REMOVE_NODE: u8 = 10;
+    const TAG_ROTATE_NODE: u8 = 11;
     /// The largest encoding (an organisation's admission).
     pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
 }
@@ -289,6 +369,22 @@ impl Write for GovernanceAction {
                 Self::TAG_SET_FEE.write(buf);
                 fee.write(buf);
             }
+            GovernanceAction::AddNode { org, key, address, role } => {
+                Self::TAG_ADD_NODE.write(buf);
+                org.write(buf);
+                key.write(buf);
+                address.write(buf);
+                role.write(buf);
+            }
+            GovernanceAction::RemoveNode { key } => {
+                Self::TAG_REMOVE_NODE.write(buf);
+                key.write(buf);
+            }
+            GovernanceAction::RotateNode { old, new } => {
+                Self::TAG_ROTATE_NODE.write(buf);
+                old.write(buf);
+                new.write(buf);
+            }
         }
     }
 }
@@ -303,6 +399,9 @@ impl EncodeSize for GovernanceAction {
             GovernanceAction::GrantRole { .. } | GovernanceAction::RevokeRole { .. } => AccountId::SIZE + Role::SIZE,
             GovernanceAction::SetAccountCreation { .. } => 1,
             GovernanceAction::SetFee { .. } => Amount::SIZE,
+            GovernanceAction::AddNode { .. } => OrgId::SIZE + PublicKey::SIZE + NodeAddress::SIZE + NodeRole::SIZE,
+            GovernanceAction::RemoveNode { .. } => PublicKey::SIZE,
+            GovernanceAction::RotateNode { .. } => 2 * PublicKey::SIZE,
         }
     }
 }
@@ -332,6 +431,16 @@ impl Read for GovernanceAction {
             }
             Self::TAG_SET_ACCOUNT_CREATION => GovernanceAction::SetAccountCreation { members_only: bool::read(buf)? },
             Self::TAG_SET_FEE => GovernanceAction::SetFee { fee: Amount::read(buf)? },
+            Self::TAG_ADD_NODE => GovernanceAction::AddNode {
+                org: OrgId::read(buf)?,
+                key: PublicKey::read(buf)?,
+                address: NodeAddress::read(buf)?,
+                role: NodeRole::read(buf)?,
+            },
+            Self::TAG_REMOVE_NODE => GovernanceAction::RemoveNode { key: PublicKey::read(buf)? },
+            Self::TAG_ROTATE_NODE => {
+                GovernanceAction::RotateNode { old: PublicKey::read(buf)?, new: PublicKey::read(buf)? }
+            }
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -22,6 +22,7 @@ mod block;
 mod genesis;
 mod governance;
 mod keys;
+mod nodes;
 mod primitives;
 mod receipt;
 mod transaction;
@@ -33,6 +34,7 @@ pub use governance::{
     ApprovalRule, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation, Proposal,
 };
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
+pub use nodes::{NODES_MAX, Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};
 pub use primitives::{
     AccountId, Amount, ChainId, Hash, Height, Nonce, ParseError, PublicKey, Signature, hash_from_hex, hash_tagged,
     hash_to_hex, public_key_from_hex, public_key_to_hex,

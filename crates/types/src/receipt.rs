@@ -77,6 +77,12 @@ pub enum FailureCode {
     RoleUnchanged = 30,
     /// The proposal is malformed (expiry out of range, an invalid threshold, ...).
     InvalidProposal = 31,
+    /// A node with this key is registered already.
+    NodeExists = 32,
+    /// No registered node has this key.
+    NodeMissing = 33,
+    /// The node registry, or the validator set, is full.
+    NodeSetFull = 34,
 }
 
 impl FailureCode {
@@ -114,6 +120,9 @@ impl FailureCode {
             29 => Self::AdminSetFull,
             30 => Self::RoleUnchanged,
             31 => Self::InvalidProposal,
+            32 => Self::NodeExists,
+            33 => Self::NodeMissing,
+            34 => Self::NodeSetFull,
             _ => return None,
         })
     }

@@ -202,8 +202,11 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     let proposal = clients[0].governance().await.expect("rpc").next_proposal;
     let mut votes = Vec::new();
     for (index, admin) in admins.iter().enumerate() {
-        let payload =
-            if index == 0 { Payload::Propose { action, expiry_blocks: 1_000 } } else { Payload::Approve { proposal } };
+        let payload = if index == 0 {
+            Payload::Propose { action: action.clone(), expiry_blocks: 1_000 }
+        } else {
+            Payload::Approve { proposal }
+        };
         let transaction =
             clients[index].build_signed(admin.account_id(), &[admin], payload, Amount(10)).await.expect("built");
         let hash = clients[index].submit(&transaction).await.expect("admitted");

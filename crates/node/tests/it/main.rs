@@ -1,3 +1,4 @@
 //! Multi-validator tests of the node on commonware's deterministic runtime and simulated network.
 
+mod epochs;
 mod simulation;

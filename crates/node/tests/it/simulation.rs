@@ -44,6 +44,7 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         approval_rule: ApprovalRule::TWO_THIRDS,
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
+        epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
     }
 }
 
@@ -109,7 +110,7 @@ async fn start_network(
     let (network, oracle) = Network::new(
         context.child("network"),
         simulated::Config {
-            max_size: engine::max_message_bytes(keys.len(), &limits),
+            max_size: engine::max_message_bytes(&limits),
             max_peers_per_set: NZUsize!(16),
             disconnect_on_block: true,
             tracked_peer_sets: NZUsize!(1),
@@ -152,6 +153,7 @@ async fn start_network(
             gossip,
             oracle.manager(),
             control.clone(),
+            formica_consensus::epochs::KeyedPeers(oracle.manager()),
         )
         .await
         .expect("validator starts");

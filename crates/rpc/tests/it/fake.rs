@@ -210,6 +210,7 @@ pub fn build_block(height: Height, parent: Hash, transactions: Vec<Transaction>,
         state_ops_root: hash_tagged(b"test-ops", &[&height.get().to_be_bytes()]),
         state_range: NonEmptyRange::new(0..height.get() + 1).expect("non-empty"),
         receipts_root: receipts_root(receipts),
+        next_nodes: formica_types::NodeSet::default(),
     };
     Block::new(header, transactions)
 }
@@ -279,6 +280,7 @@ impl Backend for FakeNode {
             block_hash: tip.hash(),
             state_root: tip.header.state_root,
             peers: 3,
+            epoch: 0,
             validators: vec![self.node_key.public_key()],
             mempool_size: ledger.pending.len() as u64,
             node_public_key: self.node_key.public_key(),
