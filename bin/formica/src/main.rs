@@ -1,11 +1,13 @@
 //! `formica`: one binary for operators and developers.
 //!
 //! - `formica up`: a local 4-validator network (separate processes) on loopback.
+//! - `formica bench run|sweep`: throughput and latency of a network it starts (see [`bench`]).
 //! - `formica node --config FILE`: one production node.
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
 //!   client commands over JSON-RPC (see [`client`]).
 
+mod bench;
 mod client;
 mod devnet;
 
@@ -37,6 +39,9 @@ enum Command {
     },
     /// Build a genesis file from the validators and accounts the organisations hand in.
     Genesis(GenesisArgs),
+    /// Measure a local network: pre-signed transfers, closed or open loop, latency and cost.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -168,6 +173,7 @@ fn main() -> anyhow::Result<()> {
             formica_node::run(&config).with_context(|| format!("node with config {}", config.display()))
         }
         Command::Up(args) => devnet::up(args, &cli.target.dir),
+        Command::Bench(command) => bench::run(command, &cli.target),
         Command::Genesis(args) => {
             let out = args.out.clone();
             let genesis = build_genesis(args)?;

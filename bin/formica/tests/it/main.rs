@@ -1,3 +1,4 @@
 //! Real-process tests of the `formica` binary on loopback.
 
+mod bench;
 mod network;
