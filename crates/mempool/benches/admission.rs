@@ -29,7 +29,7 @@ impl AccountReader for Accounts {
     }
 }
 
-fn workload() -> (Accounts, Vec<Vec<u8>>) {
+fn workload() -> (Accounts, Vec<bytes::Bytes>) {
     let signers: Vec<AccountSigner> = (0..SENDERS).map(|n| AccountSigner::from_seed(KeyScheme::Ed25519, n)).collect();
     let accounts = signers
         .iter()
@@ -54,7 +54,7 @@ fn workload() -> (Accounts, Vec<Vec<u8>>) {
                 fee_limit: Amount(1),
                 payload: Payload::Transfer { to: AccountId([7; 32]), amount: Amount(5) },
             };
-            sign_transaction(body, &[signer]).encode().to_vec()
+            sign_transaction(body, &[signer]).encode()
         })
         .collect();
     (Accounts(Arc::new(accounts)), encoded)
@@ -66,7 +66,7 @@ fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("transaction");
     group.throughput(Throughput::Elements(1));
     group.bench_function("decode", |b| {
-        b.iter(|| Transaction::decode_cfg(black_box(encoded[0].as_slice()), &limits).expect("decodes"))
+        b.iter(|| Transaction::decode_cfg(black_box(encoded[0].clone()), &limits).expect("decodes"))
     });
     group.finish();
 }
@@ -87,7 +87,7 @@ fn admission(c: &mut Criterion) {
             |(mempool, queue)| {
                 futures::executor::block_on(async {
                     for bytes in &encoded {
-                        let transaction = Transaction::decode_cfg(bytes.as_slice(), &limits).expect("decodes");
+                        let transaction = Transaction::decode_cfg(bytes.clone(), &limits).expect("decodes");
                         mempool.submit(transaction).await.expect("admitted");
                     }
                 });

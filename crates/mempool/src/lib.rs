@@ -151,8 +151,12 @@ impl<A: AccountReader> Mempool<A> {
     ) -> Vec<Result<Hash, AdmissionError>> {
         let chain: Vec<Result<(), AdmissionError>> =
             transactions.iter().map(|transaction| self.check_chain(transaction)).collect();
-        let to_verify: Vec<&Transaction> =
-            transactions.iter().zip(&chain).filter(|(_, chain)| chain.is_ok()).map(|(transaction, _)| transaction).collect();
+        let to_verify: Vec<&Transaction> = transactions
+            .iter()
+            .zip(&chain)
+            .filter(|(_, chain)| chain.is_ok())
+            .map(|(transaction, _)| transaction)
+            .collect();
         let mut verified = formica_crypto::verify_batch(rng, &to_verify).into_iter();
         let mut results = Vec::with_capacity(transactions.len());
         for (transaction, chain) in transactions.into_iter().zip(chain) {

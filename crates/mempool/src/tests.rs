@@ -153,9 +153,8 @@ impl crate::AccountReader for Accounts {
 
 #[test]
 fn a_batch_of_gossiped_transactions_gets_the_verdicts_of_one_by_one_admission() {
-    let senders: BTreeMap<AccountId, SenderState> = (0..4)
-        .map(|seed| (AccountId::from_public_key(&key(seed).public_key()), account(seed, 0, 1_000)))
-        .collect();
+    let senders: BTreeMap<AccountId, SenderState> =
+        (0..4).map(|seed| (AccountId::from_public_key(&key(seed).public_key()), account(seed, 0, 1_000))).collect();
     let reader = Accounts(std::sync::Arc::new(senders));
     let mut tampered = transfer(1, 0, 5, 100);
     tampered.signatures[0].signature.0[5] ^= 1;

@@ -271,8 +271,7 @@ mod tests {
         for item in &prepared {
             use commonware_codec::Decode;
             let limits = formica_types::TransactionLimits::default();
-            let transaction =
-                formica_types::Transaction::decode_cfg(item.encoded.as_slice(), &limits).expect("decodes");
+            let transaction = formica_types::Transaction::decode_cfg(item.encoded.clone(), &limits).expect("decodes");
             assert_eq!(transaction.hash(), item.hash);
             assert!(formica_crypto::verify_individually(&transaction));
             assert_eq!(transaction.body.chain_id, ChainId(9));
