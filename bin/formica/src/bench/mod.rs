@@ -30,6 +30,16 @@ pub enum BenchCommand {
     Run(RunArgs),
     /// Open-loop steps at each of `--rates` on one network; writes a chart with `--svg`.
     Sweep(SweepArgs),
+    /// Redraws the chart of a sweep from its JSON report (`sweep --json-file`).
+    Chart {
+        /// The sweep's JSON report.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        svg: PathBuf,
+        #[arg(long, default_value = "Formica: throughput and p99 latency against offered load")]
+        title: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -108,13 +118,18 @@ pub fn run(command: BenchCommand, target: &crate::client::Target) -> anyhow::Res
     if target.rpc.is_some() {
         bail!("formica bench starts its own network (see --network-dir); --rpc is not used");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let reports = runtime.block_on(async {
-        match command {
-            BenchCommand::Run(args) => run_once(args).await.map(|report| vec![report]),
-            BenchCommand::Sweep(args) => sweep(args).await,
+    let runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let reports = match command {
+        BenchCommand::Chart { from, svg, title } => {
+            let text = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+            let reports: Vec<Report> =
+                serde_json::from_slice(&text).with_context(|| format!("{} is not a sweep report", from.display()))?;
+            return std::fs::write(&svg, report::sweep_svg(&reports, &title))
+                .with_context(|| format!("writing {}", svg.display()));
         }
-    })?;
+        BenchCommand::Run(args) => vec![runtime()?.block_on(run_once(args))?],
+        BenchCommand::Sweep(args) => runtime()?.block_on(sweep(args))?,
+    };
     if target.json {
         let value = if reports.len() == 1 {
             serde_json::to_string_pretty(&reports[0])?
@@ -200,6 +215,7 @@ async fn measure(
     let own_after = network::own_cpu_seconds();
     let (load_after, _, _) = network::machine();
     report = report.with_outcome(&outcome);
+    report.block_transactions_max = network.block_transactions_max;
     if ids.len() as u64 <= common.verify_accounts_max {
         report.chain_nonce_sum = Some(driver::chain_nonce_sum(&network.rpc[0], ids).await?);
     }

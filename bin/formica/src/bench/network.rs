@@ -4,6 +4,7 @@
 
 use crate::devnet::{self, UpArgs};
 use anyhow::{Context, bail};
+use formica_node::NodeConfig;
 use formica_types::{Amount, Genesis, GenesisAccount};
 use std::path::{Path, PathBuf};
 use tokio::process::Child;
@@ -26,6 +27,16 @@ pub struct NetworkArgs {
     /// First metrics port.
     #[arg(long, default_value_t = 19100)]
     pub metrics_port: u16,
+    /// The genesis limit on transactions per block (the devnet's is 10,000).
+    #[arg(long)]
+    pub block_transactions_max: Option<u32>,
+    /// Each node's consensus leader timeout (the node default is 1,000 ms). Building the first
+    /// block of a genesis with 1e5+ accounts takes longer than the default on a busy 2-core machine.
+    #[arg(long)]
+    pub leader_timeout_ms: Option<u64>,
+    /// Each node's consensus certification timeout (the node default is 2,000 ms).
+    #[arg(long)]
+    pub certification_timeout_ms: Option<u64>,
 }
 
 /// What each workload account holds at genesis: far more than any run spends.
@@ -36,6 +47,8 @@ pub struct Network {
     pub dir: PathBuf,
     pub rpc: Vec<String>,
     pub chain_id: formica_types::ChainId,
+    /// The genesis limit on transactions per block.
+    pub block_transactions_max: u32,
     children: Vec<Child>,
 }
 
@@ -62,14 +75,34 @@ impl Network {
         genesis.accounts.extend(
             public_keys.iter().map(|key| GenesisAccount { public_key: key.clone(), balance: Amount(ACCOUNT_BALANCE) }),
         );
+        if let Some(limit) = args.block_transactions_max {
+            genesis.block_transactions_max = limit;
+        }
         genesis.validate().context("bench genesis")?;
         // Compact: a genesis with a million accounts is large enough that indentation matters.
         std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
+        for index in 0..args.validators {
+            let path = devnet::node_dir(&dir, index).join("node.toml");
+            let mut config: NodeConfig = toml::from_str(&std::fs::read_to_string(&path)?)?;
+            if let Some(timeout) = args.leader_timeout_ms {
+                config.consensus.leader_timeout_ms = timeout;
+            }
+            if let Some(timeout) = args.certification_timeout_ms {
+                config.consensus.certification_timeout_ms = timeout;
+            }
+            std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        }
         let mut children = Vec::with_capacity(args.validators);
         for index in 0..args.validators {
             children.push(devnet::spawn(&dir, index)?);
         }
-        let network = Self { dir, rpc: manifest.rpc, chain_id: genesis.chain_id, children };
+        let network = Self {
+            dir,
+            rpc: manifest.rpc,
+            chain_id: genesis.chain_id,
+            block_transactions_max: genesis.block_transactions_max,
+            children,
+        };
         for url in &network.rpc {
             devnet::wait_until_ready(url).await?;
         }

@@ -62,6 +62,8 @@ pub struct Report {
     /// `closed` or `open`.
     pub mode: String,
     pub validators: usize,
+    /// The genesis limit on transactions per block.
+    pub block_transactions_max: u32,
     pub accounts: u64,
     pub distribution: String,
     pub seed: u64,
@@ -123,8 +125,14 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "{load}; {} validators; {} accounts ({}); {:.1} s load + {:.1} s drain",
-            self.validators, self.accounts, self.distribution, self.duration_seconds, self.drain_seconds
+            "{load}; {} validators; {} accounts ({}); blocks of at most {}; {:.1} s load + {:.1} s drain",
+            self.validators,
+            self.accounts,
+            self.block_transactions_max,
+            self.distribution,
+            self.block_transactions_max,
+            self.duration_seconds,
+            self.drain_seconds
         );
         let _ = writeln!(
             out,
@@ -166,8 +174,9 @@ impl Report {
     }
 }
 
-/// A chart of finalized throughput (left axis) and p99 latency (right axis) against the offered
-/// rate, one point per sweep step.
+/// A chart of finalized throughput (left axis, linear) and p99 latency (right axis, logarithmic
+/// from 10 ms: overload latencies are orders of magnitude above light-load ones) against the
+/// offered rate, one point per sweep step.
 pub fn sweep_svg(points: &[Report], title: &str) -> String {
     const WIDTH: f64 = 760.0;
     const HEIGHT: f64 = 440.0;
@@ -179,10 +188,11 @@ pub fn sweep_svg(points: &[Report], title: &str) -> String {
     let plot_height = HEIGHT - TOP - BOTTOM;
     let x_max = nice_ceiling(points.iter().map(|p| p.offered_tps).fold(1.0, f64::max));
     let tps_max = nice_ceiling(points.iter().map(|p| p.finalized_tps.max(p.offered_tps)).fold(1.0, f64::max));
-    let latency_max = nice_ceiling(points.iter().map(|p| p.latency.p99_ms).fold(1.0, f64::max));
+    // Powers of ten from 10 ms to the first at or above the largest p99.
+    let decades = points.iter().map(|p| p.latency.p99_ms).fold(100.0, f64::max).log10().ceil().max(2.0) - 1.0;
     let x = |value: f64| LEFT + value / x_max * plot_width;
     let y_tps = |value: f64| TOP + plot_height - value / tps_max * plot_height;
-    let y_latency = |value: f64| TOP + plot_height - value / latency_max * plot_height;
+    let y_latency = |value: f64| TOP + plot_height - (value.max(10.0).log10() - 1.0) / decades * plot_height;
 
     let mut svg = String::new();
     let _ = writeln!(
@@ -217,12 +227,14 @@ pub fn sweep_svg(points: &[Report], title: &str) -> String {
             gy + 4.0,
             fraction * tps_max
         );
+    }
+    for decade in 0..=decades as i32 {
+        let value = 10f64.powi(decade + 1);
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" fill="#c0392b">{:.0}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" fill="#c0392b">{value:.0}</text>"##,
             LEFT + plot_width + 6.0,
-            gy + 4.0,
-            fraction * latency_max
+            y_latency(value) + 4.0
         );
     }
     let _ = writeln!(
@@ -242,7 +254,7 @@ pub fn sweep_svg(points: &[Report], title: &str) -> String {
     );
     let _ = writeln!(
         svg,
-        r##"<text transform="translate({:.1} {:.1}) rotate(90)" text-anchor="middle" fill="#c0392b">p99 submit-to-final latency (ms)</text>"##,
+        r##"<text transform="translate({:.1} {:.1}) rotate(90)" text-anchor="middle" fill="#c0392b">p99 submit-to-final latency (ms, log)</text>"##,
         WIDTH - 22.0,
         TOP + plot_height / 2.0
     );
@@ -337,5 +349,8 @@ mod tests {
         assert!(svg.contains("t&lt;1&gt;"));
         // The x axis ends at 2000 tx/s: the last throughput marker sits at the plot's right edge.
         assert!(svg.contains(r#"<circle cx="680.0""#), "{svg}");
+        // p99 of 3000 ms on a 10 ms to 10 s log axis: 2.48 of 3 decades up the plot.
+        let expected = 50.0 + 330.0 - (3000f64.log10() - 1.0) / 3.0 * 330.0;
+        assert!(svg.contains(&format!(r#"cx="680.0" cy="{expected:.1}""#)), "{svg}");
     }
 }
