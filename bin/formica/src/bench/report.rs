@@ -56,8 +56,9 @@ pub struct MachineReport {
     pub bench_cpu_seconds: f64,
 }
 
-/// One run (or one point of a sweep).
+/// One run (or one point of a sweep). Fields missing from an older report read as defaults.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Report {
     /// `closed` or `open`.
     pub mode: String,
@@ -128,7 +129,6 @@ impl Report {
             "{load}; {} validators; {} accounts ({}); blocks of at most {}; {:.1} s load + {:.1} s drain",
             self.validators,
             self.accounts,
-            self.block_transactions_max,
             self.distribution,
             self.block_transactions_max,
             self.duration_seconds,
