@@ -1,7 +1,7 @@
 //! `formica`: one binary for operators and developers.
 //!
 //! - `formica up`: a local 4-validator network (separate processes) on loopback.
-//! - `formica bench run|sweep`: throughput and latency of a network it starts (see [`bench`]).
+//! - `formica bench run|sweep`: throughput and latency of a network it starts (see [`mod@bench`]).
 //! - `formica node --config FILE`: one production node.
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
