@@ -33,33 +33,33 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 pub struct UpArgs {
     /// Delete the devnet folder and start a new chain.
     #[arg(long)]
-    reset: bool,
+    pub(crate) reset: bool,
     /// Number of validators (used when the devnet is created).
     #[arg(long, default_value_t = 4)]
-    validators: usize,
+    pub(crate) validators: usize,
     /// First RPC port; validator i listens on this plus i.
     #[arg(long, default_value_t = 8545)]
-    rpc_port: u16,
+    pub(crate) rpc_port: u16,
     /// First p2p port.
     #[arg(long, default_value_t = 30300)]
-    p2p_port: u16,
+    pub(crate) p2p_port: u16,
     /// First metrics port.
     #[arg(long, default_value_t = 9100)]
-    metrics_port: u16,
+    pub(crate) metrics_port: u16,
     /// Create the devnet folder (keys, genesis, configs) and exit without starting nodes.
     #[arg(long)]
-    init_only: bool,
+    pub(crate) init_only: bool,
     /// Blocks per consensus epoch (validator-set changes take effect at epoch boundaries).
     #[arg(long, default_value_t = 120)]
-    epoch_blocks: u64,
+    pub(crate) epoch_blocks: u64,
 }
 
-fn node_dir(dir: &Path, index: usize) -> PathBuf {
+pub(crate) fn node_dir(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("node-{index}"))
 }
 
 /// Creates the devnet folder: keys, genesis, node configs and the manifest.
-fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
+pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
     if args.validators == 0 {
         bail!("--validators must be at least 1");
     }
@@ -135,7 +135,7 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest> {
     Ok(manifest)
 }
 
-fn spawn(dir: &Path, index: usize) -> anyhow::Result<Child> {
+pub(crate) fn spawn(dir: &Path, index: usize) -> anyhow::Result<Child> {
     let folder = node_dir(dir, index);
     let log_path = folder.join("node.log");
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
@@ -161,7 +161,7 @@ fn terminate(child: &Child) {
     }
 }
 
-async fn wait_until_ready(url: &str) -> anyhow::Result<u64> {
+pub(crate) async fn wait_until_ready(url: &str) -> anyhow::Result<u64> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(client) = formica_client::Client::connect(url).await
@@ -256,7 +256,7 @@ async fn supervise(dir: &Path, manifest: DevnetManifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn stop(children: &mut [Child]) {
+pub(crate) async fn stop(children: &mut [Child]) {
     for child in children.iter() {
         terminate(child);
     }

@@ -24,11 +24,13 @@ pub struct InitNodeArgs {
     pub name: String,
     /// Where the node listens for peers; the address registered on chain.
     #[arg(long)]
-    pub p2p: SocketAddr,
+    pub p2p_listen: SocketAddr,
+    /// Where it serves JSON-RPC.
     #[arg(long)]
-    pub rpc: SocketAddr,
+    pub rpc_listen: SocketAddr,
+    /// Where it serves Prometheus metrics.
     #[arg(long)]
-    pub metrics: SocketAddr,
+    pub metrics_listen: SocketAddr,
 }
 
 /// Writes the key and config; returns the node's public key (hex).
@@ -44,9 +46,9 @@ pub fn init_node(args: &InitNodeArgs) -> anyhow::Result<String> {
         key_file: "validator-key.json".into(),
         genesis_file: absolute(&args.genesis)?,
         data_dir: "data".into(),
-        p2p_listen: args.p2p,
-        rpc_listen: args.rpc,
-        metrics_listen: args.metrics,
+        p2p_listen: args.p2p_listen,
+        rpc_listen: args.rpc_listen,
+        metrics_listen: args.metrics_listen,
         log_level: "info".into(),
         log_json: false,
         consensus: Default::default(),

@@ -1,11 +1,13 @@
 //! `formica`: one binary for operators and developers.
 //!
 //! - `formica up`: a local 4-validator network (separate processes) on loopback.
+//! - `formica bench run|sweep`: throughput and latency of a network it starts (see [`mod@bench`]).
 //! - `formica node --config FILE`: one production node.
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
 //!   client commands over JSON-RPC (see [`client`]).
 
+mod bench;
 mod client;
 mod devnet;
 mod init_node;
@@ -40,6 +42,9 @@ enum Command {
     Genesis(GenesisArgs),
     /// Create the key and config of a node that joins a running chain (then register it by vote).
     InitNode(init_node::InitNodeArgs),
+    /// Measure a local network: pre-signed transfers, closed or open loop, latency and cost.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -181,10 +186,11 @@ fn main() -> anyhow::Result<()> {
             println!("config       {}", args.out.join("node.toml").display());
             println!(
                 "register it: formica gov propose add-node --org <ORG> --key {key} --address {} --role validator",
-                args.p2p
+                args.p2p_listen
             );
             Ok(())
         }
+        Command::Bench(command) => bench::run(command, &cli.target),
         Command::Genesis(args) => {
             let out = args.out.clone();
             let genesis = build_genesis(args)?;

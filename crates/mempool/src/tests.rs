@@ -140,3 +140,40 @@ fn frozen_senders_and_underweight_signatures_are_refused() {
     .sign(&[&key(1), &key(2)]);
     pool.insert(both, Some(&multisig), at, FEE).expect("two keys reach the threshold");
 }
+
+/// Finalized accounts held in memory.
+#[derive(Clone)]
+struct Accounts(std::sync::Arc<BTreeMap<AccountId, SenderState>>);
+
+impl crate::AccountReader for Accounts {
+    async fn account(&self, id: AccountId) -> Result<Option<SenderState>, String> {
+        Ok(self.0.get(&id).cloned())
+    }
+}
+
+#[test]
+fn a_batch_of_gossiped_transactions_gets_the_verdicts_of_one_by_one_admission() {
+    let senders: BTreeMap<AccountId, SenderState> =
+        (0..4).map(|seed| (AccountId::from_public_key(&key(seed).public_key()), account(seed, 0, 1_000))).collect();
+    let reader = Accounts(std::sync::Arc::new(senders));
+    let mut tampered = transfer(1, 0, 5, 100);
+    tampered.signatures[0].signature.0[5] ^= 1;
+    let mut other_chain = transfer(2, 0, 5, 100);
+    other_chain.body.chain_id = ChainId(2);
+    let batch = vec![transfer(0, 0, 5, 100), tampered, other_chain, transfer(3, 0, 5, 100), transfer(0, 0, 5, 100)];
+    let limits = TransactionLimits::default();
+    let mempool = |reader: Accounts| crate::Mempool::new(Config::default(), reader, ChainId(1), FEE, limits, 16).0;
+
+    let batched = mempool(reader.clone());
+    let mut rng = commonware_utils::test_rng();
+    let verdicts = futures::executor::block_on(batched.admit_batch(&mut rng, batch.clone()));
+    let one_by_one = mempool(reader);
+    let expected: Vec<_> =
+        batch.iter().map(|transaction| futures::executor::block_on(one_by_one.admit(transaction.clone()))).collect();
+    assert_eq!(verdicts, expected);
+    assert!(verdicts[0].is_ok() && verdicts[3].is_ok());
+    assert_eq!(verdicts[1], Err(AdmissionError::BadSignature));
+    assert!(matches!(verdicts[2], Err(AdmissionError::WrongChainId { .. })));
+    assert_eq!(verdicts[4], Err(AdmissionError::Duplicate));
+    assert_eq!(batched.len(), 2);
+}

@@ -7,6 +7,10 @@
 //! authenticated TCP ([`run()`](fn@run)), the simulation tests use the deterministic runtime and the
 //! simulated network, and both run this same code.
 //!
+//! A node whose key is not in the current committee runs the same code as an observer: it
+//! follows and verifies every block and serves RPC; it votes from the first epoch whose
+//! committee (the registry in state, see `formica-consensus::epochs`) lists its key.
+//!
 //! # What survives a restart
 //! Everything consensus needs (the simplex journal, marshal's archives of finalized blocks and
 //! certificates, the state database) lives in the runtime's storage directory; the indexes in

@@ -335,8 +335,8 @@ where
     let databases = engine.stateful.subscribe_databases().await;
     let _ = state.0.set(databases);
     let gossip_mempool = mempool.clone();
-    context.child("gossip").spawn(move |_| async move {
-        formica_mempool::run_gossip(gossip_mempool, gossip_queue, gossip.0, gossip.1, blocker).await;
+    context.child("gossip").spawn(move |context| async move {
+        formica_mempool::run_gossip(gossip_mempool, gossip_queue, gossip.0, gossip.1, blocker, context).await;
     });
     Ok(Validator { chain, public_key, engine, mempool, state, indexes, head, finalized, block_limits: limits })
 }

@@ -40,8 +40,10 @@ pub struct StateSample {
 /// One signed vote seen leaving a validator.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SignedVote {
-    /// Index of the signer in the validator set.
+    /// Index of the signer in the epoch's committee.
     pub signer: u32,
+    /// The epoch (each epoch restarts views at zero).
+    pub epoch: u64,
     pub view: u64,
     pub kind: VoteKind,
     /// The proposal voted for (`None` for a nullify vote).
@@ -137,7 +139,7 @@ pub enum Violation {
     NotCaughtUp { node: String, head: Height, needed: Height },
     ExecutedTwice { node: String, sender: AccountId, nonce: Nonce, heights: (Height, Height) },
     NotConserved { node: String, height: Height, total: Amount, supply: Amount },
-    DoubleSigned { signer: u32, view: u64, kind: VoteKind, payloads: (Option<Hash>, Option<Hash>) },
+    DoubleSigned { signer: u32, epoch: u64, view: u64, kind: VoteKind, payloads: (Option<Hash>, Option<Hash>) },
     SlowBlocks { from: Duration, to: Duration, gap_max: Duration },
     SlowCatchUp { node: String, window_start: Duration, needed: Height, within: Duration },
     BadRecord { node: String, reason: String },
@@ -177,8 +179,11 @@ impl fmt::Display for Violation {
             Self::NotConserved { node, height, total, supply } => {
                 write!(f, "{node} holds {total} in total at height {height}, the genesis supply is {supply}")
             }
-            Self::DoubleSigned { signer, view, kind, payloads } => {
-                write!(f, "validator {signer} signed two different {kind:?} votes in view {view}: {payloads:?}")
+            Self::DoubleSigned { signer, epoch, view, kind, payloads } => {
+                write!(
+                    f,
+                    "validator {signer} signed two different {kind:?} votes in epoch {epoch} view {view}: {payloads:?}"
+                )
             }
             Self::SlowBlocks { from, to, gap_max } => {
                 write!(f, "no block finalized between {from:?} and {to:?} (bound {gap_max:?}) though 2f+1 were up")
@@ -349,13 +354,14 @@ fn check_conservation(nodes: &[&NodeLog], supply: Amount) -> Vec<Violation> {
 
 /// No honest validator signs two different votes of one kind in one view.
 fn check_double_signing(votes: &[SignedVote], honest: &BTreeSet<u32>) -> Vec<Violation> {
-    let mut first: BTreeMap<(u32, u64, VoteKind), Option<Hash>> = BTreeMap::new();
+    let mut first: BTreeMap<(u32, u64, u64, VoteKind), Option<Hash>> = BTreeMap::new();
     let mut violations = Vec::new();
     for vote in votes.iter().filter(|vote| honest.contains(&vote.signer)) {
-        let seen = first.entry((vote.signer, vote.view, vote.kind)).or_insert(vote.payload);
+        let seen = first.entry((vote.signer, vote.epoch, vote.view, vote.kind)).or_insert(vote.payload);
         if *seen != vote.payload {
             violations.push(Violation::DoubleSigned {
                 signer: vote.signer,
+                epoch: vote.epoch,
                 view: vote.view,
                 kind: vote.kind,
                 payloads: (*seen, vote.payload),
@@ -527,7 +533,13 @@ mod tests {
     #[test]
     fn an_honest_double_vote_is_caught_a_repeated_one_is_not() {
         let mut records = agreeing();
-        let vote = |payload| SignedVote { signer: 0, view: 5, kind: VoteKind::Notarize, payload: Some(hash(payload)) };
+        let vote = |payload| SignedVote {
+            signer: 0,
+            epoch: 0,
+            view: 5,
+            kind: VoteKind::Notarize,
+            payload: Some(hash(payload)),
+        };
         records.votes = vec![vote(1), vote(1)];
         records.honest_signers = BTreeSet::from([0]);
         assert_eq!(check(&records), Vec::new());

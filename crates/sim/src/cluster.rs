@@ -3,7 +3,7 @@
 //! and the levers faults pull (links, crashes, restarts).
 
 use crate::checker::{SignedVote, VoteKind};
-use commonware_codec::DecodeExt as _;
+use commonware_codec::{DecodeExt as _, ReadExt as _};
 use commonware_consensus::simplex::{
     mocks::{conflicter, nuller},
     types::Vote,
@@ -12,6 +12,7 @@ use commonware_cryptography::{Sha256, Signer as _, ed25519::PrivateKey};
 use commonware_p2p::{
     Manager as _, Recipients,
     simulated::{self, Link, Network, Oracle, SplitOrigin},
+    utils::mux::Muxer,
 };
 use commonware_runtime::{Handle, IoBuf, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
@@ -75,30 +76,36 @@ pub struct Cluster {
 
 const QUOTA_PER_SECOND: u32 = 10_000;
 
-/// A tap on a validator's outbound messages: vote-channel messages are decoded and recorded,
-/// every message goes on to its recipients unchanged.
+/// A tap on a validator's outbound messages: vote-channel messages (an epoch subchannel varint,
+/// then the vote) are decoded and recorded, every message goes on to its recipients unchanged.
 fn tap(
     votes: Option<VoteLog>,
 ) -> impl Fn(SplitOrigin, &Recipients<PublicKey>, &IoBuf) -> Option<Recipients<PublicKey>> + Send + Sync + Clone + 'static
 {
     move |_, recipients, message| {
+        let mut body = message.clone();
         if let Some(votes) = &votes
-            && let Ok(vote) = Vote::<SigningScheme, Hash>::decode(message.clone())
+            && let Ok(epoch) = commonware_codec::varint::UInt::<u64>::read(&mut body)
+            && let Ok(vote) = Vote::<SigningScheme, Hash>::decode(body)
         {
+            let epoch = epoch.0;
             let record = match &vote {
                 Vote::Notarize(notarize) => SignedVote {
+                    epoch,
                     signer: notarize.attestation.signer.get(),
                     view: notarize.proposal.round.view().get(),
                     kind: VoteKind::Notarize,
                     payload: Some(notarize.proposal.payload),
                 },
                 Vote::Nullify(nullify) => SignedVote {
+                    epoch,
                     signer: nullify.attestation.signer.get(),
                     view: nullify.round.view().get(),
                     kind: VoteKind::Nullify,
                     payload: None,
                 },
                 Vote::Finalize(finalize) => SignedVote {
+                    epoch,
                     signer: finalize.attestation.signer.get(),
                     view: finalize.proposal.round.view().get(),
                     kind: VoteKind::Finalize,
@@ -217,7 +224,13 @@ impl Cluster {
     async fn start_byzantine(&self, index: usize, behaviour: Byzantine) -> Slot {
         let mut channels = self.register(index, Some(self.votes.clone())).await;
         channels.truncate(1);
-        let votes = channels.pop().expect("the vote channel was registered first");
+        let (sender, receiver) = channels.pop().expect("the vote channel was registered first");
+        // Honest nodes frame consensus traffic by epoch; the Byzantine actor speaks in epoch 0
+        // only (the simulation's epochs are long enough to cover most of the fault phase).
+        let (mux, mut handle) =
+            Muxer::new(self.context.child("byzantine_mux").with_attribute("index", index), sender, receiver);
+        mux.start();
+        let votes = handle.register(0).await.expect("a fresh muxer registers epoch 0");
         let participants = Set::from_iter_dedup(self.keys.iter().map(|key| key.public_key()));
         let scheme = SigningScheme::signer(&self.chain.namespace(), participants, self.keys[index].clone())
             .expect("the key is in the validator set");

@@ -50,8 +50,8 @@ fn init_node(dir: &Path, name: &str, p2p: u16, rpc: u16, metrics: u16) -> Public
         .arg("--genesis")
         .arg(dir.join("genesis.json"))
         .args(["--name", name])
-        .args(["--p2p", &format!("127.0.0.1:{p2p}"), "--rpc", &format!("127.0.0.1:{rpc}")])
-        .args(["--metrics", &format!("127.0.0.1:{metrics}")])
+        .args(["--p2p-listen", &format!("127.0.0.1:{p2p}"), "--rpc-listen", &format!("127.0.0.1:{rpc}")])
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics}")])
         .output()
         .expect("init-node runs");
     assert!(output.status.success(), "init-node: {}", String::from_utf8_lossy(&output.stderr));

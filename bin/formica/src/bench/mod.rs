@@ -1,0 +1,325 @@
+//! `formica bench`: measures a whole network.
+//!
+//! `bench run` starts a fresh network of validator processes on loopback (as `formica up` does),
+//! funds the workload's accounts at genesis, pre-signs native transfers from a seed, then drives
+//! the network through JSON-RPC in a closed loop (N clients, each waiting for finality) or an
+//! open loop (a fixed offered rate) and reports finalized throughput, submit-to-final latency,
+//! refusals by reason, and per node CPU time per 1,000 transactions, peak memory and disk per
+//! account. `bench sweep` runs open-loop steps at increasing rates on one network and draws
+//! throughput and p99 latency against offered load as an SVG.
+//!
+//! Figures are measured, never asserted: nothing here fails because a number is low.
+
+mod driver;
+mod network;
+mod report;
+mod workload;
+
+use anyhow::{Context, bail};
+use driver::Load;
+use network::{Network, NetworkArgs};
+use report::{MachineReport, NodeReport, Report};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use workload::{Distribution, Sampler};
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// One load phase: closed loop (`--clients`) or open loop (`--rate`).
+    Run(RunArgs),
+    /// Open-loop steps at each of `--rates` on one network; writes a chart with `--svg`.
+    Sweep(SweepArgs),
+    /// Redraws the chart of a sweep from its JSON report (`sweep --json-file`).
+    Chart {
+        /// The sweep's JSON report.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        svg: PathBuf,
+        #[arg(long, default_value = "Formica: throughput and p99 latency against offered load")]
+        title: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    Closed,
+    Open,
+}
+
+/// What every bench shares: the network, the accounts and the output.
+#[derive(clap::Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// Accounts funded at genesis; senders and receivers are drawn from them.
+    #[arg(long, default_value_t = 10_000)]
+    accounts: u64,
+    #[arg(long, value_enum, default_value = "uniform")]
+    distribution: Distribution,
+    /// The exponent s of `--distribution zipf`.
+    #[arg(long, default_value_t = 1.0)]
+    zipf_exponent: f64,
+    /// Seed of the account keys and the transfer plan.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds of load (per step for a sweep).
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Seconds to wait after the load for admitted transactions to become final.
+    #[arg(long, default_value_t = 30)]
+    drain: u64,
+    /// Open loop: transactions per JSON-RPC batch request.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Open loop: requests outstanding at once (the offered rate drops if this is reached).
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+    /// Read every workload account's nonce after the run when there are at most this many.
+    #[arg(long, default_value_t = 100_000)]
+    verify_accounts_max: u64,
+    /// Also write the report as JSON to this file (`--json` prints it instead of the text).
+    #[arg(long)]
+    json_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[arg(long, value_enum, default_value = "closed")]
+    mode: Mode,
+    /// Closed loop: concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Open loop: offered transactions per second.
+    #[arg(long, default_value_t = 1_000)]
+    rate: u64,
+    /// Transactions to pre-sign (default: enough for the duration).
+    #[arg(long)]
+    transactions: Option<usize>,
+}
+
+#[derive(clap::Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Offered rates, in transactions per second, one step each.
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
+    rates: Vec<u64>,
+    /// Write the chart of throughput and p99 latency against offered load here.
+    #[arg(long)]
+    svg: Option<PathBuf>,
+}
+
+/// Runs `formica bench`.
+pub fn run(command: BenchCommand, target: &crate::client::Target) -> anyhow::Result<()> {
+    if target.rpc.is_some() {
+        bail!("formica bench starts its own network (see --network-dir); --rpc is not used");
+    }
+    let runtime = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let reports = match command {
+        BenchCommand::Chart { from, svg, title } => {
+            let text = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+            let reports: Vec<Report> =
+                serde_json::from_slice(&text).with_context(|| format!("{} is not a sweep report", from.display()))?;
+            return std::fs::write(&svg, report::sweep_svg(&reports, &title))
+                .with_context(|| format!("writing {}", svg.display()));
+        }
+        BenchCommand::Run(args) => vec![runtime()?.block_on(run_once(args))?],
+        BenchCommand::Sweep(args) => runtime()?.block_on(sweep(args))?,
+    };
+    if target.json {
+        let value = if reports.len() == 1 {
+            serde_json::to_string_pretty(&reports[0])?
+        } else {
+            serde_json::to_string_pretty(&reports)?
+        };
+        println!("{value}");
+    } else {
+        for report in &reports {
+            println!("{}", report.text());
+        }
+    }
+    Ok(())
+}
+
+fn write_json<T: serde::Serialize>(path: &Option<PathBuf>, value: &T) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, serde_json::to_string_pretty(value)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A started network with its workload signed and ready.
+struct Prepared {
+    network: Network,
+    ids: Vec<formica_types::AccountId>,
+    transactions: Arc<Vec<workload::Prepared>>,
+}
+
+async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Prepared> {
+    if common.accounts < 2 {
+        bail!("--accounts must be at least 2");
+    }
+    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let started = std::time::Instant::now();
+    let (seed, count) = (common.seed, common.accounts);
+    let (public_keys, ids) = tokio::task::spawn_blocking(move || workload::accounts(seed, count, threads)).await?;
+    eprintln!("derived {} account keys in {:.1} s", ids.len(), started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
+    let network = Network::start(&common.network, &public_keys).await?;
+    drop(public_keys);
+    eprintln!(
+        "{} validators up with {} funded accounts in {:.1} s",
+        common.network.validators,
+        common.accounts,
+        started.elapsed().as_secs_f64()
+    );
+    let (distribution, exponent, chain_id) = (common.distribution, common.zipf_exponent, network.chain_id);
+    let (signed, ids) = tokio::task::spawn_blocking(move || {
+        let sampler = Sampler::new(distribution, count, exponent);
+        (workload::generate(seed, chain_id, &ids, &sampler, transactions, threads), ids)
+    })
+    .await?;
+    Ok(Prepared { network, ids, transactions: Arc::new(signed) })
+}
+
+/// Runs one load phase on `network` and measures the nodes over it.
+async fn measure(
+    network: &mut Network,
+    ids: &[formica_types::AccountId],
+    transactions: Arc<Vec<workload::Prepared>>,
+    range: std::ops::Range<usize>,
+    load: Load,
+    common: &CommonArgs,
+    mut report: Report,
+) -> anyhow::Result<(Report, usize)> {
+    network.check_alive()?;
+    let pids = network.pids()?;
+    let before: Vec<_> = pids.iter().map(|&pid| network::sample_process(pid)).collect::<anyhow::Result<_>>()?;
+    let (load_before, cpus, kernel) = network::machine();
+    let own_before = network::own_cpu_seconds();
+    let outcome = driver::drive(
+        &network.rpc,
+        transactions,
+        range,
+        load,
+        Duration::from_secs(common.duration),
+        Duration::from_secs(common.drain),
+    )
+    .await?;
+    network.check_alive()?;
+    let own_after = network::own_cpu_seconds();
+    let (load_after, _, _) = network::machine();
+    report = report.with_outcome(&outcome);
+    report.block_transactions_max = network.block_transactions_max;
+    if ids.len() as u64 <= common.verify_accounts_max {
+        report.chain_nonce_sum = Some(driver::chain_nonce_sum(&network.rpc[0], ids).await?);
+    }
+    let per_thousand =
+        |seconds: f64| if outcome.finalized == 0 { 0.0 } else { seconds * 1000.0 / outcome.finalized as f64 };
+    for (index, (&pid, before)) in pids.iter().zip(&before).enumerate() {
+        let after = network::sample_process(pid)?;
+        let cpu_seconds = after.cpu_seconds - before.cpu_seconds;
+        let disk_bytes = network::disk_bytes(&network.data_dir(index));
+        report.nodes.push(NodeReport {
+            name: format!("node-{index}"),
+            pid,
+            cpu_seconds,
+            cpu_seconds_per_1000_tx: per_thousand(cpu_seconds),
+            peak_rss_bytes: after.peak_rss_bytes,
+            disk_bytes,
+            disk_bytes_per_account: disk_bytes as f64 / common.accounts as f64,
+        });
+    }
+    report.machine = MachineReport {
+        cpus,
+        kernel,
+        load_average_1m_before: load_before,
+        load_average_1m_after: load_after,
+        bench_cpu_seconds: own_after - own_before,
+    };
+    Ok((report, outcome.next_index))
+}
+
+fn base_report(common: &CommonArgs) -> Report {
+    Report {
+        validators: common.network.validators,
+        accounts: common.accounts,
+        distribution: match common.distribution {
+            Distribution::Uniform => "uniform".into(),
+            Distribution::Zipf => format!("zipf s={}", common.zipf_exponent),
+        },
+        seed: common.seed,
+        ..Report::default()
+    }
+}
+
+async fn run_once(args: RunArgs) -> anyhow::Result<Report> {
+    let common = &args.common;
+    let duration = common.duration as usize;
+    let (load, default_count, report) = match args.mode {
+        Mode::Closed => (
+            Load::Closed { clients: args.clients },
+            // A client finishes at most a few dozen transactions a second (one per block).
+            args.clients * duration * 20 + 1_000,
+            Report { mode: "closed".into(), clients: Some(args.clients), ..base_report(common) },
+        ),
+        Mode::Open => (
+            Load::Open { rate: args.rate, batch: common.batch, in_flight: common.in_flight },
+            args.rate as usize * duration + 1_000,
+            Report { mode: "open".into(), target_rate_tps: Some(args.rate), ..base_report(common) },
+        ),
+    };
+    let count = args.transactions.unwrap_or(default_count);
+    let Prepared { mut network, ids, transactions } = prepare(common, count).await?;
+    let result = measure(&mut network, &ids, transactions, 0..count, load, common, report).await;
+    network.stop().await;
+    let (report, _) = result?;
+    write_json(&common.json_file, &report)?;
+    Ok(report)
+}
+
+async fn sweep(args: SweepArgs) -> anyhow::Result<Vec<Report>> {
+    let common = &args.common;
+    if args.rates.is_empty() {
+        bail!("--rates names no rate");
+    }
+    let total: usize = args.rates.iter().map(|&rate| rate as usize * common.duration as usize + 1_000).sum();
+    let Prepared { mut network, ids, transactions } = prepare(common, total).await?;
+    let mut reports = Vec::new();
+    let mut start = 0;
+    for &rate in &args.rates {
+        let count = rate as usize * common.duration as usize + 1_000;
+        eprintln!("== step: {rate} tx/s offered for {} s", common.duration);
+        let load = Load::Open { rate, batch: common.batch, in_flight: common.in_flight };
+        let report = Report { mode: "open".into(), target_rate_tps: Some(rate), ..base_report(common) };
+        match measure(&mut network, &ids, transactions.clone(), start..(start + count).min(total), load, common, report)
+            .await
+        {
+            Ok((report, next)) => {
+                eprint!("{}", report.text());
+                reports.push(report);
+                start = next;
+            }
+            Err(error) => {
+                network.stop().await;
+                return Err(error);
+            }
+        }
+    }
+    network.stop().await;
+    write_json(&common.json_file, &reports)?;
+    if let Some(path) = &args.svg {
+        let title = format!(
+            "Formica: {} validators on loopback, {} accounts, native transfers",
+            common.network.validators, common.accounts
+        );
+        std::fs::write(path, report::sweep_svg(&reports, &title))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(reports)
+}
