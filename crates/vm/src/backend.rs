@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 /// SHA-256 of a module's bytes: code is stored once under it.
 pub type CodeHash = [u8; 32];
 
+/// A storage entry: key and value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// A deployed contract as the VM sees it. Who may upgrade or freeze it is the chain's business.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContractInfo {
@@ -51,7 +54,7 @@ pub trait Backend: 'static {
         contract: &AccountId,
         prefix: &[u8],
         after: Option<&[u8]>,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, BackendError>;
+    ) -> Result<Option<Entry>, BackendError>;
     /// The native balance of `account`, or `None` if no such account (or contract) exists.
     fn balance(&self, account: &AccountId) -> Result<Option<u128>, BackendError>;
 }
@@ -118,7 +121,7 @@ impl Backend for MemoryState {
         contract: &AccountId,
         prefix: &[u8],
         after: Option<&[u8]>,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, BackendError> {
+    ) -> Result<Option<Entry>, BackendError> {
         let start = lower_bound(prefix, after);
         Ok(self
             .storage

@@ -2,7 +2,7 @@
 //! frame takes a checkpoint on entry; a failed frame rolls back to it, so its writes, transfers
 //! and events vanish while its callers' survive.
 
-use crate::backend::{Backend, Changes, CodeHash, ContractInfo, Event, lower_bound};
+use crate::backend::{Backend, Changes, CodeHash, ContractInfo, Entry, Event, lower_bound};
 use crate::error::{Result, VmError};
 use formica_types::AccountId;
 use std::collections::BTreeMap;
@@ -120,7 +120,7 @@ impl World {
         contract: &AccountId,
         prefix: &[u8],
         after: Option<&[u8]>,
-    ) -> Result<(Option<(Vec<u8>, Vec<u8>)>, u64)> {
+    ) -> Result<(Option<Entry>, u64)> {
         let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
         let mut steps = 0u64;
         loop {
