@@ -5,8 +5,10 @@
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
 //!   client commands over JSON-RPC (see [`client`]).
+//! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod client;
+mod contract;
 mod devnet;
 
 use anyhow::Context;
@@ -37,6 +39,11 @@ enum Command {
     },
     /// Build a genesis file from the validators and accounts the organisations hand in.
     Genesis(GenesisArgs),
+    /// Build contracts and check them against the VM's limits.
+    Contract {
+        #[command(subcommand)]
+        command: contract::ContractCommand,
+    },
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -180,6 +187,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Contract { command } => contract::run(command),
         Command::Client(command) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(client::run(command, cli.target))
