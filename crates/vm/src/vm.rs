@@ -209,7 +209,7 @@ impl Vm {
     pub fn call(&self, backend: Arc<dyn Backend>, context: Context, call: Call) -> Outcome {
         if call.method == CONSTRUCTOR {
             return Outcome {
-                gas_used: 0,
+                gas_used: call.gas_limit.min(self.inner.gas.call_base),
                 result: Err(VmError::MethodMissing(call.method)),
                 changes: Changes::default(),
             };
@@ -439,3 +439,9 @@ pub(crate) fn bound(what: &'static str, size: usize, limit: usize) -> Result<()>
     }
     Ok(())
 }
+
+/// The VM is shared by execution threads.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Vm>();
+};

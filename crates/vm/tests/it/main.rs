@@ -1,7 +1,9 @@
-//! The VM against hand-written modules: host functions, limits, bad contracts, nested calls.
+//! The VM against hand-written modules (host functions, limits, bad contracts, nested calls) and
+//! the example contracts, and independent VMs agreeing on a long mix of calls.
 
 mod bad;
 mod calls;
+mod determinism;
 mod escrow;
 mod examples;
 mod registry;
