@@ -12,6 +12,11 @@ echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+echo "== contracts (fmt, clippy for wasm32, build)"
+(cd contracts && cargo fmt --all -- --check)
+(cd contracts && cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings)
+(cd contracts && cargo test --locked -p formica-contract --no-default-features)
+./scripts/build-contracts.sh
 echo "== build the formica binary (the process tests start it)"
 cargo build --locked -p formica
 echo "== tests"

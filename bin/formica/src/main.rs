@@ -6,9 +6,11 @@
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
 //!   client commands over JSON-RPC (see [`client`]).
+//! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod bench;
 mod client;
+mod contract;
 mod devnet;
 mod init_node;
 
@@ -45,6 +47,11 @@ enum Command {
     /// Measure a local network: pre-signed transfers, closed or open loop, latency and cost.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Build contracts and check them against the VM's limits.
+    Contract {
+        #[command(subcommand)]
+        command: contract::ContractCommand,
+    },
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -203,6 +210,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Contract { command } => contract::run(command),
         Command::Client(command) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(client::run(command, cli.target))

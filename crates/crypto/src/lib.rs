@@ -15,6 +15,10 @@
 //! Key files ([`KeyFile`]) hold a private key of any scheme as hex JSON; they are what
 //! `formica keys new` writes and what nodes and clients read.
 
+mod message;
+
+pub use message::{MESSAGE_NAMESPACE, sha256, sign_message, sm3, verify_message};
+
 use commonware_codec::{DecodeExt, Encode};
 use commonware_cryptography::{BatchEntry, BatchVerifier, Signer, Verifier, ed25519};
 use commonware_parallel::Sequential;
