@@ -772,7 +772,7 @@ async fn governance(target: &Target, command: GovCommand) -> anyhow::Result<()> 
     match command {
         GovCommand::Propose { action, expiry_blocks, signing } => {
             let action = parse_action(action)?;
-            submit(target, Payload::Propose { action, expiry_blocks }, signing).await
+            submit(target, Payload::Propose { action: Box::new(action), expiry_blocks }, signing).await
         }
         GovCommand::Approve { id, signing } => submit(target, Payload::Approve { proposal: id }, signing).await,
         GovCommand::List { limit } => {

@@ -105,7 +105,7 @@ where
 /// Whether `height` is the last block of its epoch: the block that states the next epoch's node
 /// registry.
 pub fn is_epoch_last(parameters: &ChainParameters, height: Height) -> bool {
-    (height.get() + 1) % parameters.epoch_blocks == 0
+    (height.get() + 1).is_multiple_of(parameters.epoch_blocks)
 }
 
 /// The node registry after a block, if the block is the last of its epoch (empty otherwise).

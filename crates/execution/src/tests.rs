@@ -542,7 +542,7 @@ fn consortium() -> (World, Vec<AccountSigner>) {
 }
 
 fn propose(action: GovernanceAction) -> Payload {
-    Payload::Propose { action, expiry_blocks: 50 }
+    Payload::Propose { action: Box::new(action), expiry_blocks: 50 }
 }
 
 #[test]
@@ -566,15 +566,15 @@ fn proposals_pass_with_more_than_two_thirds_of_members_and_apply_once() {
     world.fails(world.by(&admins[5], Payload::Approve { proposal: 0 }), FailureCode::NotMember);
     world.fails(world.by(&admins[2], Payload::Approve { proposal: 9 }), FailureCode::ProposalMissing);
     let revoke = GovernanceAction::RevokeRole { account: target, role: Role::Issuer };
-    world.ok(world.by(&admins[0], Payload::Propose { action: revoke.clone(), expiry_blocks: 3 }));
+    world.ok(world.by(&admins[0], Payload::Propose { action: Box::new(revoke.clone()), expiry_blocks: 3 }));
     world.advance(4);
     world.fails(world.by(&admins[1], Payload::Approve { proposal: 1 }), FailureCode::ProposalExpired);
     world.fails(
-        world.by(&admins[0], Payload::Propose { action: revoke.clone(), expiry_blocks: 0 }),
+        world.by(&admins[0], Payload::Propose { action: Box::new(revoke.clone()), expiry_blocks: 0 }),
         FailureCode::InvalidProposal,
     );
     world.fails(
-        world.by(&admins[0], Payload::Propose { action: revoke.clone(), expiry_blocks: 1001 }),
+        world.by(&admins[0], Payload::Propose { action: Box::new(revoke.clone()), expiry_blocks: 1001 }),
         FailureCode::InvalidProposal,
     );
     // A proposal that could not apply now is refused before anyone votes, and stores nothing.
@@ -864,7 +864,7 @@ proptest! {
                         6 => GovernanceAction::SetFee { fee: Amount(1) },
                         _ => GovernanceAction::SetAccountCreation { members_only: target % 2 == 0 },
                     };
-                    (admin, Payload::Propose { action, expiry_blocks: expiry })
+                    (admin, Payload::Propose { action: Box::new(action), expiry_blocks: expiry })
                 }
             };
             let sender = ids[admin];

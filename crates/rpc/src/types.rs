@@ -63,7 +63,7 @@ pub enum PayloadView {
         account: AccountId,
     },
     Propose {
-        action: GovernanceAction,
+        action: Box<GovernanceAction>,
         expiry_blocks: u32,
     },
     Approve {

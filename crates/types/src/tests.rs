@@ -127,7 +127,7 @@ proptest! {
                     _ => GovernanceAction::SetFee { fee: Amount(u128::from(delay)) },
                 };
                 prop_assert!(action.encode_size() <= GovernanceAction::SIZE_MAX);
-                Payload::Propose { action, expiry_blocks: delay }
+                Payload::Propose { action: Box::new(action), expiry_blocks: delay }
             }
         };
         prop_assert_eq!(payload.encode().len(), payload.encode_size());

@@ -58,7 +58,7 @@ pub enum Payload {
     Unfreeze { account: AccountId },
     /// An admin of a member organisation proposes `action` (and approves it for its
     /// organisation); it can be approved until `expiry_blocks` after the proposing block.
-    Propose { action: GovernanceAction, expiry_blocks: u32 },
+    Propose { action: Box<GovernanceAction>, expiry_blocks: u32 },
     /// An admin of a member organisation approves a proposal for its organisation.
     Approve { proposal: u64 },
 }
@@ -231,7 +231,7 @@ impl Read for Payload {
             Self::TAG_FREEZE => Payload::Freeze { account: AccountId::read(buf)? },
             Self::TAG_UNFREEZE => Payload::Unfreeze { account: AccountId::read(buf)? },
             Self::TAG_PROPOSE => {
-                Payload::Propose { action: GovernanceAction::read(buf)?, expiry_blocks: u32::read(buf)? }
+                Payload::Propose { action: Box::new(GovernanceAction::read(buf)?), expiry_blocks: u32::read(buf)? }
             }
             Self::TAG_APPROVE => Payload::Approve { proposal: u64::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),

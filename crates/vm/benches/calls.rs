@@ -79,6 +79,8 @@ fn native_transfer(c: &mut Criterion) {
         approval_rule: ApprovalRule::TWO_THIRDS,
         proposal_expiry_blocks_max: 1000,
         account_creation_members_only: false,
+        genesis_nodes: formica_types::NodeSet::default(),
+        epoch_blocks: u64::MAX,
     };
     let mut overlay = StateOverlay::complete(Default::default());
     apply_genesis(&parameters, &mut overlay);

@@ -203,7 +203,7 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     let mut votes = Vec::new();
     for (index, admin) in admins.iter().enumerate() {
         let payload = if index == 0 {
-            Payload::Propose { action: action.clone(), expiry_blocks: 1_000 }
+            Payload::Propose { action: Box::new(action.clone()), expiry_blocks: 1_000 }
         } else {
             Payload::Approve { proposal }
         };

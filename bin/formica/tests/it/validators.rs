@@ -96,7 +96,7 @@ async fn pass(clients: &[&Client], admins: &[AccountSigner], action: GovernanceA
     let mut passed_at = 0;
     for (index, admin) in admins.iter().enumerate() {
         let payload = if index == 0 {
-            Payload::Propose { action: action.clone(), expiry_blocks: 1_000 }
+            Payload::Propose { action: Box::new(action.clone()), expiry_blocks: 1_000 }
         } else {
             Payload::Approve { proposal }
         };

@@ -58,7 +58,7 @@ fn proposal(nonce: u64, action: GovernanceAction) -> Transaction {
         nonce: Nonce(nonce),
         expiry_height: Height(100_000),
         fee_limit: Amount(1),
-        payload: Payload::Propose { action, expiry_blocks: 100 },
+        payload: Payload::Propose { action: Box::new(action), expiry_blocks: 100 },
     }
     .sign(&[&dev])
 }

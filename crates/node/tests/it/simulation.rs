@@ -287,7 +287,7 @@ fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
 
         // Governance: the only member grants a role by proposal (one of one members passes it).
         let grant = Payload::Propose {
-            action: GovernanceAction::GrantRole { account: owner.account_id(), role: Role::Issuer },
+            action: Box::new(GovernanceAction::GrantRole { account: owner.account_id(), role: Role::Issuer }),
             expiry_blocks: 100,
         };
         let proposal = signed(dev, 41, grant, &[&dev_signer]);
