@@ -46,7 +46,7 @@ use commonware_p2p::{
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_utils::{NZDuration, ordered::Map, ordered::Set, vec::NonEmptyVec};
-use formica_types::{Block, Hash, NodeSet, PublicKey};
+use formica_types::{Block, Hash, NodeRole, NodeSet, PublicKey};
 use futures::{
     StreamExt,
     channel::{mpsc, oneshot},
@@ -139,17 +139,16 @@ where
     M: AddressableManager<PublicKey = PublicKey> + Sync,
 {
     fn track(&mut self, epoch: Epoch, nodes: &NodeSet) {
-        let addresses = |keys: Vec<PublicKey>| -> Map<PublicKey, Address> {
-            let entries: Vec<(PublicKey, Address)> = keys
-                .into_iter()
-                .map(|key| {
-                    let node = nodes.0.iter().find(|node| node.key == key).expect("the key comes from the set");
-                    (key, Address::from(node.address.socket_addr()))
-                })
+        let addresses = |role: NodeRole| -> Map<PublicKey, Address> {
+            let entries: Vec<(PublicKey, Address)> = nodes
+                .0
+                .iter()
+                .filter(|node| node.role == role)
+                .map(|node| (node.key.clone(), Address::from(node.address.socket_addr())))
                 .collect();
             entries.try_into().expect("registry keys are unique")
         };
-        let peers = AddressableTrackedPeers::new(addresses(nodes.validators()), addresses(nodes.observers()));
+        let peers = AddressableTrackedPeers::new(addresses(NodeRole::Validator), addresses(NodeRole::Observer));
         let _ = self.0.track(epoch.get(), peers);
     }
 }

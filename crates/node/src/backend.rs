@@ -195,14 +195,16 @@ where
 
     async fn status(&self) -> Result<Status, BackendError> {
         let head = self.head.get();
+        // One read: the epoch and its committee must come from the same boundary.
+        let (epoch, nodes) = self.committees.current();
         Ok(Status {
             chain_id: self.chain.parameters.chain_id,
             height: head.height,
             block_hash: head.hash,
             state_root: head.state_root,
             peers: (self.peers)(),
-            epoch: self.committees.current().0.get(),
-            validators: self.committees.current().1.validators(),
+            epoch: epoch.get(),
+            validators: nodes.validators(),
             mempool_size: self.mempool.len() as u64,
             node_public_key: self.public_key.clone(),
         })
