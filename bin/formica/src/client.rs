@@ -94,6 +94,19 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: GovCommand,
     },
+    /// Print an API access token for a chain that limits the API to member organisations
+    /// (signed by a key of an admin account of a member; pass it with --token or FORMICA_TOKEN).
+    Token {
+        /// The signing key of the admin account (default: the devnet's dev key).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The admin account, if it is not the key's own account.
+        #[arg(long)]
+        account: Option<String>,
+        /// How long the token is valid, in seconds (at most a day).
+        #[arg(long, default_value_t = 3_600)]
+        ttl_secs: u64,
+    },
 }
 
 /// Account management, as transactions (the same as the `tx` subcommands of the same name).
@@ -312,6 +325,24 @@ pub enum ActionCommand {
         #[arg(long)]
         fee: String,
     },
+    /// Change how many transactions a block may carry (up to the genesis cap), from the next
+    /// block on.
+    SetBlockTransactions {
+        #[arg(long)]
+        max: u32,
+    },
+    /// Change the consensus timeouts, from the next epoch boundary on.
+    SetConsensusTimeouts {
+        #[arg(long)]
+        leader_ms: u32,
+        #[arg(long)]
+        certification_ms: u32,
+    },
+    /// Limit reading and submitting over RPC to member organisations, or open it again.
+    ApiAccess {
+        #[arg(long, action = clap::ArgAction::Set)]
+        members_only: bool,
+    },
     /// Register a node of a member: a validator votes from the next epoch boundary on; an
     /// observer follows the chain and serves RPC.
     AddNode {
@@ -495,6 +526,9 @@ pub struct Target {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// An API access token (`formica token`), for chains that limit the API to members.
+    #[arg(long, global = true, env = "FORMICA_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 impl Target {
@@ -508,7 +542,8 @@ impl Target {
 
     async fn client(&self) -> anyhow::Result<Client> {
         let url = self.rpc_url()?;
-        Client::connect(&url).await.with_context(|| format!("cannot reach the node at {url}"))
+        let config = formica_client::ClientConfig { access_token: self.token.clone(), ..Default::default() };
+        Client::connect_with(&url, config).await.with_context(|| format!("cannot reach the node at {url}"))
     }
 
     /// The keys of the `--key FILE`s, or else the devnet's dev key.
@@ -537,7 +572,26 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
+        ClientCommand::Token { key, account, ttl_secs } => token(&target, key, account.as_deref(), ttl_secs).await,
     }
+}
+
+async fn token(target: &Target, key: Option<PathBuf>, account: Option<&str>, ttl_secs: u64) -> anyhow::Result<()> {
+    let lifetime_ms = ttl_secs.saturating_mul(1_000);
+    if lifetime_ms == 0 || lifetime_ms > formica_rpc::access::TOKEN_LIFETIME_MAX_MS {
+        bail!("--ttl-secs must be between 1 and 86400");
+    }
+    let signer = target.signers(&key.into_iter().collect::<Vec<_>>())?.remove(0);
+    let account = match account {
+        Some(text) => parse_account(text)?,
+        None => signer.account_id(),
+    };
+    // The chain id comes from the node: `formica_status` stays open on members-only chains.
+    let chain_id = target.client().await?.status().await?.chain_id;
+    let expires_ms = formica_rpc::access::now_ms().saturating_add(lifetime_ms);
+    let token = formica_rpc::access::AccessToken::sign(&signer, chain_id, account, expires_ms);
+    println!("{}", token.to_text());
+    Ok(())
 }
 
 fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -721,6 +775,13 @@ fn parse_action(action: ActionCommand) -> anyhow::Result<GovernanceAction> {
         }
         ActionCommand::AccountCreation { members_only } => GovernanceAction::SetAccountCreation { members_only },
         ActionCommand::SetFee { fee } => GovernanceAction::SetFee { fee: parse_amount(&fee, "fee")? },
+        ActionCommand::SetBlockTransactions { max } => GovernanceAction::SetBlockTransactions { max },
+        ActionCommand::SetConsensusTimeouts { leader_ms, certification_ms } => {
+            let timeouts = formica_types::ConsensusTimeouts { leader_ms, certification_ms };
+            timeouts.check().map_err(|reason| anyhow!(reason))?;
+            GovernanceAction::SetConsensusTimeouts { timeouts }
+        }
+        ActionCommand::ApiAccess { members_only } => GovernanceAction::SetApiAccess { members_only },
         ActionCommand::AddNode { org, key, address, role } => GovernanceAction::AddNode {
             org: OrgId(org),
             key: parse_node_key(&key)?,

@@ -127,6 +127,8 @@ pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
         epoch_blocks: args.epoch_blocks,
+        consensus_timeouts: Default::default(),
+        api_members_only: false,
     };
     genesis.validate().context("generated genesis")?;
     std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)? + "\n")?;

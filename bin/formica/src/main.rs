@@ -92,6 +92,10 @@ struct GenesisArgs {
     /// Blocks per consensus epoch (validator-set changes take effect at epoch boundaries).
     #[arg(long, default_value_t = Genesis::EPOCH_BLOCKS_DEFAULT)]
     epoch_blocks: u64,
+    /// Only member organisations may read and submit over RPC (requests carry a token from
+    /// `formica token`).
+    #[arg(long)]
+    api_members_only: bool,
     /// The fee per transaction.
     #[arg(long, default_value = "1")]
     fee: u128,
@@ -175,6 +179,8 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: args.account_creation_members_only,
         epoch_blocks: args.epoch_blocks,
+        consensus_timeouts: Default::default(),
+        api_members_only: args.api_members_only,
     };
     genesis.validate().context("the genesis is not valid")?;
     Ok(genesis)

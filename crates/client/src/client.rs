@@ -28,6 +28,9 @@ pub struct ClientConfig {
     pub expiry_blocks: u64,
     /// Interval of `getTransactionReceipt` polls when no subscription is possible.
     pub poll_interval: Duration,
+    /// An access token (`formica token`) sent as `Authorization: Bearer <token>` on every
+    /// request, for chains that limit the API to member organisations.
+    pub access_token: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -37,6 +40,7 @@ impl Default for ClientConfig {
             max_response_bytes: 16 * 1024 * 1024,
             expiry_blocks: 1000,
             poll_interval: Duration::from_millis(100),
+            access_token: None,
         }
     }
 }
@@ -82,6 +86,7 @@ impl Client {
             Transport::Ws(connect_ws(url, &config).await?)
         } else {
             let client = HttpClientBuilder::default()
+                .set_headers(headers(&config, url)?)
                 .request_timeout(config.request_timeout)
                 .max_response_size(config.max_response_bytes)
                 .build(url)
@@ -290,12 +295,26 @@ async fn first_receipt(client: &WsClient, hash: Hash) -> Option<ReceiptView> {
 
 async fn connect_ws(url: &str, config: &ClientConfig) -> Result<WsClient> {
     WsClientBuilder::default()
+        .set_headers(headers(config, url)?)
         .request_timeout(config.request_timeout)
         .connection_timeout(config.request_timeout)
         .max_response_size(config.max_response_bytes)
         .build(url)
         .await
         .map_err(|error| ClientError::Connect { url: url.to_string(), reason: error.to_string() })
+}
+
+/// The headers every request carries: the access token, if any.
+fn headers(config: &ClientConfig, url: &str) -> Result<jsonrpsee::http_client::HeaderMap> {
+    let mut headers = jsonrpsee::http_client::HeaderMap::new();
+    if let Some(token) = &config.access_token {
+        let value = format!("Bearer {}", token.trim()).parse().map_err(|_| ClientError::Connect {
+            url: url.to_string(),
+            reason: "the access token is not a valid header value".into(),
+        })?;
+        headers.insert("authorization", value);
+    }
+    Ok(headers)
 }
 
 /// The WebSocket URL of the same server (jsonrpsee serves HTTP and WebSocket on one port).

@@ -53,7 +53,7 @@ pub trait FinalizedObserver: Clone + Send + Sync + 'static {
 ///
 /// It commits to the chain through its `transactions_root`, which is the hash of the chain
 /// parameters and validators: nodes with different genesis files never agree on a block.
-pub fn genesis_block<E>(genesis_commitment: Hash) -> Block
+pub fn genesis_block<E>(genesis_commitment: Hash, timeouts: formica_types::ConsensusTimeouts) -> Block
 where
     E: commonware_storage::Context + Spawner,
 {
@@ -79,6 +79,7 @@ where
         state_range: range,
         receipts_root: Hash::EMPTY,
         next_nodes: formica_types::NodeSet::default(),
+        epoch_timeouts: timeouts,
     };
     Block::new(header, Vec::new())
 }
@@ -199,6 +200,8 @@ enum Invalid {
     StateRoot,
     #[error("the next epoch's node registry does not match execution")]
     NextNodes,
+    #[error("the epoch's consensus timeouts do not match execution")]
+    EpochTimeouts,
 }
 
 fn check_header(parent: &Block, block: &Block, limit: u32) -> Result<(), Invalid> {
@@ -288,7 +291,8 @@ where
             state_ops_root: built.merkleized.ops_root(),
             state_range: state_range::<E>(&built.merkleized),
             receipts_root: receipts_root(&built.receipts),
-            next_nodes: built.next_nodes,
+            next_nodes: built.epoch.next_nodes,
+            epoch_timeouts: built.epoch.epoch_timeouts,
         };
         let block = Block::new(header, built.transactions);
         debug!(height = %height, transactions = block.transactions.len(), "proposed block");
@@ -404,8 +408,11 @@ impl<M, O> FormicaApplication<M, O> {
         if self.faults.skip_state_root_check {
             return Ok((merkleized, receipts));
         }
-        if executed.next_nodes != block.header.next_nodes {
+        if executed.epoch.next_nodes != block.header.next_nodes {
             return Err(Invalid::NextNodes);
+        }
+        if executed.epoch.epoch_timeouts != block.header.epoch_timeouts {
+            return Err(Invalid::EpochTimeouts);
         }
         if receipts_root(&receipts) != block.header.receipts_root {
             return Err(Invalid::ReceiptsRoot);

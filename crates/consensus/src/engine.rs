@@ -54,13 +54,10 @@ pub type Variant = Standard<Block>;
 /// The stateful actor's mailbox: read access to the state for RPC, and the application handle.
 pub type StatefulMailbox<E, M, O> = stateful::Mailbox<E, FormicaApplication<M, O>>;
 
-/// Consensus timing.
+/// A node's own consensus timing. The leader and certification timeouts are chain parameters
+/// ([`formica_types::ConsensusTimeouts`], set at genesis and by vote), read for each epoch.
 #[derive(Clone, Debug)]
 pub struct Timeouts {
-    /// How long to wait for the leader's proposal before voting to skip the view.
-    pub leader: Duration,
-    /// How long to wait for a notarized block to be certified.
-    pub certification: Duration,
     /// How often to rebroadcast votes when a view is stuck.
     pub retry: Duration,
     /// After how long an inactive leader is skipped outright.
@@ -71,13 +68,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self {
-            leader: Duration::from_millis(1_000),
-            certification: Duration::from_millis(2_000),
-            retry: Duration::from_millis(500),
-            skip: Duration::from_secs(5),
-            fetch: Duration::from_secs(2),
-        }
+        Self { retry: Duration::from_millis(500), skip: Duration::from_secs(5), fetch: Duration::from_secs(2) }
     }
 }
 
@@ -331,6 +322,7 @@ where
             epocher,
             genesis_digest,
             genesis_nodes: parameters.genesis_nodes.clone(),
+            genesis_timeouts: parameters.consensus_timeouts,
             simplex: SimplexSettings {
                 mailbox_size: config.mailbox_size,
                 io_buffer: IO_BUFFER,

@@ -46,7 +46,7 @@ use commonware_p2p::{
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_utils::{NZDuration, ordered::Map, ordered::Set, vec::NonEmptyVec};
-use formica_types::{Block, Hash, NodeRole, NodeSet, PublicKey};
+use formica_types::{Block, ConsensusTimeouts, Hash, NodeRole, NodeSet, PublicKey};
 use futures::{
     StreamExt,
     channel::{mpsc, oneshot},
@@ -55,6 +55,7 @@ use std::{
     collections::BTreeMap,
     num::NonZeroUsize,
     sync::{Arc, RwLock},
+    time::Duration,
 };
 use tracing::{debug, info, warn};
 
@@ -204,6 +205,8 @@ pub struct SimplexSettings {
     pub mailbox_size: NonZeroUsize,
     pub io_buffer: NonZeroUsize,
     pub page_cache: CacheRef,
+    /// The node's timeouts; the leader and certification timeouts are replaced by the chain's
+    /// for each epoch.
     pub timeouts: crate::engine::Timeouts,
 }
 
@@ -218,9 +221,20 @@ pub struct OrchestratorConfig<A, B, T> {
     pub epocher: FixedEpocher,
     pub genesis_digest: Hash,
     pub genesis_nodes: NodeSet,
+    /// The genesis consensus timeouts (epoch 0's).
+    pub genesis_timeouts: ConsensusTimeouts,
     pub simplex: SimplexSettings,
     pub partition_prefix: String,
     pub boundaries: mpsc::Receiver<Boundary>,
+}
+
+/// What an epoch's engine starts from: the previous epoch's last block (or genesis) as its floor,
+/// the registry and the consensus timeouts that block states.
+struct EpochStart {
+    epoch: Epoch,
+    floor: Floor<SigningScheme, Hash>,
+    nodes: NodeSet,
+    timeouts: ConsensusTimeouts,
 }
 
 struct ActiveEpoch {
@@ -278,13 +292,11 @@ where
         let (mux, mut resolver_handle) = Muxer::new(self.context.child("resolver_mux"), resolver.0, resolver.1);
         mux.start();
 
-        let Some((epoch, floor, nodes)) = self.resume().await else {
+        let Some(start) = self.resume().await else {
             warn!("the boundary block of the current epoch is not stored; consensus cannot start");
             return;
         };
-        let mut active = match self
-            .enter(epoch, floor, &nodes, &mut vote_handle, &mut certificate_handle, &mut resolver_handle)
-            .await
+        let mut active = match self.enter(start, &mut vote_handle, &mut certificate_handle, &mut resolver_handle).await
         {
             Some(active) => active,
             None => return,
@@ -309,10 +321,14 @@ where
                         continue;
                     }
                     assert_eq!(height, last, "the application skipped the last block of epoch {}", active.epoch);
-                    let next = active.epoch.next();
-                    let floor = Floor::Genesis(block.hash());
+                    let start = EpochStart {
+                        epoch: active.epoch.next(),
+                        floor: Floor::Genesis(block.hash()),
+                        nodes: block.header.next_nodes.clone(),
+                        timeouts: block.header.epoch_timeouts,
+                    };
                     let Some(next_active) = self
-                        .enter(next, floor, &block.header.next_nodes, &mut vote_handle, &mut certificate_handle, &mut resolver_handle)
+                        .enter(start, &mut vote_handle, &mut certificate_handle, &mut resolver_handle)
                         .await
                     else {
                         break;
@@ -332,8 +348,8 @@ where
         }
     }
 
-    /// The epoch to start in, its floor and its registry, from what marshal has processed.
-    async fn resume(&mut self) -> Option<(Epoch, Floor<SigningScheme, Hash>, NodeSet)> {
+    /// The epoch to start in, its floor, registry and timeouts, from what marshal has processed.
+    async fn resume(&mut self) -> Option<EpochStart> {
         let epocher = &self.config.epocher;
         let epoch = match self.config.marshal.get_processed().await {
             None => Epoch::zero(),
@@ -344,25 +360,37 @@ where
             }
         };
         let Some(previous) = epoch.previous() else {
-            return Some((epoch, Floor::Genesis(self.config.genesis_digest), self.config.genesis_nodes.clone()));
+            return Some(EpochStart {
+                epoch,
+                floor: Floor::Genesis(self.config.genesis_digest),
+                nodes: self.config.genesis_nodes.clone(),
+                timeouts: self.config.genesis_timeouts,
+            });
         };
         let height = epocher.last(previous).expect("every epoch has a last height");
         let boundary = self.config.marshal.get_block(height).await?;
         let boundary = boundary.inner();
-        Some((epoch, Floor::Genesis(boundary.hash()), boundary.header.next_nodes.clone()))
+        Some(EpochStart {
+            epoch,
+            floor: Floor::Genesis(boundary.hash()),
+            nodes: boundary.header.next_nodes.clone(),
+            timeouts: boundary.header.epoch_timeouts,
+        })
     }
 
     async fn enter<S: Sender<PublicKey = PublicKey>>(
         &mut self,
-        epoch: Epoch,
-        floor: Floor<SigningScheme, Hash>,
-        nodes: &NodeSet,
+        start: EpochStart,
         votes: &mut commonware_p2p::utils::mux::MuxHandle<S>,
         certificates: &mut commonware_p2p::utils::mux::MuxHandle<S>,
         resolver: &mut commonware_p2p::utils::mux::MuxHandle<S>,
     ) -> Option<ActiveEpoch> {
+        let EpochStart { epoch, floor, nodes, timeouts: chain_timeouts } = start;
+        let nodes = &nodes;
         let scheme = self.config.committees.install(epoch, nodes);
         self.config.peers.track(epoch, nodes);
+        let leader_timeout = Duration::from_millis(u64::from(chain_timeouts.leader_ms));
+        let certification_timeout = Duration::from_millis(u64::from(chain_timeouts.certification_ms));
         let settings = &self.config.simplex;
         let engine = simplex::Engine::new(
             self.context.child("simplex").with_attribute("epoch", epoch),
@@ -381,8 +409,8 @@ where
                 replay_buffer: settings.io_buffer,
                 write_buffer: settings.io_buffer,
                 page_cache: settings.page_cache.clone(),
-                leader_timeout: settings.timeouts.leader,
-                certification_timeout: settings.timeouts.certification,
+                leader_timeout,
+                certification_timeout,
                 timeout_retry: settings.timeouts.retry,
                 view_retention: ViewDelta::new(256),
                 skip: SkipPolicy::Enabled {
@@ -401,7 +429,14 @@ where
         let handle = engine.start(vote, certificate, resolve);
         let validators = nodes.validators().len();
         let member = scheme.me().is_some();
-        info!(%epoch, validators, member, "entered epoch");
+        info!(
+            %epoch,
+            validators,
+            member,
+            leader_timeout_ms = chain_timeouts.leader_ms,
+            certification_timeout_ms = chain_timeouts.certification_ms,
+            "entered epoch"
+        );
         Some(ActiveEpoch { epoch, handle })
     }
 

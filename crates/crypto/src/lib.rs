@@ -17,7 +17,9 @@
 
 mod message;
 
-pub use message::{MESSAGE_NAMESPACE, sha256, sign_message, sm3, verify_message};
+pub use message::{
+    ACCESS_NAMESPACE, MESSAGE_NAMESPACE, sha256, sign_access, sign_message, sm3, verify_access, verify_message,
+};
 
 use commonware_codec::{DecodeExt, Encode};
 use commonware_cryptography::{BatchEntry, BatchVerifier, Signer, Verifier, ed25519};

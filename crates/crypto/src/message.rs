@@ -25,26 +25,48 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
     ::sm3::Sm3::digest(data).into()
 }
 
+/// The namespace of RPC access tokens (see `formica-rpc`'s access module): a token can never pass
+/// as a contract message signature or a transaction signature, nor the reverse.
+pub const ACCESS_NAMESPACE: &[u8] = b"FORMICA_RPC_ACCESS_V1";
+
 /// Signs `message` under [`MESSAGE_NAMESPACE`] (64 bytes in every scheme).
 pub fn sign_message(signer: &AccountSigner, message: &[u8]) -> Vec<u8> {
+    sign_in(MESSAGE_NAMESPACE, signer, message)
+}
+
+/// Whether `signature` is `key`'s signature of `message` under [`MESSAGE_NAMESPACE`]. Malformed
+/// keys and signatures are simply invalid.
+pub fn verify_message(key: &AccountKey, message: &[u8], signature: &[u8]) -> bool {
+    verify_in(MESSAGE_NAMESPACE, key, message, signature)
+}
+
+/// Signs an RPC access token's `message` under [`ACCESS_NAMESPACE`].
+pub fn sign_access(signer: &AccountSigner, message: &[u8]) -> Vec<u8> {
+    sign_in(ACCESS_NAMESPACE, signer, message)
+}
+
+/// Whether `signature` is `key`'s signature of an access token's `message`.
+pub fn verify_access(key: &AccountKey, message: &[u8], signature: &[u8]) -> bool {
+    verify_in(ACCESS_NAMESPACE, key, message, signature)
+}
+
+fn sign_in(namespace: &[u8], signer: &AccountSigner, message: &[u8]) -> Vec<u8> {
     match signer {
-        AccountSigner::Ed25519(key) => key.sign(MESSAGE_NAMESPACE, message).as_ref().to_vec(),
+        AccountSigner::Ed25519(key) => key.sign(namespace, message).as_ref().to_vec(),
         AccountSigner::Sm2(key) => {
-            let framed = commonware_utils::union_unique(MESSAGE_NAMESPACE, message);
+            let framed = commonware_utils::union_unique(namespace, message);
             let signature: sm2::dsa::Signature = signature::Signer::sign(key, &framed);
             signature.to_bytes().to_vec()
         }
         AccountSigner::Secp256k1(key) => {
-            let framed = commonware_utils::union_unique(MESSAGE_NAMESPACE, message);
+            let framed = commonware_utils::union_unique(namespace, message);
             let signature: k256::ecdsa::Signature = signature::Signer::sign(key, &framed);
             signature.to_bytes().to_vec()
         }
     }
 }
 
-/// Whether `signature` is `key`'s signature of `message` under [`MESSAGE_NAMESPACE`]. Malformed
-/// keys and signatures are simply invalid.
-pub fn verify_message(key: &AccountKey, message: &[u8], signature: &[u8]) -> bool {
+fn verify_in(namespace: &[u8], key: &AccountKey, message: &[u8], signature: &[u8]) -> bool {
     match key.scheme() {
         KeyScheme::Ed25519 => {
             let Ok(public) = ed25519::PublicKey::decode(bytes::Bytes::copy_from_slice(key.key_bytes())) else {
@@ -53,7 +75,7 @@ pub fn verify_message(key: &AccountKey, message: &[u8], signature: &[u8]) -> boo
             let Ok(signature) = ed25519::Signature::decode(bytes::Bytes::copy_from_slice(signature)) else {
                 return false;
             };
-            public.verify(MESSAGE_NAMESPACE, message, &signature)
+            public.verify(namespace, message, &signature)
         }
         KeyScheme::Sm2 => {
             let Ok(public) = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTINGUISHING_ID, key.key_bytes()) else {
@@ -62,7 +84,7 @@ pub fn verify_message(key: &AccountKey, message: &[u8], signature: &[u8]) -> boo
             let Ok(signature) = sm2::dsa::Signature::from_slice(signature) else {
                 return false;
             };
-            let framed = commonware_utils::union_unique(MESSAGE_NAMESPACE, message);
+            let framed = commonware_utils::union_unique(namespace, message);
             signature::Verifier::verify(&public, &framed, &signature).is_ok()
         }
         KeyScheme::Secp256k1 => {
@@ -72,7 +94,7 @@ pub fn verify_message(key: &AccountKey, message: &[u8], signature: &[u8]) -> boo
             let Ok(signature) = k256::ecdsa::Signature::from_slice(signature) else {
                 return false;
             };
-            let framed = commonware_utils::union_unique(MESSAGE_NAMESPACE, message);
+            let framed = commonware_utils::union_unique(namespace, message);
             signature::Verifier::verify(&public, &framed, &signature).is_ok()
         }
     }
@@ -93,6 +115,11 @@ mod tests {
             let other = AccountSigner::from_seed(scheme, 8);
             assert!(!verify_message(&other.public_key(), b"pay 10", &signature));
             assert!(!verify_message(&signer.public_key(), b"pay 10", &signature[..63]));
+            // Namespaces keep message signatures and access tokens apart.
+            assert!(!verify_access(&signer.public_key(), b"pay 10", &signature));
+            let access = sign_access(&signer, b"pay 10");
+            assert!(verify_access(&signer.public_key(), b"pay 10", &access));
+            assert!(!verify_message(&signer.public_key(), b"pay 10", &access));
         }
     }
 

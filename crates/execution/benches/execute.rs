@@ -32,6 +32,8 @@ fn parameters(keys: &[AccountKey]) -> ChainParameters {
         // Execution of ordinary blocks never reads the registry (only epoch-end blocks do).
         genesis_nodes: formica_types::NodeSet::default(),
         epoch_blocks: u64::MAX,
+        consensus_timeouts: Default::default(),
+        api_members_only: false,
     }
 }
 

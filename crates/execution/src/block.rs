@@ -5,7 +5,7 @@ use crate::transition::{
 };
 use commonware_glue::stateful::db::{DatabaseSet, Unmerkleized as _};
 use formica_state::{StateDatabases, StateKey, StateValue};
-use formica_types::{Height, NodeSet, Receipt, Transaction};
+use formica_types::{ConsensusTimeouts, Height, NodeSet, Receipt, Transaction};
 use std::collections::BTreeSet;
 use std::future::Future;
 
@@ -19,6 +19,8 @@ pub type Merkleized<E> = <StateDatabases<E> as DatabaseSet<E>>::Merkleized;
 pub enum ExecutionError {
     #[error("transaction {index} may not be in a block: {rejection}")]
     Rejected { index: usize, rejection: Rejection },
+    #[error("the block carries {count} transactions; the chain allows {limit}")]
+    TooManyTransactions { count: usize, limit: usize },
     #[error("state database: {0}")]
     Storage(String),
 }
@@ -108,13 +110,28 @@ pub fn is_epoch_last(parameters: &ChainParameters, height: Height) -> bool {
     (height.get() + 1).is_multiple_of(parameters.epoch_blocks)
 }
 
-/// The node registry after a block, if the block is the last of its epoch (empty otherwise).
-fn next_nodes(
+/// What a block's header states about the epochs: the node registry after it (only in an
+/// epoch's last block; empty otherwise) and the consensus timeouts of the epoch after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochFacts {
+    pub next_nodes: NodeSet,
+    pub epoch_timeouts: ConsensusTimeouts,
+}
+
+/// Ends a block: if it is the last of its epoch, the voted consensus timeouts become the next
+/// epoch's and the node registry is stated.
+pub(crate) fn end_block(
     parameters: &ChainParameters,
     height: Height,
-    overlay: &StateOverlay,
-) -> std::result::Result<NodeSet, Unread> {
-    if is_epoch_last(parameters, height) { crate::governance::nodes(overlay) } else { Ok(NodeSet::default()) }
+    overlay: &mut StateOverlay,
+) -> std::result::Result<EpochFacts, Unread> {
+    let next_nodes = if is_epoch_last(parameters, height) {
+        crate::governance::end_epoch(overlay)?;
+        crate::governance::nodes(overlay)?
+    } else {
+        NodeSet::default()
+    };
+    Ok(EpochFacts { next_nodes, epoch_timeouts: crate::governance::state(overlay)?.epoch_timeouts })
 }
 
 /// A block executed by a verifier.
@@ -124,8 +141,8 @@ where
 {
     pub merkleized: Merkleized<E>,
     pub receipts: Vec<Receipt>,
-    /// The node registry after the block if it is the last of its epoch; empty otherwise.
-    pub next_nodes: NodeSet,
+    /// What the header must state about the epochs.
+    pub epoch: EpochFacts,
 }
 
 /// Executes a block's transactions at `height` on `batch`. Any inadmissible transaction makes the
@@ -139,19 +156,19 @@ pub async fn execute_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let (overlay, (receipts, next_nodes)) = run_with_reads(
+    let (overlay, (receipts, epoch)) = run_with_reads(
         parameters,
         height,
         transactions,
         |keys| read_records(&batch, keys),
         |overlay| {
             let receipts = execute_transactions(parameters, height, overlay, transactions)?;
-            Ok((receipts, next_nodes(parameters, height, overlay)?))
+            Ok((receipts, end_block(parameters, height, overlay)?))
         },
     )
     .await?;
     let receipts = receipts?;
-    Ok(Executed { merkleized: write_overlay(batch, overlay).await?, receipts, next_nodes })
+    Ok(Executed { merkleized: write_overlay(batch, overlay).await?, receipts, epoch })
 }
 
 /// One pass over a block's transactions. A transaction that needs unread records is skipped and
@@ -164,6 +181,10 @@ pub fn execute_transactions(
     overlay: &mut StateOverlay,
     transactions: &[Transaction],
 ) -> std::result::Result<Result<Vec<Receipt>>, Unread> {
+    let limit = crate::governance::block_transactions(parameters, overlay)?;
+    if transactions.len() > limit {
+        return Ok(Err(ExecutionError::TooManyTransactions { count: transactions.len(), limit }));
+    }
     let mut unread = BTreeSet::new();
     let mut receipts = Vec::with_capacity(transactions.len());
     let mut rejected = None;
@@ -196,12 +217,12 @@ where
     pub receipts: Vec<Receipt>,
     /// Candidates left out, with the reason.
     pub left_out: Vec<(Transaction, Rejection)>,
-    /// The node registry after the block if it is the last of its epoch; empty otherwise.
-    pub next_nodes: NodeSet,
+    /// What the header must state about the epochs.
+    pub epoch: EpochFacts,
 }
 
 /// Builds a block at `height` from `candidates` (signatures already verified), leaving out any
-/// that is not admissible at its turn, and keeping at most `block_transactions_max`.
+/// that is not admissible at its turn, and keeping at most the chain's current block limit.
 pub async fn build_block<E>(
     parameters: &ChainParameters,
     height: Height,
@@ -211,13 +232,13 @@ pub async fn build_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let limit = parameters.block_transactions_max as usize;
-    let (overlay, (transactions, receipts, left_out, next_nodes)) = run_with_reads(
+    let (overlay, (transactions, receipts, left_out, epoch)) = run_with_reads(
         parameters,
         height,
         &candidates,
         |keys| read_records(&batch, keys),
         |overlay| {
+            let limit = crate::governance::block_transactions(parameters, overlay)?;
             let mut unread = BTreeSet::new();
             let mut transactions = Vec::new();
             let mut receipts = Vec::new();
@@ -241,10 +262,10 @@ where
             if !unread.is_empty() {
                 return Err(Unread(unread));
             }
-            Ok((transactions, receipts, left_out, next_nodes(parameters, height, overlay)?))
+            Ok((transactions, receipts, left_out, end_block(parameters, height, overlay)?))
         },
     )
     .await?;
     let merkleized = write_overlay(batch, overlay).await?;
-    Ok(Built { merkleized, transactions, receipts, left_out, next_nodes })
+    Ok(Built { merkleized, transactions, receipts, left_out, epoch })
 }

@@ -51,6 +51,21 @@ fn admins(overlay: &StateOverlay, org: OrgId, organisation: &Organisation) -> Re
         .collect()
 }
 
+/// At the last block of an epoch: the voted consensus timeouts become the next epoch's.
+pub(crate) fn end_epoch(overlay: &mut StateOverlay) -> Result<(), Unread> {
+    let mut state = state(overlay)?;
+    if state.epoch_timeouts != state.timeouts {
+        state.epoch_timeouts = state.timeouts;
+        set_governance(overlay, state);
+    }
+    Ok(())
+}
+
+/// How many transactions the next block may carry: the voted limit, never above the genesis cap.
+pub(crate) fn block_transactions(parameters: &ChainParameters, overlay: &StateOverlay) -> Result<usize, Unread> {
+    Ok(state(overlay)?.block_transactions.min(parameters.block_transactions_max) as usize)
+}
+
 fn set_governance(overlay: &mut StateOverlay, state: GovernanceState) {
     overlay.set(StateKey::Governance, Some(StateValue::Governance(state)));
 }
@@ -135,7 +150,7 @@ pub(crate) fn propose(
     // Refuse what could not apply now, so members do not vote on it. It is checked again when it
     // passes (the registry may have changed meanwhile).
     let mut state = state(overlay)?;
-    plan_action(overlay, &mut state.clone(), action, height)?;
+    plan_action(parameters, overlay, &mut state.clone(), action, height)?;
     let id = state.next_proposal;
     overlay.require([StateKey::OrgApprovals(id, org), StateKey::Approved(id, *sender)])?;
     state.next_proposal += 1;
@@ -203,7 +218,7 @@ pub(crate) fn approve(
         };
         // The action is planned (every read, every check) before its first write: a failing
         // action leaves no trace.
-        for (key, value) in plan_action(overlay, &mut state, &action, height)? {
+        for (key, value) in plan_action(parameters, overlay, &mut state, &action, height)? {
             overlay.set(key, value);
         }
         proposal.executed = true;
@@ -227,6 +242,7 @@ type Writes = Vec<(StateKey, Option<StateValue>)>;
 
 /// What applying `action` at `height` writes, after every check; updates `state` in place.
 fn plan_action(
+    parameters: &ChainParameters,
     overlay: &StateOverlay,
     state: &mut GovernanceState,
     action: &GovernanceAction,
@@ -234,6 +250,7 @@ fn plan_action(
 ) -> Result<Writes, Halt> {
     let organisation_write =
         |org, organisation| (StateKey::Organisation(org), Some(StateValue::Organisation(organisation)));
+    let block_transactions_cap = parameters.block_transactions_max;
     match *action {
         GovernanceAction::AddOrganisation { name, admin } => {
             overlay.require([StateKey::AdminOf(admin), StateKey::Organisation(state.next_org)])?;
@@ -328,6 +345,29 @@ fn plan_action(
         }
         GovernanceAction::SetFee { fee } => {
             state.fee = fee;
+            Ok(Vec::new())
+        }
+        GovernanceAction::SetBlockTransactions { max } => {
+            if max == 0 || max > block_transactions_cap {
+                return fail(
+                    FailureCode::InvalidProposal,
+                    format!("a block may carry between 1 and {block_transactions_cap} transactions (the genesis cap)"),
+                );
+            }
+            state.block_transactions = max;
+            Ok(Vec::new())
+        }
+        GovernanceAction::SetConsensusTimeouts { timeouts } => {
+            // The decoder refuses timeouts out of range; the check stays for actions built in
+            // process.
+            if let Err(reason) = timeouts.check() {
+                return fail(FailureCode::InvalidProposal, reason);
+            }
+            state.timeouts = timeouts;
+            Ok(Vec::new())
+        }
+        GovernanceAction::SetApiAccess { members_only } => {
+            state.api_members_only = members_only;
             Ok(Vec::new())
         }
         GovernanceAction::AddNode { org, ref key, address, role } => {

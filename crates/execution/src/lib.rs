@@ -38,8 +38,8 @@ mod governance;
 pub mod transition;
 
 pub use block::{
-    Batch, Built, Executed, ExecutionError, Merkleized, Records, build_block, execute_block, execute_transactions,
-    is_epoch_last, run_with_reads,
+    Batch, Built, EpochFacts, Executed, ExecutionError, Merkleized, Records, build_block, execute_block,
+    execute_transactions, is_epoch_last, run_with_reads,
 };
 pub use governance::nodes;
 pub use transition::{

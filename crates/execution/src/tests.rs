@@ -4,14 +4,14 @@
 //! [`crate::block`] reads the database (two rounds, known-absent records), so a wrong read
 //! invariant panics here.
 
-use crate::block::{ExecutionError, execute_transactions};
+use crate::block::{ExecutionError, end_block, execute_transactions};
 use crate::transition::{ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, first_reads, second_reads};
 use formica_crypto::{AccountSigner, AuthorisationError, sign_transaction};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, AccountStatus, Amount, ApprovalRule, ChainId, FailureCode,
-    GovernanceAction, GovernanceState, Height, KeyScheme, Node, NodeAddress, NodeRole, NodeSet, Nonce, OrgId, OrgName,
-    Organisation, Outcome, Payload, Receipt, Role, Transaction, TransactionBody,
+    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, AccountStatus, Amount, ApprovalRule, ChainId, ConsensusTimeouts,
+    FailureCode, GovernanceAction, GovernanceState, Height, KeyScheme, Node, NodeAddress, NodeRole, NodeSet, Nonce,
+    OrgId, OrgName, Organisation, Outcome, Payload, Receipt, Role, Transaction, TransactionBody,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -72,6 +72,8 @@ impl World {
             account_creation_members_only: false,
             genesis_nodes: NodeSet(vec![genesis_validator()]),
             epoch_blocks: 100,
+            consensus_timeouts: Default::default(),
+            api_members_only: false,
         };
         let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0) };
         world.block(&[]).expect("the genesis block applies");
@@ -94,6 +96,7 @@ impl World {
         let expected = execute_transactions(&self.parameters, height, &mut full, transactions)
             .expect("a complete overlay lacks nothing")
             .map_err(|error| error.to_string());
+        end_block(&self.parameters, height, &mut full).expect("a complete overlay lacks nothing");
         let expected_changes = full.into_changes();
 
         let first = first_reads(&self.parameters, height, transactions);
@@ -109,7 +112,9 @@ impl World {
             if height == Height(1) {
                 apply_genesis(&self.parameters, &mut overlay);
             }
-            match execute_transactions(&self.parameters, height, &mut overlay, transactions) {
+            let pass = execute_transactions(&self.parameters, height, &mut overlay, transactions)
+                .and_then(|result| end_block(&self.parameters, height, &mut overlay).map(|_| result));
+            match pass {
                 Ok(result) => break result,
                 Err(Unread(keys)) => {
                     overlay.rollback();
@@ -965,4 +970,50 @@ fn nodes_are_added_rotated_and_removed_by_vote_and_a_validator_always_remains() 
         FailureCode::WouldLoseQuorum,
     );
     assert_eq!(world.nodes().len(), 1);
+}
+
+#[test]
+fn block_size_timeouts_and_api_access_change_by_vote() {
+    let (mut world, admins) = consortium();
+    assert_eq!(world.governance().block_transactions, 1000);
+    for max in [0, 1001] {
+        world.fails(
+            world.by(&admins[0], propose(GovernanceAction::SetBlockTransactions { max })),
+            FailureCode::InvalidProposal,
+        );
+    }
+    world.pass(&admins, GovernanceAction::SetBlockTransactions { max: 2 });
+    assert_eq!(world.governance().block_transactions, 2);
+    let transfers: Vec<Transaction> = admins[3..6]
+        .iter()
+        .map(|admin| world.by(admin, Payload::Transfer { to: admins[0].account_id(), amount: Amount(1) }))
+        .collect();
+    // Three transactions are one too many: the whole block is invalid.
+    let mut full = StateOverlay::complete(world.records.clone());
+    let next = Height(world.height.get() + 1);
+    let outcome = execute_transactions(&world.parameters, next, &mut full, &transfers).expect("complete overlay");
+    assert!(matches!(outcome, Err(ExecutionError::TooManyTransactions { count: 3, limit: 2 })), "got {outcome:?}");
+    world.block(&transfers[..2]).expect("two transactions fit");
+
+    // Timeouts: out-of-range values are refused; a passed change waits for the epoch's last block.
+    let defaults = ConsensusTimeouts::default();
+    let inverted = ConsensusTimeouts { leader_ms: 700, certification_ms: 600 };
+    world.fails(
+        world.by(&admins[0], propose(GovernanceAction::SetConsensusTimeouts { timeouts: inverted })),
+        FailureCode::InvalidProposal,
+    );
+    let faster = ConsensusTimeouts { leader_ms: 300, certification_ms: 600 };
+    world.pass(&admins, GovernanceAction::SetConsensusTimeouts { timeouts: faster });
+    assert_eq!((world.governance().timeouts, world.governance().epoch_timeouts), (faster, defaults));
+    let epoch_last = world.parameters.epoch_blocks - 1;
+    world.advance(epoch_last - 1 - world.height.get());
+    assert_eq!(world.governance().epoch_timeouts, defaults, "unchanged before the epoch's last block");
+    world.advance(1);
+    assert_eq!(world.height, Height(epoch_last));
+    assert_eq!(world.governance().epoch_timeouts, faster, "the next epoch's timeouts");
+
+    // API access is a flag the RPC servers read.
+    assert!(!world.governance().api_members_only);
+    world.pass(&admins, GovernanceAction::SetApiAccess { members_only: true });
+    assert!(world.governance().api_members_only);
 }

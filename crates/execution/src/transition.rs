@@ -12,9 +12,9 @@ use crate::governance;
 use formica_crypto::{AuthorisationError, Authority, KeySet, authorise, validate_key};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, ChainId, FailureCode, GovernanceState,
-    Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, Receipt, RecoveryConfig, Role,
-    Transaction,
+    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, ChainId, ConsensusTimeouts, FailureCode,
+    GovernanceState, Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, Receipt,
+    RecoveryConfig, Role, Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +48,10 @@ pub struct ChainParameters {
     pub genesis_nodes: NodeSet,
     /// Blocks per consensus epoch.
     pub epoch_blocks: u64,
+    /// The consensus timeouts at genesis (governance can change them).
+    pub consensus_timeouts: ConsensusTimeouts,
+    /// The RPC access policy at genesis (governance can change it).
+    pub api_members_only: bool,
 }
 
 /// Why a transaction may not be part of a block at all. A proposer leaves such a transaction out;
@@ -347,6 +351,10 @@ pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut StateOverlay) {
         account_creation_members_only: parameters.account_creation_members_only,
         fee: parameters.fee_per_transaction,
         nodes: 0,
+        block_transactions: parameters.block_transactions_max,
+        api_members_only: parameters.api_members_only,
+        timeouts: parameters.consensus_timeouts,
+        epoch_timeouts: parameters.consensus_timeouts,
     };
     for (name, admins, threshold) in &parameters.genesis_organisations {
         governance::admit(overlay, &mut state, *name, admins, *threshold);

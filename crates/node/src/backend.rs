@@ -160,6 +160,28 @@ where
         }
     }
 
+    async fn api_members_only(&self) -> Result<bool, BackendError> {
+        match self.state.record(StateKey::Governance).await.map_err(unavailable)? {
+            Some(StateValue::Governance(state)) => Ok(state.api_members_only),
+            // Before the first block the genesis is not applied yet: its policy holds.
+            None => Ok(self.chain.parameters.api_members_only),
+            Some(other) => Err(BackendError::Storage { reason: format!("governance record holds {other:?}") }),
+        }
+    }
+
+    async fn member_org(&self, account: AccountId) -> Result<Option<OrgId>, BackendError> {
+        let org = match self.state.record(StateKey::AdminOf(account)).await.map_err(unavailable)? {
+            Some(StateValue::AdminOf(org)) => org,
+            None => return Ok(None),
+            Some(other) => return Err(BackendError::Storage { reason: format!("admin-of record holds {other:?}") }),
+        };
+        match self.state.record(StateKey::Organisation(org)).await.map_err(unavailable)? {
+            Some(StateValue::Organisation(organisation)) if organisation.active => Ok(Some(org)),
+            Some(StateValue::Organisation(_)) | None => Ok(None),
+            Some(other) => Err(BackendError::Storage { reason: format!("organisation record holds {other:?}") }),
+        }
+    }
+
     async fn organisation(&self, id: OrgId) -> Result<Option<(Organisation, Vec<AccountId>, Height)>, BackendError> {
         let height = self.head.get().height;
         let organisation = match self.state.record(StateKey::Organisation(id)).await.map_err(unavailable)? {

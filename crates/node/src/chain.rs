@@ -47,6 +47,8 @@ impl Chain {
             account_creation_members_only: genesis.account_creation_members_only,
             genesis_nodes: genesis.nodes(),
             epoch_blocks: genesis.epoch_blocks,
+            consensus_timeouts: genesis.consensus_timeouts,
+            api_members_only: genesis.api_members_only,
         });
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&genesis.chain_id.encode());
@@ -84,7 +86,9 @@ impl Chain {
         // The node registry (which organisation runs each validator follows from the names).
         bytes.extend_from_slice(&parameters.genesis_nodes.encode());
         bytes.extend_from_slice(&genesis.epoch_blocks.to_be_bytes());
-        let commitment = hash_tagged(b"formica/genesis/v3", &[&bytes]);
+        bytes.extend_from_slice(&genesis.consensus_timeouts.encode());
+        bytes.push(u8::from(genesis.api_members_only));
+        let commitment = hash_tagged(b"formica/genesis/v4", &[&bytes]);
         Ok(Self { genesis, parameters, validators, commitment })
     }
 
@@ -100,6 +104,6 @@ impl Chain {
     where
         E: commonware_storage::Context + commonware_runtime::Spawner,
     {
-        formica_consensus::genesis_block::<E>(self.commitment)
+        formica_consensus::genesis_block::<E>(self.commitment, self.genesis.consensus_timeouts)
     }
 }

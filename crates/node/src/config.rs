@@ -42,12 +42,11 @@ fn default_log_level() -> String {
     "info".into()
 }
 
-/// Consensus timing, in milliseconds.
+/// This node's consensus timing, in milliseconds. The leader and certification timeouts are
+/// chain-wide: they are set in the genesis and changed by vote.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsensusSection {
-    pub leader_timeout_ms: u64,
-    pub certification_timeout_ms: u64,
     pub retry_ms: u64,
     pub skip_timeout_ms: u64,
     pub fetch_timeout_ms: u64,
@@ -57,14 +56,7 @@ pub struct ConsensusSection {
 
 impl Default for ConsensusSection {
     fn default() -> Self {
-        Self {
-            leader_timeout_ms: 1_000,
-            certification_timeout_ms: 2_000,
-            retry_ms: 500,
-            skip_timeout_ms: 5_000,
-            fetch_timeout_ms: 2_000,
-            retained_blocks: 100_000,
-        }
+        Self { retry_ms: 500, skip_timeout_ms: 5_000, fetch_timeout_ms: 2_000, retained_blocks: 100_000 }
     }
 }
 

@@ -123,8 +123,6 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
                 nonce_window: config.mempool.nonce_window,
             },
             timeouts: Timeouts {
-                leader: Duration::from_millis(consensus.leader_timeout_ms),
-                certification: Duration::from_millis(consensus.certification_timeout_ms),
                 retry: Duration::from_millis(consensus.retry_ms),
                 skip: Duration::from_millis(consensus.skip_timeout_ms),
                 fetch: Duration::from_millis(consensus.fetch_timeout_ms),

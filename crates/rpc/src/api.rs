@@ -9,45 +9,47 @@ use crate::types::{
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 
-/// Wire names are `formica_<name>`, e.g. `formica_sendTransaction`.
+/// Wire names are `formica_<name>`, e.g. `formica_sendTransaction`. Methods marked
+/// `with_extensions` are subject to the chain's access policy ([`crate::access`]); `status` and
+/// `health` are always open.
 #[rpc(server, client, namespace = "formica")]
 pub trait FormicaApi {
     /// Submits `0x` hex of a canonically encoded [`formica_types::Transaction`]; returns its hash.
-    #[method(name = "sendTransaction")]
+    #[method(name = "sendTransaction", with_extensions)]
     async fn send_transaction(&self, transaction: String) -> RpcResult<String>;
 
     /// A finalized or pending transaction by hash (`null` if the node knows neither).
-    #[method(name = "getTransaction")]
+    #[method(name = "getTransaction", with_extensions)]
     async fn get_transaction(&self, hash: String) -> RpcResult<Option<TransactionView>>;
 
     /// The receipt of a finalized transaction (`null` until it is final).
-    #[method(name = "getTransactionReceipt")]
+    #[method(name = "getTransactionReceipt", with_extensions)]
     async fn get_transaction_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>>;
 
-    #[method(name = "getBlockByHeight")]
+    #[method(name = "getBlockByHeight", with_extensions)]
     async fn get_block_by_height(&self, height: u64) -> RpcResult<Option<BlockView>>;
 
-    #[method(name = "getBlockByHash")]
+    #[method(name = "getBlockByHash", with_extensions)]
     async fn get_block_by_hash(&self, hash: String) -> RpcResult<Option<BlockView>>;
 
     /// An account as of the latest finalized block.
-    #[method(name = "getAccount")]
+    #[method(name = "getAccount", with_extensions)]
     async fn get_account(&self, id: String) -> RpcResult<Option<AccountView>>;
 
     /// An account (or its absence) with a proof against the latest finalized state root.
-    #[method(name = "getAccountProof")]
+    #[method(name = "getAccountProof", with_extensions)]
     async fn get_account_proof(&self, id: String) -> RpcResult<AccountProofView>;
 
     /// Governance as of the latest finalized block: members, counters, policies.
-    #[method(name = "getGovernance")]
+    #[method(name = "getGovernance", with_extensions)]
     async fn get_governance(&self) -> RpcResult<GovernanceView>;
 
     /// A member organisation by id (`null` if no organisation ever had it).
-    #[method(name = "getOrganisation")]
+    #[method(name = "getOrganisation", with_extensions)]
     async fn get_organisation(&self, id: u32) -> RpcResult<Option<OrganisationView>>;
 
     /// A governance proposal by id (`null` if there is none).
-    #[method(name = "getProposal")]
+    #[method(name = "getProposal", with_extensions)]
     async fn get_proposal(&self, id: u64) -> RpcResult<Option<ProposalView>>;
 
     #[method(name = "status")]
@@ -61,7 +63,8 @@ pub trait FormicaApi {
     #[subscription(
         name = "subscribeFinalizedBlocks" => "finalizedBlock",
         unsubscribe = "unsubscribeFinalizedBlocks",
-        item = BlockView
+        item = BlockView,
+        with_extensions
     )]
     async fn subscribe_finalized_blocks(&self) -> SubscriptionResult;
 
@@ -70,7 +73,8 @@ pub trait FormicaApi {
     #[subscription(
         name = "subscribeTransaction" => "transactionReceipt",
         unsubscribe = "unsubscribeTransaction",
-        item = ReceiptView
+        item = ReceiptView,
+        with_extensions
     )]
     async fn subscribe_transaction(&self, hash: String) -> SubscriptionResult;
 }

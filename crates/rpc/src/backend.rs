@@ -59,6 +59,17 @@ pub trait Backend: Send + Sync + 'static {
         std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve governance".into() }))
     }
 
+    /// Whether the API is limited to member organisations (the chain parameter; before the first
+    /// block, the genesis value). Nodes without governance keep the default: open.
+    fn api_members_only(&self) -> impl Future<Output = Result<bool, BackendError>> + Send {
+        std::future::ready(Ok(false))
+    }
+
+    /// The active member organisation `account` is an admin of, if any (for access tokens).
+    fn member_org(&self, _account: AccountId) -> impl Future<Output = Result<Option<OrgId>, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve governance".into() }))
+    }
+
     fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
 
     /// Finalized blocks as they are committed (with their receipts), for subscriptions. The

@@ -23,6 +23,9 @@ pub mod codes {
     pub const DUPLICATE: i32 = -32013;
     pub const SENDER_FROZEN: i32 = -32014;
     pub const UNAVAILABLE: i32 = -32030;
+    /// The chain limits the API to member organisations and the request's token is missing or
+    /// not valid (the message says which).
+    pub const ACCESS_DENIED: i32 = -32040;
     /// The JSON-RPC standard code for bad parameters (bad hex, wrong length, ...).
     pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
 }

@@ -40,12 +40,14 @@
 //! | -32013 | duplicate (already pending) |
 //! | -32014 | sender account is frozen |
 //! | -32030 | node unavailable (shutting down, storage failure) |
+//! | -32040 | access denied: the chain limits the API to member organisations and the token is missing or invalid ([`access`]) |
 //! | -32602 | invalid parameters (bad hex, wrong length) |
 //!
 //! # Limits
 //! Request and response bodies, connections, subscriptions per connection and batch length are
 //! bounded by [`ServerConfig`]; submitted transactions are size-checked before they are decoded.
 
+pub mod access;
 mod api;
 mod backend;
 mod error;

@@ -1,14 +1,16 @@
 //! The JSON-RPC server: configuration, start-up, and the handlers over a [`Backend`].
 
+use crate::access::{AccessDenied, AccessToken, VERDICT_CACHE_MS, now_ms};
 use crate::api::FormicaApiServer;
 use crate::backend::{Backend, FinalizedBlock, SubmitError};
-use crate::error::invalid_params;
+use crate::error::{codes, invalid_params};
 use crate::types::{
     AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
     StatusView, TransactionView, codec,
 };
 use commonware_codec::Decode;
-use formica_types::{AccountId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex};
+use formica_types::{AccountId, ChainId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex};
+use jsonrpsee::Extensions;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::middleware::http::ProxyGetRequestLayer;
 use jsonrpsee::server::{
@@ -16,8 +18,9 @@ use jsonrpsee::server::{
     SubscriptionSink,
 };
 use jsonrpsee::types::ErrorObjectOwned;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// The path of the health check, answered by the `formica_health` method.
@@ -108,17 +111,42 @@ pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<
         .map_err(|error| ServeError::HealthRoute(error.to_string()))?;
     let server = Server::builder()
         .set_config(transport)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(health))
+        .set_http_middleware(tower::ServiceBuilder::new().layer(health).map_request(carry_authorization))
         .build(config.listen_address)
         .await
         .map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
     let local_address =
         server.local_addr().map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
-    let handler = Handler { backend, transaction_limits: config.transaction_limits };
+    let handler = Handler { backend, transaction_limits: config.transaction_limits, access: AccessCache::default() };
     let handle = server.start(handler.into_rpc());
     tracing::info!(address = %local_address, "rpc server listening");
     Ok(RunningServer { handle, local_address })
 }
+
+/// The `Authorization` header of an HTTP request or WebSocket handshake, handed to the handlers
+/// through the request's extensions.
+#[derive(Clone, Debug)]
+struct AuthorizationHeader(String);
+
+fn carry_authorization(mut request: jsonrpsee::server::HttpRequest) -> jsonrpsee::server::HttpRequest {
+    let header = request.headers().get("authorization").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    if let Some(header) = header {
+        request.extensions_mut().insert(AuthorizationHeader(header));
+    }
+    request
+}
+
+/// The access policy and recent verdicts on tokens, each trusted for [`VERDICT_CACHE_MS`].
+#[derive(Default)]
+struct AccessCache {
+    chain_id: OnceLock<ChainId>,
+    policy: Mutex<Option<(u64, bool)>>,
+    /// Token text to (checked at, expires at) of tokens found valid.
+    verdicts: Mutex<BTreeMap<String, (u64, u64)>>,
+}
+
+/// Tokens remembered at once; the cache is emptied when it is full.
+const VERDICTS_MAX: usize = 4_096;
 
 /// Decodes `0x` hex of a transaction, refusing oversized input before allocating for it.
 pub fn decode_transaction_hex(text: &str, limits: &TransactionLimits) -> Result<Transaction, SubmitError> {
@@ -139,15 +167,75 @@ fn parse_account_id(text: &str) -> Result<AccountId, ErrorObjectOwned> {
     AccountId::from_hex(text).map_err(|error| invalid_params("account id", error))
 }
 
-/// The handlers: each parses its parameters, asks the backend, and renders a view.
+/// The handlers: each checks access, parses its parameters, asks the backend, and renders a view.
 struct Handler<B> {
     backend: Arc<B>,
     transaction_limits: TransactionLimits,
+    access: AccessCache,
+}
+
+impl<B: Backend> Handler<B> {
+    /// Refuses the call unless the API is open or the request carries a valid member's token.
+    async fn authorise(&self, extensions: &Extensions) -> Result<(), ErrorObjectOwned> {
+        let now = now_ms();
+        let cached = *self.access.policy.lock().expect("policy lock");
+        let members_only = match cached {
+            Some((checked, members_only)) if now.saturating_sub(checked) < VERDICT_CACHE_MS => members_only,
+            _ => {
+                let members_only = self.backend.api_members_only().await?;
+                *self.access.policy.lock().expect("policy lock") = Some((now, members_only));
+                members_only
+            }
+        };
+        if !members_only {
+            return Ok(());
+        }
+        let Some(AuthorizationHeader(text)) = extensions.get::<AuthorizationHeader>() else {
+            return Err(denied(AccessDenied::Missing));
+        };
+        if let Some((checked, expires)) = self.access.verdicts.lock().expect("verdicts lock").get(text)
+            && now.saturating_sub(*checked) < VERDICT_CACHE_MS
+            && now < *expires
+        {
+            return Ok(());
+        }
+        let token = AccessToken::parse(text).map_err(denied)?;
+        let chain_id = match self.access.chain_id.get() {
+            Some(chain_id) => *chain_id,
+            None => self.chain_id().await?,
+        };
+        token.check(chain_id, now).map_err(denied)?;
+        let details = self.backend.account(token.account).await?;
+        let is_key = details.is_some_and(|(details, _)| details.keys.iter().any(|entry| entry.key == token.key));
+        if !is_key {
+            return Err(denied(AccessDenied::UnknownKey(token.account)));
+        }
+        if self.backend.member_org(token.account).await?.is_none() {
+            return Err(denied(AccessDenied::NotMember(token.account)));
+        }
+        let mut verdicts = self.access.verdicts.lock().expect("verdicts lock");
+        if verdicts.len() >= VERDICTS_MAX {
+            verdicts.clear();
+        }
+        verdicts.insert(text.clone(), (now, token.expires_ms));
+        Ok(())
+    }
+
+    async fn chain_id(&self) -> Result<ChainId, ErrorObjectOwned> {
+        let chain_id = self.backend.status().await?.chain_id;
+        Ok(*self.access.chain_id.get_or_init(|| chain_id))
+    }
+}
+
+fn denied(reason: AccessDenied) -> ErrorObjectOwned {
+    tracing::debug!(%reason, "rpc call refused");
+    ErrorObjectOwned::owned(codes::ACCESS_DENIED, reason.to_string(), None::<()>)
 }
 
 #[async_trait]
 impl<B: Backend> FormicaApiServer for Handler<B> {
-    async fn send_transaction(&self, transaction: String) -> RpcResult<String> {
+    async fn send_transaction(&self, ext: &Extensions, transaction: String) -> RpcResult<String> {
+        self.authorise(ext).await?;
         let transaction = decode_transaction_hex(&transaction, &self.transaction_limits)?;
         match self.backend.submit(transaction).await {
             Ok(hash) => Ok(hash_to_hex(&hash)),
@@ -158,7 +246,8 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         }
     }
 
-    async fn get_transaction(&self, hash: String) -> RpcResult<Option<TransactionView>> {
+    async fn get_transaction(&self, ext: &Extensions, hash: String) -> RpcResult<Option<TransactionView>> {
+        self.authorise(ext).await?;
         let hash = parse_hash(&hash)?;
         if let Some(record) = self.backend.transaction(hash).await? {
             return Ok(Some(TransactionView::from(&record)));
@@ -167,36 +256,42 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         Ok(pending.as_ref().map(TransactionView::pending))
     }
 
-    async fn get_transaction_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>> {
+    async fn get_transaction_receipt(&self, ext: &Extensions, hash: String) -> RpcResult<Option<ReceiptView>> {
+        self.authorise(ext).await?;
         let hash = parse_hash(&hash)?;
         let record = self.backend.transaction(hash).await?;
         Ok(record.as_ref().map(ReceiptView::from_record))
     }
 
-    async fn get_block_by_height(&self, height: u64) -> RpcResult<Option<BlockView>> {
+    async fn get_block_by_height(&self, ext: &Extensions, height: u64) -> RpcResult<Option<BlockView>> {
+        self.authorise(ext).await?;
         let block = self.backend.block_by_height(Height(height)).await?;
         Ok(block.as_ref().map(BlockView::from))
     }
 
-    async fn get_block_by_hash(&self, hash: String) -> RpcResult<Option<BlockView>> {
+    async fn get_block_by_hash(&self, ext: &Extensions, hash: String) -> RpcResult<Option<BlockView>> {
+        self.authorise(ext).await?;
         let hash = parse_hash(&hash)?;
         let block = self.backend.block_by_hash(hash).await?;
         Ok(block.as_ref().map(BlockView::from))
     }
 
-    async fn get_account(&self, id: String) -> RpcResult<Option<AccountView>> {
+    async fn get_account(&self, ext: &Extensions, id: String) -> RpcResult<Option<AccountView>> {
+        self.authorise(ext).await?;
         let id = parse_account_id(&id)?;
         let account = self.backend.account(id).await?;
         Ok(account.map(|(account, height)| AccountView::new(id, &account, height)))
     }
 
-    async fn get_account_proof(&self, id: String) -> RpcResult<AccountProofView> {
+    async fn get_account_proof(&self, ext: &Extensions, id: String) -> RpcResult<AccountProofView> {
+        self.authorise(ext).await?;
         let id = parse_account_id(&id)?;
         let proof = self.backend.account_proof(id).await?;
         Ok(AccountProofView::from(&proof))
     }
 
-    async fn get_governance(&self) -> RpcResult<GovernanceView> {
+    async fn get_governance(&self, ext: &Extensions) -> RpcResult<GovernanceView> {
+        self.authorise(ext).await?;
         let (state, rule, height) = self.backend.governance().await?;
         Ok(GovernanceView {
             members: state.members,
@@ -206,11 +301,16 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
             fee: state.fee,
             approval_numerator: rule.numerator,
             approval_denominator: rule.denominator,
+            block_transactions: state.block_transactions,
+            api_members_only: state.api_members_only,
+            epoch_timeouts: state.epoch_timeouts,
+            timeouts: state.timeouts,
             height,
         })
     }
 
-    async fn get_organisation(&self, id: u32) -> RpcResult<Option<OrganisationView>> {
+    async fn get_organisation(&self, ext: &Extensions, id: u32) -> RpcResult<Option<OrganisationView>> {
+        self.authorise(ext).await?;
         let found = self.backend.organisation(formica_types::OrgId(id)).await?;
         Ok(found.map(|(organisation, admins, height)| OrganisationView {
             id: formica_types::OrgId(id),
@@ -222,7 +322,8 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         }))
     }
 
-    async fn get_proposal(&self, id: u64) -> RpcResult<Option<ProposalView>> {
+    async fn get_proposal(&self, ext: &Extensions, id: u64) -> RpcResult<Option<ProposalView>> {
+        self.authorise(ext).await?;
         let found = self.backend.proposal(id).await?;
         Ok(found.map(|(proposal, action, height)| ProposalView {
             id,
@@ -253,7 +354,15 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         Ok(HealthView { status: "ok".into(), height: status.height })
     }
 
-    async fn subscribe_finalized_blocks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+    async fn subscribe_finalized_blocks(
+        &self,
+        pending: PendingSubscriptionSink,
+        ext: &Extensions,
+    ) -> SubscriptionResult {
+        if let Err(error) = self.authorise(ext).await {
+            pending.reject(error).await;
+            return Ok(());
+        }
         let mut blocks = self.backend.finalized_blocks();
         let sink = pending.accept().await?;
         while let Some(block) = next_block(&sink, &mut blocks).await? {
@@ -265,7 +374,16 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         Ok(())
     }
 
-    async fn subscribe_transaction(&self, pending: PendingSubscriptionSink, hash: String) -> SubscriptionResult {
+    async fn subscribe_transaction(
+        &self,
+        pending: PendingSubscriptionSink,
+        ext: &Extensions,
+        hash: String,
+    ) -> SubscriptionResult {
+        if let Err(error) = self.authorise(ext).await {
+            pending.reject(error).await;
+            return Ok(());
+        }
         let hash = match parse_hash(&hash) {
             Ok(hash) => hash,
             Err(error) => {

@@ -12,8 +12,9 @@ use crate::backend::AccountDetails;
 use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, AccountKey, AccountStatus, Amount, Block, ChainId, GovernanceAction, Hash, Height, KeyEntry,
-    Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Transaction,
+    Account, AccountId, AccountKey, AccountStatus, Amount, Block, ChainId, ConsensusTimeouts, GovernanceAction, Hash,
+    Height, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig,
+    Role, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -414,6 +415,14 @@ pub struct GovernanceView {
     /// A proposal passes when more than `numerator / denominator` of the members approve it.
     pub approval_numerator: u32,
     pub approval_denominator: u32,
+    /// The most transactions a block may carry now.
+    pub block_transactions: u32,
+    /// Whether reading and submitting over RPC is limited to member organisations.
+    pub api_members_only: bool,
+    /// The consensus timeouts of the current epoch.
+    pub epoch_timeouts: ConsensusTimeouts,
+    /// The consensus timeouts voted for, in effect from the next epoch boundary.
+    pub timeouts: ConsensusTimeouts,
     pub height: Height,
 }
 

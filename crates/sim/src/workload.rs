@@ -59,6 +59,8 @@ pub fn genesis(validators: &[PrivateKey]) -> Genesis {
         // Short epochs: most seeds cross an epoch boundary (or two) under their faults, while
         // epoch 0, in which the Byzantine actors speak, covers most of the fault phase.
         epoch_blocks: 40,
+        consensus_timeouts: Default::default(),
+        api_members_only: false,
     }
 }
 

@@ -22,6 +22,7 @@ fn block(height: u64, transactions: Vec<Transaction>) -> Block {
         state_range: NonEmptyRange::new(0..1).expect("non-empty"),
         receipts_root: hash_tagged(b"r", &[]),
         next_nodes: formica_types::NodeSet::default(),
+        epoch_timeouts: Default::default(),
     };
     Block::new(header, transactions)
 }

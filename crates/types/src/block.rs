@@ -4,6 +4,7 @@
 //! consensus context it was proposed in (round, leader, parent view and digest), so the same
 //! transactions proposed in another round are another block.
 
+use crate::governance::ConsensusTimeouts;
 use crate::nodes::NodeSet;
 use crate::primitives::{Hash, Height, PublicKey, hash_tagged};
 use crate::receipt::Receipt;
@@ -68,6 +69,9 @@ pub struct Header {
     /// In an epoch's last block, the node registry after executing it: its validators are the
     /// next epoch's committee. Empty in every other block.
     pub next_nodes: NodeSet,
+    /// The consensus timeouts of the epoch after this block (in an epoch's last block: the next
+    /// epoch's, which governance may have changed; otherwise the current epoch's).
+    pub epoch_timeouts: ConsensusTimeouts,
 }
 
 impl Header {
@@ -99,6 +103,7 @@ impl Write for Header {
         self.state_range.write(buf);
         self.receipts_root.write(buf);
         self.next_nodes.write(buf);
+        self.epoch_timeouts.write(buf);
     }
 }
 
@@ -114,6 +119,7 @@ impl EncodeSize for Header {
             + self.state_range.encode_size()
             + self.receipts_root.encode_size()
             + self.next_nodes.encode_size()
+            + self.epoch_timeouts.encode_size()
     }
 }
 
@@ -131,6 +137,7 @@ impl Read for Header {
             state_range: NonEmptyRange::<u64>::read(buf)?,
             receipts_root: Hash::read(buf)?,
             next_nodes: NodeSet::read(buf)?,
+            epoch_timeouts: ConsensusTimeouts::read(buf)?,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! genesis block commits to it through the state root of the accounts it funds and the
 //! validator set it names.
 
-use crate::governance::{ApprovalRule, ORG_ADMINS_MAX, OrgId, OrgName};
+use crate::governance::{ApprovalRule, ConsensusTimeouts, ORG_ADMINS_MAX, OrgId, OrgName};
 use crate::keys::{AccountKey, Role};
 use crate::nodes::{Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};
 use crate::primitives::{AccountId, Amount, ChainId, PublicKey, public_key_from_hex, public_key_to_hex};
@@ -104,6 +104,13 @@ pub struct Genesis {
     /// Blocks per consensus epoch. Validator-set changes take effect at epoch boundaries.
     #[serde(default = "default_epoch_blocks")]
     pub epoch_blocks: u64,
+    /// The consensus timeouts of the first epoch (governance can change them).
+    #[serde(default)]
+    pub consensus_timeouts: ConsensusTimeouts,
+    /// Whether reading and submitting over RPC is limited to member organisations from genesis
+    /// on (governance can change it).
+    #[serde(default)]
+    pub api_members_only: bool,
 }
 
 fn default_epoch_blocks() -> u64 {
@@ -139,6 +146,8 @@ pub enum GenesisError {
     TooManyValidators { max: u16 },
     #[error("epoch_blocks must be between {min} and {max}")]
     EpochBlocks { min: u64, max: u64 },
+    #[error("consensus_timeouts: {0}")]
+    ConsensusTimeouts(String),
 }
 
 impl Genesis {
@@ -166,6 +175,7 @@ impl Genesis {
         if !(Self::EPOCH_BLOCKS_MIN..=Self::EPOCH_BLOCKS_MAX).contains(&self.epoch_blocks) {
             return Err(GenesisError::EpochBlocks { min: Self::EPOCH_BLOCKS_MIN, max: Self::EPOCH_BLOCKS_MAX });
         }
+        self.consensus_timeouts.check().map_err(GenesisError::ConsensusTimeouts)?;
         if self.block_transactions_max == 0 || self.block_transactions_max > Self::BLOCK_TRANSACTIONS_MAX {
             return Err(GenesisError::BlockTransactionsMax { max: Self::BLOCK_TRANSACTIONS_MAX });
         }

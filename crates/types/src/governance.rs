@@ -185,6 +185,74 @@ pub struct GovernanceState {
     pub fee: Amount,
     /// Registered nodes (slots `0..nodes` of the node registry, dense).
     pub nodes: u16,
+    /// The most transactions a block may carry (at most the genesis hard cap, which also bounds
+    /// the block decoder). Changed by vote; applies from the next block.
+    pub block_transactions: u32,
+    /// Whether reading chain data and submitting transactions over RPC is limited to member
+    /// organisations (requests must carry a token signed by an admin of a member).
+    pub api_members_only: bool,
+    /// The consensus timeouts voted for: they take effect at the next epoch boundary.
+    pub timeouts: ConsensusTimeouts,
+    /// The consensus timeouts of the current epoch (copied from `timeouts` by each epoch's last
+    /// block, so every block of an epoch reads the same value).
+    pub epoch_timeouts: ConsensusTimeouts,
+}
+
+/// Chain-wide consensus timeouts, in milliseconds. Every validator's engine uses the values in
+/// effect for its epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusTimeouts {
+    /// How long a validator waits for the leader's proposal before voting to skip the view.
+    pub leader_ms: u32,
+    /// How long a validator waits for a notarized block to be certified (finalized).
+    pub certification_ms: u32,
+}
+
+impl ConsensusTimeouts {
+    /// The shortest timeout a vote may set.
+    pub const MS_MIN: u32 = 50;
+    /// The longest timeout a vote may set.
+    pub const MS_MAX: u32 = 60_000;
+
+    /// Both within [`Self::MS_MIN`]..=[`Self::MS_MAX`], and the leader timeout not above the
+    /// certification timeout (simplex requires it).
+    pub fn check(&self) -> Result<(), String> {
+        let range = Self::MS_MIN..=Self::MS_MAX;
+        if !range.contains(&self.leader_ms) || !range.contains(&self.certification_ms) {
+            return Err(format!("consensus timeouts must be between {} and {} ms", Self::MS_MIN, Self::MS_MAX));
+        }
+        if self.leader_ms > self.certification_ms {
+            return Err("the leader timeout may not exceed the certification timeout".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConsensusTimeouts {
+    fn default() -> Self {
+        Self { leader_ms: 1_000, certification_ms: 2_000 }
+    }
+}
+
+impl FixedSize for ConsensusTimeouts {
+    const SIZE: usize = 8;
+}
+
+impl Write for ConsensusTimeouts {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.leader_ms.write(buf);
+        self.certification_ms.write(buf);
+    }
+}
+
+impl Read for ConsensusTimeouts {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let timeouts = Self { leader_ms: u32::read(buf)?, certification_ms: u32::read(buf)? };
+        timeouts.check().map_err(|_| CodecError::Invalid("ConsensusTimeouts", "out of range"))?;
+        Ok(timeouts)
+    }
 }
 
 impl Write for GovernanceState {
@@ -195,11 +263,15 @@ impl Write for GovernanceState {
         self.account_creation_members_only.write(buf);
         self.fee.write(buf);
         self.nodes.write(buf);
+        self.block_transactions.write(buf);
+        self.api_members_only.write(buf);
+        self.timeouts.write(buf);
+        self.epoch_timeouts.write(buf);
     }
 }
 
 impl FixedSize for GovernanceState {
-    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1 + Amount::SIZE + 2;
+    const SIZE: usize = 8 + OrgId::SIZE + 4 + 1 + Amount::SIZE + 2 + 4 + 1 + 2 * ConsensusTimeouts::SIZE;
 }
 
 impl Read for GovernanceState {
@@ -212,6 +284,10 @@ impl Read for GovernanceState {
             account_creation_members_only: bool::read(buf)?,
             fee: Amount::read(buf)?,
             nodes: u16::read(buf)?,
+            block_transactions: u32::read(buf)?,
+            api_members_only: bool::read(buf)?,
+            timeouts: ConsensusTimeouts::read(buf)?,
+            epoch_timeouts: ConsensusTimeouts::read(buf)?,
         })
     }
 }
@@ -263,6 +339,13 @@ pub enum GovernanceAction {
         #[serde(with = "public_key_hex")]
         new: PublicKey,
     },
+    /// Changes how many transactions a block may carry, from the next block on (between 1 and
+    /// the genesis `block_transactions_max`, the hard cap).
+    SetBlockTransactions { max: u32 },
+    /// Changes the consensus timeouts from the next epoch boundary on.
+    SetConsensusTimeouts { timeouts: ConsensusTimeouts },
+    /// Opens reading and submitting over RPC to everyone, or limits it to member organisations.
+    SetApiAccess { members_only: bool },
 }
 
 mod public_key_hex {
@@ -320,6 +403,9 @@ impl GovernanceAction {
     const TAG_ADD_NODE: u8 = 9;
     const TAG_REMOVE_NODE: u8 = 10;
     const TAG_ROTATE_NODE: u8 = 11;
+    const TAG_SET_BLOCK_TRANSACTIONS: u8 = 12;
+    const TAG_SET_CONSENSUS_TIMEOUTS: u8 = 13;
+    const TAG_SET_API_ACCESS: u8 = 14;
     /// The largest encoding (an organisation's admission).
     pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
 }
@@ -385,6 +471,18 @@ impl Write for GovernanceAction {
                 old.write(buf);
                 new.write(buf);
             }
+            GovernanceAction::SetBlockTransactions { max } => {
+                Self::TAG_SET_BLOCK_TRANSACTIONS.write(buf);
+                max.write(buf);
+            }
+            GovernanceAction::SetConsensusTimeouts { timeouts } => {
+                Self::TAG_SET_CONSENSUS_TIMEOUTS.write(buf);
+                timeouts.write(buf);
+            }
+            GovernanceAction::SetApiAccess { members_only } => {
+                Self::TAG_SET_API_ACCESS.write(buf);
+                members_only.write(buf);
+            }
         }
     }
 }
@@ -402,6 +500,9 @@ impl EncodeSize for GovernanceAction {
             GovernanceAction::AddNode { .. } => OrgId::SIZE + PublicKey::SIZE + NodeAddress::SIZE + NodeRole::SIZE,
             GovernanceAction::RemoveNode { .. } => PublicKey::SIZE,
             GovernanceAction::RotateNode { .. } => 2 * PublicKey::SIZE,
+            GovernanceAction::SetBlockTransactions { .. } => 4,
+            GovernanceAction::SetConsensusTimeouts { .. } => ConsensusTimeouts::SIZE,
+            GovernanceAction::SetApiAccess { .. } => 1,
         }
     }
 }
@@ -441,6 +542,11 @@ impl Read for GovernanceAction {
             Self::TAG_ROTATE_NODE => {
                 GovernanceAction::RotateNode { old: PublicKey::read(buf)?, new: PublicKey::read(buf)? }
             }
+            Self::TAG_SET_BLOCK_TRANSACTIONS => GovernanceAction::SetBlockTransactions { max: u32::read(buf)? },
+            Self::TAG_SET_CONSENSUS_TIMEOUTS => {
+                GovernanceAction::SetConsensusTimeouts { timeouts: ConsensusTimeouts::read(buf)? }
+            }
+            Self::TAG_SET_API_ACCESS => GovernanceAction::SetApiAccess { members_only: bool::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

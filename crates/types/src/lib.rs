@@ -31,7 +31,8 @@ pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
 pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, GenesisRole, GenesisValidator};
 pub use governance::{
-    ApprovalRule, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation, Proposal,
+    ApprovalRule, ConsensusTimeouts, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation,
+    Proposal,
 };
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
 pub use nodes::{NODES_MAX, Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};

@@ -44,6 +44,7 @@ fn header(height: u64) -> Header {
         state_range: NonEmptyRange::new(0..height + 1).expect("non-empty"),
         receipts_root: hash_tagged(b"t", &[b"receipts"]),
         next_nodes: NodeSet::default(),
+        epoch_timeouts: Default::default(),
     }
 }
 
@@ -241,7 +242,7 @@ fn golden_hashes() {
     assert_eq!(hash_to_hex(&transaction.hash()), "0xe55466e9755fd1dd31181e5329d1e4bb3eef07708a010ae38c2d7b0f3374a4bf");
     let create = body(42, 7, 1_000, true);
     assert_eq!(hash_to_hex(&create.hash()), "0x254660053db3f8d007086dc979f1fe807e4a393902ed3707c322426f98dc4a1a");
-    assert_eq!(hash_to_hex(&header(5).digest()), "0xd4311cb611cc837136be71a6dc3b87fc6fc357a60b9023c3d68610a475b900f4");
+    assert_eq!(hash_to_hex(&header(5).digest()), "0xec776f7905022286d70a26e02056ca6dc243e602c2ae74025d1a979ea89bcd22");
     assert_eq!(
         AccountId::from_public_key(&key(42).public_key()).to_hex(),
         "0xeabdf35b17d2d487918b7cca02a2bef70ba78509022c5a31796d29029e23790e"
@@ -266,6 +267,8 @@ fn genesis_validation_rejects_bad_files() {
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
         epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
+        consensus_timeouts: Default::default(),
+        api_members_only: false,
     };
     assert_eq!(genesis.validate(), Err(GenesisError::NoValidators));
     let mut with_validator = genesis.clone();

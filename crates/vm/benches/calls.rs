@@ -81,6 +81,8 @@ fn native_transfer(c: &mut Criterion) {
         account_creation_members_only: false,
         genesis_nodes: formica_types::NodeSet::default(),
         epoch_blocks: u64::MAX,
+        consensus_timeouts: Default::default(),
+        api_members_only: false,
     };
     let mut overlay = StateOverlay::complete(Default::default());
     apply_genesis(&parameters, &mut overlay);

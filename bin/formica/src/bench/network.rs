@@ -4,7 +4,6 @@
 
 use crate::devnet::{self, UpArgs};
 use anyhow::{Context, bail};
-use formica_node::NodeConfig;
 use formica_types::{Amount, Genesis, GenesisAccount};
 use std::path::{Path, PathBuf};
 use tokio::process::Child;
@@ -30,13 +29,13 @@ pub struct NetworkArgs {
     /// The genesis limit on transactions per block (the devnet's is 10,000).
     #[arg(long)]
     pub block_transactions_max: Option<u32>,
-    /// Each node's consensus leader timeout (the node default is 1,000 ms). Building the first
-    /// block of a genesis with 1e5+ accounts takes longer than the default on a busy 2-core machine.
+    /// The genesis consensus leader timeout (default 1,000 ms). Building the first block of a
+    /// genesis with 1e5+ accounts takes longer than the default on a busy 2-core machine.
     #[arg(long)]
-    pub leader_timeout_ms: Option<u64>,
-    /// Each node's consensus certification timeout (the node default is 2,000 ms).
+    pub leader_timeout_ms: Option<u32>,
+    /// The genesis consensus certification timeout (default 2,000 ms).
     #[arg(long)]
-    pub certification_timeout_ms: Option<u64>,
+    pub certification_timeout_ms: Option<u32>,
 }
 
 /// What each workload account holds at genesis: far more than any run spends.
@@ -79,20 +78,15 @@ impl Network {
         if let Some(limit) = args.block_transactions_max {
             genesis.block_transactions_max = limit;
         }
+        if let Some(timeout) = args.leader_timeout_ms {
+            genesis.consensus_timeouts.leader_ms = timeout;
+        }
+        if let Some(timeout) = args.certification_timeout_ms {
+            genesis.consensus_timeouts.certification_ms = timeout;
+        }
         genesis.validate().context("bench genesis")?;
         // Compact: a genesis with a million accounts is large enough that indentation matters.
         std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
-        for index in 0..args.validators {
-            let path = devnet::node_dir(&dir, index).join("node.toml");
-            let mut config: NodeConfig = toml::from_str(&std::fs::read_to_string(&path)?)?;
-            if let Some(timeout) = args.leader_timeout_ms {
-                config.consensus.leader_timeout_ms = timeout;
-            }
-            if let Some(timeout) = args.certification_timeout_ms {
-                config.consensus.certification_timeout_ms = timeout;
-            }
-            std::fs::write(&path, toml::to_string_pretty(&config)?)?;
-        }
         let mut children = Vec::with_capacity(args.validators);
         for index in 0..args.validators {
             children.push(devnet::spawn(&dir, index)?);

@@ -47,6 +47,8 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
         epoch_blocks: EPOCH_BLOCKS,
+        consensus_timeouts: ConsensusTimeouts::default(),
+        api_members_only: false,
     }
 }
 

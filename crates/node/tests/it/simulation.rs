@@ -45,6 +45,8 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
         epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
+        consensus_timeouts: ConsensusTimeouts::default(),
+        api_members_only: false,
     }
 }
 

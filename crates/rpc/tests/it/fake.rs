@@ -137,6 +137,8 @@ pub struct FakeNode {
     blocks: broadcast::Sender<Arc<FinalizedBlock>>,
     capacity: usize,
     node_key: PrivateKey,
+    /// The API access policy, and the accounts that are admins of a member organisation.
+    access: Mutex<(bool, Vec<AccountId>)>,
 }
 
 impl FakeNode {
@@ -152,7 +154,18 @@ impl FakeNode {
         let genesis = build_block(Height(0), hash_tagged(b"test", &[b"genesis"]), Vec::new(), &[]);
         ledger.blocks.push(genesis);
         let (blocks, _) = broadcast::channel(16);
-        Arc::new(Self { ledger: Mutex::new(ledger), blocks, capacity, node_key: key(1000) })
+        Arc::new(Self {
+            ledger: Mutex::new(ledger),
+            blocks,
+            capacity,
+            node_key: key(1000),
+            access: Mutex::new((false, Vec::new())),
+        })
+    }
+
+    /// Limits the API to the admins in `members` (or opens it when `members_only` is false).
+    pub fn set_access(&self, members_only: bool, members: Vec<AccountId>) {
+        *self.access.lock().expect("not poisoned") = (members_only, members);
     }
 
     pub fn pending_count(&self) -> usize {
@@ -211,6 +224,7 @@ pub fn build_block(height: Height, parent: Hash, transactions: Vec<Transaction>,
         state_range: NonEmptyRange::new(0..height.get() + 1).expect("non-empty"),
         receipts_root: receipts_root(receipts),
         next_nodes: formica_types::NodeSet::default(),
+        epoch_timeouts: Default::default(),
     };
     Block::new(header, transactions)
 }
@@ -269,6 +283,15 @@ impl Backend for FakeNode {
             state_root: tip.header.state_root,
             proof: vec![0xde, 0xad, 0xbe, 0xef],
         })
+    }
+
+    async fn api_members_only(&self) -> Result<bool, BackendError> {
+        Ok(self.access.lock().expect("not poisoned").0)
+    }
+
+    async fn member_org(&self, account: AccountId) -> Result<Option<formica_types::OrgId>, BackendError> {
+        let access = self.access.lock().expect("not poisoned");
+        Ok(access.1.iter().position(|member| *member == account).map(|index| formica_types::OrgId(index as u32 + 1)))
     }
 
     async fn status(&self) -> Result<Status, BackendError> {

@@ -5,6 +5,8 @@ mod fake;
 use commonware_codec::Encode;
 use commonware_cryptography::Signer;
 use fake::{CHAIN_ID, FakeNode, account_of, key};
+use formica_crypto::AccountSigner;
+use formica_rpc::access::{AccessToken, now_ms};
 use formica_rpc::types::{PayloadView, ReceiptStatus};
 use formica_rpc::{FormicaApiClient, RunningServer, ServerConfig, SubmitError, codes, serve};
 use formica_types::{
@@ -322,4 +324,68 @@ fn views_follow_the_json_conventions() {
         json["payload"]["public_key"],
         serde_json::json!(formica_types::AccountKey::ed25519(&key(4).public_key()).to_string())
     );
+}
+
+/// A client that sends `Authorization: Bearer <token>` (over HTTP, or on the WebSocket handshake).
+fn with_token(token: &AccessToken) -> jsonrpsee::http_client::HeaderMap {
+    let mut headers = jsonrpsee::http_client::HeaderMap::new();
+    let value = format!("Bearer {}", token.to_text());
+    headers.insert("authorization", value.parse().expect("header value"));
+    headers
+}
+
+fn signer(seed: u64) -> AccountSigner {
+    AccountSigner::Ed25519(key(seed))
+}
+
+#[tokio::test]
+async fn a_members_only_chain_refuses_calls_without_a_members_token() {
+    let node = FakeNode::new(&[1, 2, 3], BALANCE, 64);
+    let member = account_of(&key(1));
+    node.set_access(true, vec![member]);
+    let server = start(node.clone()).await;
+    let far = now_ms() + 3_600_000;
+
+    // No token: refused with the access code; status and health stay open.
+    assert_eq!(code(http(&server).get_block_by_height(0).await), codes::ACCESS_DENIED);
+    assert_eq!(code(http(&server).send_transaction(hex_of(&transfer(1, 0, 5))).await), codes::ACCESS_DENIED);
+    http(&server).status().await.expect("status is open");
+    http(&server).health().await.expect("health is open");
+    let subscription = ws(&server).await.subscribe_finalized_blocks().await;
+    assert!(subscription.is_err(), "subscriptions need a token too");
+
+    // A member's admin gets through, over HTTP and WebSocket.
+    let token = AccessToken::sign(&signer(1), CHAIN_ID, member, far);
+    let client = HttpClientBuilder::default().set_headers(with_token(&token)).build(server.http_url()).expect("client");
+    assert!(client.get_block_by_height(0).await.expect("allowed").is_some());
+    client.send_transaction(hex_of(&transfer(1, 0, 5))).await.expect("a member submits");
+    let ws_client =
+        WsClientBuilder::default().set_headers(with_token(&token)).build(server.ws_url()).await.expect("ws client");
+    ws_client.subscribe_finalized_blocks().await.expect("a member subscribes");
+
+    // Refused: a funded account that is no member's admin; a key that is not the account's; an
+    // expired token; a token of another chain; a forged one.
+    let outsider = AccessToken::sign(&signer(2), CHAIN_ID, account_of(&key(2)), far);
+    let borrowed = AccessToken::sign(&signer(3), CHAIN_ID, member, far);
+    let expired = AccessToken::sign(&signer(1), CHAIN_ID, member, now_ms() - 1);
+    let foreign = AccessToken::sign(&signer(1), ChainId(CHAIN_ID.get() + 1), member, far);
+    let mut forged = token.clone();
+    forged.expires_ms += 1;
+    for (refused, why) in [
+        (outsider, "not an admin"),
+        (borrowed, "not a signing key"),
+        (expired, "expired"),
+        (foreign, "is for chain"),
+        (forged, "signature is invalid"),
+    ] {
+        let client =
+            HttpClientBuilder::default().set_headers(with_token(&refused)).build(server.http_url()).expect("client");
+        match client.get_block_by_height(0).await {
+            Err(ClientError::Call(object)) => {
+                assert_eq!(object.code(), codes::ACCESS_DENIED);
+                assert!(object.message().contains(why), "{why}: {}", object.message());
+            }
+            other => panic!("{why}: expected a refusal, got {other:?}"),
+        }
+    }
 }
