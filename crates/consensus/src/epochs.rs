@@ -10,12 +10,14 @@
 //!    certificates of that epoch with it; a node outside the committee gets a verify-only one),
 //! 2. hands the p2p layer the new peer sets (validators primary, observers secondary),
 //! 3. starts the next epoch's simplex engine from the boundary block, on the epoch's own
-//!    subchannel of the vote, certificate and resolver channels,
+//!    subchannel of the vote, certificate and resolver channels, with the consensus timeouts
+//!    the boundary block states ([`Header::epoch_timeouts`](formica_types::Header), a chain
+//!    parameter changed by vote),
 //! 4. stops the previous epoch's engine: a removed or rotated-out key is no longer obeyed.
 //!
 //! Only then is the boundary block acknowledged, so a crash at any point replays the transition.
-//! On restart the epoch is recovered from marshal's processed height and the committee from the
-//! stored boundary block (marshal keeps at least an epoch of blocks for this).
+//! On restart the epoch is recovered from marshal's processed height and the committee and
+//! timeouts from the stored boundary block (marshal keeps at least an epoch of blocks for this).
 //!
 //! A node behind by a whole epoch learns it from votes and certificates of later epochs (the
 //! muxers pass them to a backup channel): it asks their sender for the finalization of its
