@@ -94,6 +94,17 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: GovCommand,
     },
+    /// Ask a node's administrative API (loopback by default) about the node.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        /// The admin API's URL; default: the devnet's first node (`admin_listen` in its node.toml).
+        #[arg(long)]
+        url: Option<String>,
+        /// A file holding the node's admin secret, if it has one.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
     /// Print an API access token for a chain that limits the API to member organisations
     /// (signed by a key of an admin account of a member; pass it with --token or FORMICA_TOKEN).
     Token {
@@ -514,6 +525,17 @@ pub enum KeysCommand {
     },
 }
 
+/// Administrative questions.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Identity, role in the current epoch, addresses, height, uptime.
+    Info,
+    /// The current epoch's registered nodes and how many peers are connected.
+    Peers,
+    /// Pending transactions and the pool's limits.
+    Mempool,
+}
+
 /// Which node to talk to and how to print.
 #[derive(Debug, clap::Args)]
 pub struct Target {
@@ -572,8 +594,41 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
+        ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,
         ClientCommand::Token { key, account, ttl_secs } => token(&target, key, account.as_deref(), ttl_secs).await,
     }
+}
+
+async fn admin(
+    target: &Target,
+    command: AdminCommand,
+    url: Option<String>,
+    secret_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use jsonrpsee::core::client::ClientT as _;
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let path = crate::devnet::node_dir(&target.dir, 0).join("node.toml");
+            let config = formica_node::NodeConfig::load(&path).context("no --url given and no devnet node config")?;
+            let address = config.admin_listen.ok_or_else(|| anyhow!("{} sets no admin_listen", path.display()))?;
+            format!("http://{address}")
+        }
+    };
+    let mut headers = jsonrpsee::http_client::HeaderMap::new();
+    if let Some(file) = secret_file {
+        let secret = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        headers.insert("authorization", format!("Bearer {}", secret.trim()).parse().context("the secret")?);
+    }
+    let client = jsonrpsee::http_client::HttpClientBuilder::default().set_headers(headers).build(&url)?;
+    let method = match command {
+        AdminCommand::Info => "admin_nodeInfo",
+        AdminCommand::Peers => "admin_peers",
+        AdminCommand::Mempool => "admin_mempool",
+    };
+    let answer: serde_json::Value =
+        client.request(method, jsonrpsee::rpc_params![]).await.with_context(|| format!("{method} at {url}"))?;
+    print_json(&answer)
 }
 
 async fn token(target: &Target, key: Option<PathBuf>, account: Option<&str>, ttl_secs: u64) -> anyhow::Result<()> {

@@ -46,6 +46,9 @@ pub struct UpArgs {
     /// First metrics port.
     #[arg(long, default_value_t = 9100)]
     pub(crate) metrics_port: u16,
+    /// First port of the administrative API (loopback only).
+    #[arg(long, default_value_t = 8645)]
+    pub(crate) admin_port: u16,
     /// Create the devnet folder (keys, genesis, configs) and exit without starting nodes.
     #[arg(long)]
     pub(crate) init_only: bool,
@@ -100,6 +103,8 @@ pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest
             p2p_listen: p2p.parse()?,
             rpc_listen: format!("127.0.0.1:{}", args.rpc_port + offset).parse()?,
             metrics_listen: format!("127.0.0.1:{}", args.metrics_port + offset).parse()?,
+            admin_listen: Some(format!("127.0.0.1:{}", args.admin_port + offset).parse()?),
+            admin_secret_file: None,
             log_level: "info".into(),
             log_json: false,
             consensus: Default::default(),

@@ -31,6 +31,9 @@ pub struct InitNodeArgs {
     /// Where it serves Prometheus metrics.
     #[arg(long)]
     pub metrics_listen: SocketAddr,
+    /// Where it serves the administrative API (keep it on loopback; off when absent).
+    #[arg(long)]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// Writes the key and config; returns the node's public key (hex).
@@ -49,6 +52,8 @@ pub fn init_node(args: &InitNodeArgs) -> anyhow::Result<String> {
         p2p_listen: args.p2p_listen,
         rpc_listen: args.rpc_listen,
         metrics_listen: args.metrics_listen,
+        admin_listen: args.admin_listen,
+        admin_secret_file: None,
         log_level: "info".into(),
         log_json: false,
         consensus: Default::default(),

@@ -236,3 +236,79 @@ where
         self.finalized.subscribe()
     }
 }
+
+/// What the node's config says about it, for the administrative API.
+#[derive(Clone, Debug)]
+pub struct NodeIdentity {
+    pub name: String,
+    pub p2p_listen: String,
+    pub rpc_listen: String,
+    pub metrics_listen: String,
+    pub data_dir: String,
+    pub mempool_capacity: u64,
+    pub mempool_per_sender_max: u64,
+}
+
+/// The administrative API over a node ([`formica_rpc::admin`]).
+pub struct NodeAdmin<E: commonware_storage::Context + Spawner> {
+    backend: Arc<NodeBackend<E>>,
+    identity: NodeIdentity,
+    started: std::time::Instant,
+}
+
+impl<E: commonware_storage::Context + Spawner> NodeAdmin<E> {
+    pub fn new(backend: Arc<NodeBackend<E>>, identity: NodeIdentity) -> Self {
+        Self { backend, identity, started: std::time::Instant::now() }
+    }
+}
+
+impl<E> formica_rpc::admin::AdminBackend for NodeAdmin<E>
+where
+    E: commonware_storage::Context + Spawner + Clock + rand_core::Rng + rand_core::CryptoRng,
+{
+    async fn node_info(&self) -> Result<formica_rpc::admin::NodeInfoView, BackendError> {
+        let backend = &self.backend;
+        let (epoch, nodes) = backend.committees.current();
+        let role = match nodes.0.iter().find(|node| node.key == backend.public_key) {
+            Some(node) => node.role.to_string(),
+            None => "unregistered".into(),
+        };
+        let identity = &self.identity;
+        Ok(formica_rpc::admin::NodeInfoView {
+            name: identity.name.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            public_key: backend.public_key.clone(),
+            epoch: epoch.get(),
+            role,
+            height: backend.head.get().height,
+            uptime_secs: self.started.elapsed().as_secs(),
+            p2p_listen: identity.p2p_listen.clone(),
+            rpc_listen: identity.rpc_listen.clone(),
+            metrics_listen: identity.metrics_listen.clone(),
+            data_dir: identity.data_dir.clone(),
+        })
+    }
+
+    async fn peers(&self) -> Result<formica_rpc::admin::PeersView, BackendError> {
+        let (epoch, nodes) = self.backend.committees.current();
+        let registered = nodes
+            .0
+            .iter()
+            .map(|node| formica_rpc::admin::PeerView {
+                public_key: node.key.clone(),
+                org: node.org.0,
+                address: node.address.to_string(),
+                role: node.role.to_string(),
+            })
+            .collect();
+        Ok(formica_rpc::admin::PeersView { epoch: epoch.get(), connected: (self.backend.peers)(), registered })
+    }
+
+    async fn mempool(&self) -> Result<formica_rpc::admin::MempoolView, BackendError> {
+        Ok(formica_rpc::admin::MempoolView {
+            pending: self.backend.mempool.len() as u64,
+            capacity: self.identity.mempool_capacity,
+            per_sender_max: self.identity.mempool_per_sender_max,
+        })
+    }
+}

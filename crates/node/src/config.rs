@@ -24,6 +24,14 @@ pub struct NodeConfig {
     pub rpc_listen: SocketAddr,
     /// Prometheus `GET /metrics`.
     pub metrics_listen: SocketAddr,
+    /// The administrative JSON-RPC API (`admin_nodeInfo`, `admin_peers`, `admin_mempool`); off
+    /// when absent. An address that is not loopback needs `admin_secret_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
+    /// A file holding the secret every administrative call must carry as
+    /// `Authorization: Bearer <secret>` (at least 16 bytes; surrounding whitespace is ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_secret_file: Option<PathBuf>,
     /// `error`, `warn`, `info`, `debug` or `trace`.
     #[serde(default = "default_log_level")]
     pub log_level: String,
@@ -116,6 +124,8 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("{path} is not a valid node config: {source}")]
     Parse { path: String, source: toml::de::Error },
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
 }
 
 impl NodeConfig {
@@ -130,6 +140,32 @@ impl NodeConfig {
                 *file = base.join(&*file);
             }
         }
+        if let Some(file) = config.admin_secret_file.as_mut()
+            && file.is_relative()
+        {
+            *file = base.join(&*file);
+        }
+        if let Some(admin) = config.admin()? {
+            formica_rpc::admin::check_config(&admin)
+                .map_err(|reason| ConfigError::Invalid { path: path.display().to_string(), reason })?;
+        }
         Ok(config)
+    }
+
+    /// The administrative API's config, reading the secret file; `None` when it is off.
+    pub fn admin(&self) -> Result<Option<formica_rpc::admin::AdminConfig>, ConfigError> {
+        let Some(listen_address) = self.admin_listen else {
+            return Ok(None);
+        };
+        let secret = match &self.admin_secret_file {
+            Some(file) => Some(
+                std::fs::read_to_string(file)
+                    .map_err(|source| ConfigError::Read { path: file.display().to_string(), source })?
+                    .trim()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        Ok(Some(formica_rpc::admin::AdminConfig { listen_address, secret }))
     }
 }

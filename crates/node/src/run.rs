@@ -2,7 +2,7 @@
 //! JSON-RPC.
 
 use crate::Chain;
-use crate::backend::{NodeBackend, PeerCounter};
+use crate::backend::{NodeAdmin, NodeBackend, NodeIdentity, PeerCounter};
 use crate::config::{ConfigError, NodeConfig};
 use crate::validator::{self, ValidatorConfig};
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
@@ -51,6 +51,7 @@ fn peer_counter(context: runtime::Context) -> PeerCounter {
 /// Runs a node until it receives SIGINT or SIGTERM.
 pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
     let config = NodeConfig::load(config_path)?;
+    let admin = config.admin()?;
     let level: tracing::Level = config.log_level.parse().map_err(|_| RunError::LogLevel(config.log_level.clone()))?;
     let chain = Chain::from_genesis(read_genesis(&config.genesis_file)?)?;
     let (_, key) = KeyFile::read(&config.key_file)?;
@@ -153,6 +154,28 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
         };
 
         let backend = Arc::new(NodeBackend::new(&validator, peer_counter(context.child("peers"))));
+        let admin_server = match &admin {
+            Some(admin) => {
+                let identity = NodeIdentity {
+                    name: config.name.clone(),
+                    p2p_listen: config.p2p_listen.to_string(),
+                    rpc_listen: config.rpc_listen.to_string(),
+                    metrics_listen: config.metrics_listen.to_string(),
+                    data_dir: config.data_dir.display().to_string(),
+                    mempool_capacity: config.mempool.transactions_max as u64,
+                    mempool_per_sender_max: config.mempool.per_sender_max as u64,
+                };
+                let node_admin = Arc::new(NodeAdmin::new(backend.clone(), identity));
+                match formica_rpc::admin::serve_admin(node_admin, admin.clone()).await {
+                    Ok(server) => Some(server),
+                    Err(error) => {
+                        error!(%error, "cannot start the admin RPC server");
+                        std::process::exit(1);
+                    }
+                }
+            }
+            None => None,
+        };
         let rpc = formica_rpc::ServerConfig {
             listen_address: config.rpc_listen,
             max_request_body_bytes: config.rpc.max_request_body_bytes,
@@ -173,6 +196,9 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
         wait_for_shutdown().await;
         info!("shutting down");
         let _ = server.handle.stop();
+        if let Some(admin_server) = admin_server {
+            let _ = admin_server.handle.stop();
+        }
     });
     Ok(())
 }

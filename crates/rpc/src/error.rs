@@ -26,6 +26,8 @@ pub mod codes {
     /// The chain limits the API to member organisations and the request's token is missing or
     /// not valid (the message says which).
     pub const ACCESS_DENIED: i32 = -32040;
+    /// An administrative call without the node's admin secret.
+    pub const ADMIN_UNAUTHORISED: i32 = -32041;
     /// The JSON-RPC standard code for bad parameters (bad hex, wrong length, ...).
     pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
 }

@@ -41,6 +41,7 @@
 //! | -32014 | sender account is frozen |
 //! | -32030 | node unavailable (shutting down, storage failure) |
 //! | -32040 | access denied: the chain limits the API to member organisations and the token is missing or invalid ([`access`]) |
+//! | -32041 | administrative call without the node's admin secret ([`admin`]) |
 //! | -32602 | invalid parameters (bad hex, wrong length) |
 //!
 //! # Limits
@@ -48,6 +49,7 @@
 //! bounded by [`ServerConfig`]; submitted transactions are size-checked before they are decoded.
 
 pub mod access;
+pub mod admin;
 mod api;
 mod backend;
 mod error;

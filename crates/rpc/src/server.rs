@@ -67,6 +67,8 @@ pub enum ServeError {
     HealthRoute(String),
     #[error("cannot register the API methods: {0}")]
     Register(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A started server. It runs until [`ServerHandle::stop`] is called or the handle is dropped
@@ -126,9 +128,9 @@ pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<
 /// The `Authorization` header of an HTTP request or WebSocket handshake, handed to the handlers
 /// through the request's extensions.
 #[derive(Clone, Debug)]
-struct AuthorizationHeader(String);
+pub(crate) struct AuthorizationHeader(pub(crate) String);
 
-fn carry_authorization(mut request: jsonrpsee::server::HttpRequest) -> jsonrpsee::server::HttpRequest {
+pub(crate) fn carry_authorization(mut request: jsonrpsee::server::HttpRequest) -> jsonrpsee::server::HttpRequest {
     let header = request.headers().get("authorization").and_then(|value| value.to_str().ok()).map(str::to_owned);
     if let Some(header) = header {
         request.extensions_mut().insert(AuthorizationHeader(header));

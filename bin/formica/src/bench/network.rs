@@ -26,6 +26,9 @@ pub struct NetworkArgs {
     /// First metrics port.
     #[arg(long, default_value_t = 19100)]
     pub metrics_port: u16,
+    /// First administrative API port.
+    #[arg(long, default_value_t = 18645)]
+    pub admin_port: u16,
     /// The genesis limit on transactions per block (the devnet's is 10,000).
     #[arg(long)]
     pub block_transactions_max: Option<u32>,
@@ -66,6 +69,7 @@ impl Network {
             rpc_port: args.rpc_port,
             p2p_port: args.p2p_port,
             metrics_port: args.metrics_port,
+            admin_port: args.admin_port,
             init_only: true,
             epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
         };

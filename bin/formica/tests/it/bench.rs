@@ -32,6 +32,7 @@ fn bench(validators: usize, arguments: &[&str]) -> Value {
         .args(["bench", "run", "--validators", &validators.to_string(), "--network-dir"])
         .arg(directory.path().join("network"))
         .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
+        .args(["--admin-port", &(base + 12).to_string()])
         .args(["--metrics-port", &(base + 8).to_string(), "--accounts", "300", "--drain", "90", "--json-file"])
         .arg(&report_path)
         .args(arguments)

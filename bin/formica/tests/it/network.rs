@@ -121,6 +121,7 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
         .arg(&dir)
         .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
         .args(["--metrics-port", &(base + 8).to_string()])
+        .args(["--admin-port", &(base + 12).to_string()])
         .status()
         .expect("formica up runs");
     assert!(status.success());
@@ -132,6 +133,13 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     }
     let (_, dev) = KeyFile::read(&dir.join("dev-key.json")).expect("dev key");
     let chain = clients[0].status().await.expect("status").chain_id;
+
+    // The administrative API answers on loopback, through the CLI.
+    let output =
+        Command::new(binary()).args(["admin", "info", "--dir"]).arg(&dir).output().expect("formica admin runs");
+    assert!(output.status.success(), "admin info: {}", String::from_utf8_lossy(&output.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).expect("admin info prints JSON");
+    assert_eq!((info["name"].as_str(), info["role"].as_str()), (Some("org-0"), Some("validator")), "{info}");
 
     // Fund SENDERS accounts, then have each send TRANSFERS_PER_SENDER transfers, spread over nodes.
     let senders: Vec<PrivateKey> = (0..SENDERS).map(|seed| PrivateKey::from_seed(9_000 + seed)).collect();

@@ -158,6 +158,7 @@ async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_final
         .arg(&dir)
         .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 6).to_string()])
         .args(["--metrics-port", &(base + 12).to_string(), "--epoch-blocks", &EPOCH_BLOCKS.to_string()])
+        .args(["--admin-port", &(base + 16).to_string()])
         .status()
         .expect("formica up runs");
     assert!(status.success());

@@ -389,3 +389,64 @@ async fn a_members_only_chain_refuses_calls_without_a_members_token() {
         }
     }
 }
+
+struct FakeAdmin;
+
+impl formica_rpc::admin::AdminBackend for FakeAdmin {
+    async fn node_info(&self) -> Result<formica_rpc::admin::NodeInfoView, formica_rpc::BackendError> {
+        Ok(formica_rpc::admin::NodeInfoView {
+            name: "org-0".into(),
+            version: "0.1.0".into(),
+            public_key: key(1000).public_key(),
+            epoch: 3,
+            role: "validator".into(),
+            height: Height(9),
+            uptime_secs: 1,
+            p2p_listen: "127.0.0.1:1".into(),
+            rpc_listen: "127.0.0.1:2".into(),
+            metrics_listen: "127.0.0.1:3".into(),
+            data_dir: "data".into(),
+        })
+    }
+
+    async fn peers(&self) -> Result<formica_rpc::admin::PeersView, formica_rpc::BackendError> {
+        Ok(formica_rpc::admin::PeersView { epoch: 3, connected: 2, registered: Vec::new() })
+    }
+
+    async fn mempool(&self) -> Result<formica_rpc::admin::MempoolView, formica_rpc::BackendError> {
+        Ok(formica_rpc::admin::MempoolView { pending: 4, capacity: 10, per_sender_max: 2 })
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_its_secret_and_stays_on_loopback_without_one() {
+    use formica_rpc::admin::{AdminConfig, serve_admin};
+    let open = AdminConfig { listen_address: "0.0.0.0:0".parse().expect("address"), secret: None };
+    assert!(serve_admin(Arc::new(FakeAdmin), open).await.is_err(), "no secret off loopback");
+
+    let secret = "correct-horse-battery-staple";
+    let config = AdminConfig { listen_address: "127.0.0.1:0".parse().expect("address"), secret: Some(secret.into()) };
+    let server = serve_admin(Arc::new(FakeAdmin), config).await.expect("starts");
+    let call = |header: Option<String>| {
+        let url = server.http_url();
+        async move {
+            let mut headers = jsonrpsee::http_client::HeaderMap::new();
+            if let Some(header) = header {
+                headers.insert("authorization", header.parse().expect("header"));
+            }
+            let client = HttpClientBuilder::default().set_headers(headers).build(url).expect("client");
+            client.request::<serde_json::Value, _>("admin_nodeInfo", rpc_params![]).await
+        }
+    };
+    assert_eq!(code(call(None).await), codes::ADMIN_UNAUTHORISED);
+    assert_eq!(code(call(Some("Bearer wrong-secret-of-same-size".into())).await), codes::ADMIN_UNAUTHORISED);
+    let info = call(Some(format!("Bearer {secret}"))).await.expect("authorised");
+    assert_eq!((info["role"].as_str(), info["epoch"].as_u64()), (Some("validator"), Some(3)));
+
+    // Without a secret, a loopback admin API answers anyone who can reach it.
+    let loopback = AdminConfig { listen_address: "127.0.0.1:0".parse().expect("address"), secret: None };
+    let server = serve_admin(Arc::new(FakeAdmin), loopback).await.expect("starts");
+    let client = http(&server);
+    let mempool: serde_json::Value = client.request("admin_mempool", rpc_params![]).await.expect("answers");
+    assert_eq!(mempool["pending"].as_u64(), Some(4));
+}
