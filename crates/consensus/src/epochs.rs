@@ -19,6 +19,9 @@
 //! On restart the epoch is recovered from marshal's processed height and the committee and
 //! timeouts from the stored boundary block (marshal keeps at least an epoch of blocks for this).
 //!
+//! Entering epoch `e` removes epoch `e - 2`'s simplex journal (its own storage partition), so a
+//! node keeps at most two epochs of consensus journals.
+//!
 //! A node behind by a whole epoch learns it from votes and certificates of later epochs (the
 //! muxers pass them to a backup channel): it asks their sender for the finalization of its
 //! current epoch's last block, which marshal then fetches and delivers.
@@ -429,6 +432,16 @@ where
         let certificate = certificates.register(epoch.get()).await.ok()?;
         let resolve = resolver.register(epoch.get()).await.ok()?;
         let handle = engine.start(vote, certificate, resolve);
+        // The journal of the epoch before the previous one guards votes nobody will cast again:
+        // that epoch ended and its engine stopped an epoch ago (the previous epoch's may still be
+        // winding down, so it is kept until the next boundary).
+        if let Some(old) = epoch.get().checked_sub(2) {
+            let partition = format!("{}-simplex-{old}", self.config.partition_prefix);
+            match self.context.remove(&partition, None).await {
+                Ok(()) => debug!(%partition, "removed an old epoch's consensus journal"),
+                Err(error) => debug!(%partition, %error, "no old consensus journal to remove"),
+            }
+        }
         let validators = nodes.validators().len();
         let member = scheme.me().is_some();
         info!(

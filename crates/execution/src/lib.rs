@@ -30,8 +30,12 @@
 //!   ([`ExecutionError::Rejected`]); a proposer leaves such transactions out ([`build_block`]).
 //! - The genesis accounts are created by the first block after genesis, before its transactions.
 //! - The last block of each epoch ([`is_epoch_last`]) states the node registry after it
-//!   ([`Executed::next_nodes`]): the next epoch's committee is its validators. Governance changes
-//!   the registry ([`nodes`]) at any height; consensus only reads it at epoch boundaries.
+//!   ([`EpochFacts::next_nodes`]): the next epoch's committee is its validators. Governance
+//!   changes the registry ([`nodes`]) at any height; consensus only reads it at epoch boundaries.
+//! - Voted consensus timeouts take effect at an epoch's last block, which copies them to the
+//!   epoch's timeouts; every header states the epoch's timeouts ([`EpochFacts::epoch_timeouts`]).
+//! - A block carries at most the governance record's `block_transactions`
+//!   ([`ExecutionError::TooManyTransactions`]), itself at most the genesis cap.
 
 pub mod block;
 mod governance;

@@ -3,7 +3,7 @@
 //! It is separate from the public API so that it can stay on loopback: [`serve_admin`] refuses an
 //! address that is not loopback unless a secret is configured, and when a secret is configured
 //! every call must carry `Authorization: Bearer <secret>` (compared in constant time). Calls
-//! without it are refused with [`codes::ADMIN_UNAUTHORISED`](crate::codes::ADMIN_UNAUTHORISED).
+//! without it are refused with [`codes::ADMIN_UNAUTHORISED`].
 //!
 //! Methods: `admin_nodeInfo` (identity, role in the current epoch, addresses, height, uptime),
 //! `admin_peers` (the current epoch's registry with addresses and roles, and how many peers are

@@ -225,5 +225,13 @@ async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_final
     let a = clients[0].block_by_height(Height(height)).await.expect("rpc").expect("block");
     let b = node5.block_by_height(Height(height)).await.expect("rpc").expect("block");
     assert_eq!((a.hash, a.state_root), (b.hash, b.state_root));
+
+    // Old epochs' consensus journals are removed: node 0 keeps its current epoch's and the one
+    // before, never epoch 0's (the chain is several epochs on by now).
+    let epoch = clients[0].status().await.expect("status").epoch;
+    assert!(epoch >= 3, "epoch {epoch}");
+    let journals = dir.join("node-0").join("data").join("consensus");
+    assert!(journals.join(format!("formica-simplex-{epoch}")).exists(), "the current epoch's journal is kept");
+    assert!(!journals.join("formica-simplex-0").exists(), "epoch 0's journal is removed");
     drop(nodes);
 }
