@@ -15,9 +15,10 @@ fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_formica"))
 }
 
-/// Twenty ports per test process, away from the other real-process test's range.
+/// Twenty-two ports per test process (rpc +0..5, p2p +6..11, metrics +12..15 and +20..21, admin
+/// +16..19), away from the other real-process tests' ranges.
 fn base_port() -> u16 {
-    40_000 + (std::process::id() % 1_000) as u16 * 20
+    40_000 + (std::process::id() % 1_000) as u16 * 24
 }
 
 struct Node(Child);
@@ -164,8 +165,8 @@ async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_final
     assert!(status.success());
     let mut nodes: Vec<Option<Node>> = (0..4).map(|index| Some(spawn(&dir.join(format!("node-{index}"))))).collect();
     let genesis_keys: Vec<PublicKey> = (0..4).map(|index| node_key(&dir.join(format!("node-{index}")))).collect();
-    let newcomer = init_node(&dir, "node-4", base + 10, base + 4, base + 16);
-    let successor = init_node(&dir, "node-5", base + 11, base + 5, base + 17);
+    let newcomer = init_node(&dir, "node-4", base + 10, base + 4, base + 20);
+    let successor = init_node(&dir, "node-5", base + 11, base + 5, base + 21);
     nodes.push(Some(spawn(&dir.join("node-4"))));
     let mut clients = Vec::new();
     for index in 0..5 {
