@@ -263,6 +263,9 @@ pub enum GovernanceAction {
         #[serde(with = "public_key_hex")]
         new: PublicKey,
     },
+    /// Sets the price of contract gas and the gas limits of a transaction and of a block, from the
+    /// next transaction on. Refused unless `0 < tx_gas_max <= block_gas_max`.
+    SetGasSchedule { price: Amount, tx_gas_max: u64, block_gas_max: u64 },
 }
 
 mod public_key_hex {
@@ -320,6 +323,8 @@ impl GovernanceAction {
     const TAG_ADD_NODE: u8 = 9;
     const TAG_REMOVE_NODE: u8 = 10;
     const TAG_ROTATE_NODE: u8 = 11;
+    // Tags 12 to 14 belong to the parameter actions.
+    const TAG_SET_GAS_SCHEDULE: u8 = 15;
     /// The largest encoding (an organisation's admission).
     pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
 }
@@ -385,6 +390,12 @@ impl Write for GovernanceAction {
                 old.write(buf);
                 new.write(buf);
             }
+            GovernanceAction::SetGasSchedule { price, tx_gas_max, block_gas_max } => {
+                Self::TAG_SET_GAS_SCHEDULE.write(buf);
+                price.write(buf);
+                tx_gas_max.write(buf);
+                block_gas_max.write(buf);
+            }
         }
     }
 }
@@ -402,6 +413,7 @@ impl EncodeSize for GovernanceAction {
             GovernanceAction::AddNode { .. } => OrgId::SIZE + PublicKey::SIZE + NodeAddress::SIZE + NodeRole::SIZE,
             GovernanceAction::RemoveNode { .. } => PublicKey::SIZE,
             GovernanceAction::RotateNode { .. } => 2 * PublicKey::SIZE,
+            GovernanceAction::SetGasSchedule { .. } => Amount::SIZE + 8 + 8,
         }
     }
 }
@@ -441,6 +453,11 @@ impl Read for GovernanceAction {
             Self::TAG_ROTATE_NODE => {
                 GovernanceAction::RotateNode { old: PublicKey::read(buf)?, new: PublicKey::read(buf)? }
             }
+            Self::TAG_SET_GAS_SCHEDULE => GovernanceAction::SetGasSchedule {
+                price: Amount::read(buf)?,
+                tx_gas_max: u64::read(buf)?,
+                block_gas_max: u64::read(buf)?,
+            },
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }
