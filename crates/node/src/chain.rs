@@ -47,6 +47,8 @@ impl Chain {
             account_creation_members_only: genesis.account_creation_members_only,
             genesis_nodes: genesis.nodes(),
             epoch_blocks: genesis.epoch_blocks,
+            gas: genesis.gas_parameters(),
+            block_bytes_max: genesis.block_bytes_max as usize,
         });
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&genesis.chain_id.encode());
@@ -84,7 +86,11 @@ impl Chain {
         // The node registry (which organisation runs each validator follows from the names).
         bytes.extend_from_slice(&parameters.genesis_nodes.encode());
         bytes.extend_from_slice(&genesis.epoch_blocks.to_be_bytes());
-        let commitment = hash_tagged(b"formica/genesis/v3", &[&bytes]);
+        bytes.extend_from_slice(&genesis.gas_price.encode());
+        bytes.extend_from_slice(&genesis.tx_gas_max.to_be_bytes());
+        bytes.extend_from_slice(&genesis.block_gas_max.to_be_bytes());
+        bytes.extend_from_slice(&genesis.block_bytes_max.to_be_bytes());
+        let commitment = hash_tagged(b"formica/genesis/v4", &[&bytes]);
         Ok(Self { genesis, parameters, validators, commitment })
     }
 

@@ -59,6 +59,10 @@ pub fn genesis(validators: &[PrivateKey]) -> Genesis {
         // Short epochs: most seeds cross an epoch boundary (or two) under their faults, while
         // epoch 0, in which the Byzantine actors speak, covers most of the fault phase.
         epoch_blocks: 40,
+        gas_price: formica_types::Amount::ZERO,
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     }
 }
 

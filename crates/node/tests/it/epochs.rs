@@ -47,6 +47,10 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         proposal_expiry_blocks_max: Genesis::PROPOSAL_EXPIRY_BLOCKS_MAX_DEFAULT,
         account_creation_members_only: false,
         epoch_blocks: EPOCH_BLOCKS,
+        gas_price: formica_types::Amount::ZERO,
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     }
 }
 
