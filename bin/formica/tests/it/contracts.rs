@@ -73,7 +73,7 @@ fn the_cli_deploys_calls_queries_and_follows_a_token() {
     let _nodes: Vec<Process> = (0..VALIDATORS).map(|index| spawn_node(&dir, index)).collect();
     let rpc = format!("http://127.0.0.1:{base}");
     let deadline = Instant::now() + Duration::from_secs(90);
-    while Command::new(binary()).args(["status", "--rpc", &rpc]).output().map_or(true, |out| !out.status.success()) {
+    while !matches!(Command::new(binary()).args(["status", "--rpc", &rpc]).output(), Ok(out) if out.status.success()) {
         assert!(Instant::now() < deadline, "the devnet did not start");
         std::thread::sleep(Duration::from_millis(300));
     }
