@@ -17,7 +17,7 @@ const _: () = assert!(GovernanceAction::SIZE_MAX <= Account::SIZE);
 const _: () = assert!(Organisation::SIZE <= Account::SIZE && Proposal::SIZE <= Account::SIZE);
 const _: () = assert!(Node::SIZE <= Account::SIZE && GovernanceState::SIZE <= Account::SIZE);
 const _: () = assert!(ContractRecord::SIZE <= Account::SIZE && GasParameters::SIZE <= Account::SIZE);
-const _: () = assert!(1 + AccountId::SIZE <= Account::SIZE && CHUNK_BYTES <= Account::SIZE);
+const _: () = assert!(ContractAdmin::SIZE_MAX <= Account::SIZE && CHUNK_BYTES <= Account::SIZE);
 
 /// Bytes of contract code or storage one chunk record holds.
 pub const CHUNK_BYTES: usize = 64;

@@ -40,6 +40,8 @@ impl ContractAdmin {
     const TAG_NONE: u8 = 0;
     const TAG_ACCOUNT: u8 = 1;
     const TAG_ORGANISATION: u8 = 2;
+    /// The largest encoding (an account admin).
+    pub const SIZE_MAX: usize = 1 + AccountId::SIZE;
 }
 
 impl fmt::Display for ContractAdmin {
