@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The fee limit of a transaction when `--fee-limit` is not given, in the smallest unit.
-const FEE_LIMIT_DEFAULT: u128 = 1_000;
+pub(crate) const FEE_LIMIT_DEFAULT: u128 = 1_000;
 /// How long `--wait` waits for finality before giving up.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What `formica up` writes to `<dir>/devnet.json` so client commands find the network.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -393,16 +393,17 @@ pub struct Signing {
     /// A key file to sign with; repeat it for a multi-key account until the weights reach the
     /// threshold (default: the devnet's dev key).
     #[arg(long = "key", global = true)]
-    keys: Vec<PathBuf>,
+    pub(crate) keys: Vec<PathBuf>,
     /// The sending account (default: the account the first key created).
     #[arg(long, global = true)]
-    from: Option<String>,
-    /// The most the sender pays in fees (default 1000).
+    pub(crate) from: Option<String>,
+    /// The most the sender pays in fees (default 1000, plus the gas limit times the gas price for
+    /// contract transactions).
     #[arg(long, global = true)]
-    fee_limit: Option<String>,
+    pub(crate) fee_limit: Option<String>,
     /// Wait until the transaction is final and print its receipt.
     #[arg(long, global = true)]
-    wait: bool,
+    pub(crate) wait: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -562,14 +563,14 @@ impl Target {
         manifest.rpc.first().cloned().ok_or_else(|| anyhow!("the devnet manifest lists no RPC URL"))
     }
 
-    async fn client(&self) -> anyhow::Result<Client> {
+    pub(crate) async fn client(&self) -> anyhow::Result<Client> {
         let url = self.rpc_url()?;
         let config = formica_client::ClientConfig { access_token: self.token.clone(), ..Default::default() };
         Client::connect_with(&url, config).await.with_context(|| format!("cannot reach the node at {url}"))
     }
 
     /// The keys of the `--key FILE`s, or else the devnet's dev key.
-    fn signers(&self, keys: &[PathBuf]) -> anyhow::Result<Vec<AccountSigner>> {
+    pub(crate) fn signers(&self, keys: &[PathBuf]) -> anyhow::Result<Vec<AccountSigner>> {
         let paths = if keys.is_empty() {
             let manifest = DevnetManifest::read(&self.dir).context("no --key FILE given and no devnet dev key")?;
             vec![self.dir.join(manifest.dev_key)]
@@ -649,7 +650,7 @@ async fn token(target: &Target, key: Option<PathBuf>, account: Option<&str>, ttl
     Ok(())
 }
 
-fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value).context("serialising the answer")?);
     Ok(())
 }
@@ -754,7 +755,7 @@ async fn block(target: &Target, height: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_amount(text: &str, what: &str) -> anyhow::Result<Amount> {
+pub(crate) fn parse_amount(text: &str, what: &str) -> anyhow::Result<Amount> {
     text.parse::<u128>().map(Amount).with_context(|| format!("{what} {text:?} is not a whole number of units"))
 }
 
@@ -762,7 +763,7 @@ fn parse_key(text: &str) -> anyhow::Result<AccountKey> {
     AccountKey::parse(text).with_context(|| format!("public key {text:?} (use 0xhex, sm2:0x.. or secp256k1:0x..)"))
 }
 
-fn parse_account(text: &str) -> anyhow::Result<AccountId> {
+pub(crate) fn parse_account(text: &str) -> anyhow::Result<AccountId> {
     AccountId::from_hex(text).with_context(|| format!("account id {text:?}"))
 }
 
@@ -970,7 +971,7 @@ async fn submit(target: &Target, payload: Payload, signing: Signing) -> anyhow::
     Ok(())
 }
 
-fn print_receipt(hash: &Hash, receipt: &ReceiptView, elapsed_ms: u128) {
+pub(crate) fn print_receipt(hash: &Hash, receipt: &ReceiptView, elapsed_ms: u128) {
     println!("transaction  {}", hash_to_hex(hash));
     println!(
         "final at     height {} ({}), index {}",
@@ -983,6 +984,12 @@ fn print_receipt(hash: &Hash, receipt: &ReceiptView, elapsed_ms: u128) {
         (None, _) => println!("status       success"),
     }
     println!("fee paid     {}", receipt.fee_paid);
+    if receipt.gas_used > 0 {
+        println!("gas used     {}", receipt.gas_used);
+    }
+    for event in &receipt.events {
+        println!("event        {} topics {} data {}", event.contract, event.topics.join(","), event.data);
+    }
     println!("waited       {elapsed_ms} ms");
 }
 

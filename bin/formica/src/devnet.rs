@@ -122,8 +122,12 @@ pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest
         fee_per_transaction: Amount(1),
         fee_collector: dev_key.account_id,
         block_transactions_max: 10_000,
-        // The development account may freeze accounts, so the whole identity model can be tried.
-        roles: vec![GenesisRole { account: dev_key.account_id, role: Role::Regulator }],
+        // The development account may freeze accounts and deploy contracts, so the identity model
+        // and contracts can be tried at once.
+        roles: vec![
+            GenesisRole { account: dev_key.account_id, role: Role::Regulator },
+            GenesisRole { account: dev_key.account_id, role: Role::Deployer },
+        ],
         // Short enough to try a recovery by hand on a local network.
         recovery_delay_min_blocks: 10,
         frozen_accounts_receive: true,
@@ -134,6 +138,11 @@ pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest
         epoch_blocks: args.epoch_blocks,
         consensus_timeouts: Default::default(),
         api_members_only: false,
+        // Gas at price 1, so a receipt's fee shows the gas a contract used.
+        gas_price: Amount(1),
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     };
     genesis.validate().context("generated genesis")?;
     std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)? + "\n")?;

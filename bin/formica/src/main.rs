@@ -47,7 +47,7 @@ enum Command {
     /// Measure a local network: pre-signed transfers, closed or open loop, latency and cost.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Build contracts and check them against the VM's limits.
+    /// Build and check contracts; deploy, call and query them and follow their events on a node.
     Contract {
         #[command(subcommand)]
         command: contract::ContractCommand,
@@ -73,6 +73,18 @@ struct GenesisArgs {
     /// An account id that may issue assets (repeatable).
     #[arg(long = "issuer")]
     issuers: Vec<String>,
+    /// An account id that may deploy contracts (repeatable).
+    #[arg(long = "deployer")]
+    deployers: Vec<String>,
+    /// The price of one unit of contract gas.
+    #[arg(long, default_value_t = 0)]
+    gas_price: u128,
+    /// The most gas one transaction may ask for.
+    #[arg(long, default_value_t = Genesis::TX_GAS_MAX_DEFAULT)]
+    tx_gas_max: u64,
+    /// The most gas the transactions of one block may ask for together.
+    #[arg(long, default_value_t = Genesis::BLOCK_GAS_MAX_DEFAULT)]
+    block_gas_max: u64,
     /// The shortest recovery delay an account may configure, in blocks.
     #[arg(long, default_value_t = Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT)]
     recovery_delay_min_blocks: u32,
@@ -142,7 +154,9 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
     });
     let mut roles = Vec::new();
-    for (ids, role) in [(&args.regulators, Role::Regulator), (&args.issuers, Role::Issuer)] {
+    let grants =
+        [(&args.regulators, Role::Regulator), (&args.issuers, Role::Issuer), (&args.deployers, Role::Deployer)];
+    for (ids, role) in grants {
         for id in ids {
             let account = AccountId::from_hex(id).with_context(|| format!("--{role} {id:?} is not an account id"))?;
             roles.push(GenesisRole { account, role });
@@ -181,6 +195,10 @@ fn build_genesis(args: GenesisArgs) -> anyhow::Result<Genesis> {
         epoch_blocks: args.epoch_blocks,
         consensus_timeouts: Default::default(),
         api_members_only: args.api_members_only,
+        gas_price: Amount(args.gas_price),
+        tx_gas_max: args.tx_gas_max,
+        block_gas_max: args.block_gas_max,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     };
     genesis.validate().context("the genesis is not valid")?;
     Ok(genesis)
@@ -216,7 +234,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Contract { command } => contract::run(command),
+        Command::Contract { command } => contract::run(command, cli.target),
         Command::Client(command) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(client::run(command, cli.target))

@@ -4,6 +4,7 @@ use crate::error::{ClientError, Result};
 use commonware_codec::{DecodeExt, Encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
+use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::types::{
     AccountProofView, AccountRecordView, AccountView, BlockView, GovernanceView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView, codec,
@@ -157,6 +158,48 @@ impl Client {
     /// A governance proposal by id.
     pub async fn proposal(&self, id: u64) -> Result<Option<ProposalView>> {
         call!(self, get_proposal(id))
+    }
+
+    /// The gas price and limits in force.
+    pub async fn gas_parameters(&self) -> Result<GasView> {
+        call!(self, get_gas_parameters())
+    }
+
+    /// A deployed contract.
+    pub async fn contract(&self, address: AccountId) -> Result<Option<ContractView>> {
+        call!(self, get_contract(address.to_hex()))
+    }
+
+    /// Runs `method` of `contract` read-only with the encoded `input`.
+    pub async fn query_contract(
+        &self,
+        contract: AccountId,
+        method: &str,
+        input: &[u8],
+        caller: Option<AccountId>,
+        gas_limit: Option<u64>,
+    ) -> Result<QueryView> {
+        let caller = caller.map(|caller| caller.to_hex());
+        call!(self, query_contract(contract.to_hex(), method.to_string(), codec::to_hex(input), caller, gas_limit))
+    }
+
+    /// Events of finalized blocks matching `filter` from now on (opens a WebSocket if the client is
+    /// on HTTP; keep the returned client alive as long as the subscription).
+    pub async fn subscribe_events(
+        &self,
+        filter: EventFilter,
+    ) -> Result<(Subscription<EventNotification>, Option<WsClient>)> {
+        match &self.transport {
+            Transport::Ws(client) => {
+                let subscription = client.subscribe_events(filter).await.map_err(|error| self.error(error))?;
+                Ok((subscription, None))
+            }
+            Transport::Http(_) => {
+                let client = connect_ws(&self.ws_url, &self.config).await?;
+                let subscription = client.subscribe_events(filter).await.map_err(|error| self.error(error))?;
+                Ok((subscription, Some(client)))
+            }
+        }
     }
 
     pub async fn account_proof(&self, id: AccountId) -> Result<AccountProofView> {

@@ -273,14 +273,23 @@ where
             waited += EMPTY_POOL_POLL;
             candidates = input.provider.candidates(limit).await;
         }
-        let built = match formica_execution::build_block::<E>(&self.parameters, height, batches, candidates).await {
+        // Chosen before building: contracts read the block's timestamp.
+        let timestamp_ms = now_ms(&runtime).max(parent.header.timestamp_ms + 1);
+        let built = match formica_execution::build_block::<E>(
+            &self.parameters,
+            height,
+            timestamp_ms,
+            batches,
+            candidates,
+        )
+        .await
+        {
             Ok(built) => built,
             Err(error) => panic!("state database failed while building block {height}: {error}"),
         };
         if !built.left_out.is_empty() {
             debug!(height = %height, left_out = built.left_out.len(), "candidates left out of the block");
         }
-        let timestamp_ms = now_ms(&runtime).max(parent.header.timestamp_ms + 1);
         let header = Header {
             context: consensus_context,
             parent: parent.hash(),
@@ -349,7 +358,13 @@ where
         };
         let (_, receipts) =
             formica_execution::run_with_reads(&self.parameters, height, &block.transactions, read, |overlay| {
-                formica_execution::execute_transactions(&self.parameters, height, overlay, &block.transactions)
+                formica_execution::execute_transactions(
+                    &self.parameters,
+                    height,
+                    block.header.timestamp_ms,
+                    overlay,
+                    &block.transactions,
+                )
             })
             .await
             .expect("reading finalized state must not fail");
@@ -400,10 +415,15 @@ impl<M, O> FormicaApplication<M, O> {
                 return Err(Invalid::Signature { index });
             }
         }
-        let executed =
-            formica_execution::execute_block::<E>(&self.parameters, block.header.height, batches, &block.transactions)
-                .await
-                .map_err(|error| Invalid::Execution(error.to_string()))?;
+        let executed = formica_execution::execute_block::<E>(
+            &self.parameters,
+            block.header.height,
+            block.header.timestamp_ms,
+            batches,
+            &block.transactions,
+        )
+        .await
+        .map_err(|error| Invalid::Execution(error.to_string()))?;
         let (merkleized, receipts) = (executed.merkleized, executed.receipts);
         if self.faults.skip_state_root_check {
             return Ok((merkleized, receipts));

@@ -8,7 +8,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_execution::{ChainParameters, StateOverlay, apply_genesis, execute_transactions};
 use formica_types::{
-    AccountKey, Amount, ApprovalRule, ChainId, Height, KeyScheme, Nonce, Payload, Transaction, TransactionBody,
+    AccountKey, Amount, ApprovalRule, ChainId, GasParameters, Height, KeyScheme, Nonce, Payload, Transaction,
+    TransactionBody,
 };
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -34,6 +35,8 @@ fn parameters(keys: &[AccountKey]) -> ChainParameters {
         epoch_blocks: u64::MAX,
         consensus_timeouts: Default::default(),
         api_members_only: false,
+        gas: GasParameters { price: Amount::ZERO, tx_gas_max: 100_000_000, block_gas_max: 400_000_000 },
+        block_bytes_max: 8 * 1024 * 1024,
     }
 }
 
@@ -76,9 +79,10 @@ fn execute(c: &mut Criterion) {
             b.iter_batched(
                 || genesis.clone(),
                 |mut overlay| {
-                    let receipts = execute_transactions(&parameters, Height(2), &mut overlay, black_box(transactions))
-                        .expect("every record is in the overlay")
-                        .expect("every transfer is admissible");
+                    let receipts =
+                        execute_transactions(&parameters, Height(2), 0, &mut overlay, black_box(transactions))
+                            .expect("every record is in the overlay")
+                            .expect("every transfer is admissible");
                     assert_eq!(receipts.len(), transactions.len());
                     overlay
                 },

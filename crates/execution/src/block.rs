@@ -3,9 +3,10 @@
 use crate::transition::{
     ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, first_reads, second_reads,
 };
+use commonware_codec::EncodeSize;
 use commonware_glue::stateful::db::{DatabaseSet, Unmerkleized as _};
 use formica_state::{StateDatabases, StateKey, StateValue};
-use formica_types::{ConsensusTimeouts, Height, NodeSet, Receipt, Transaction};
+use formica_types::{ConsensusTimeouts, Header, Height, NodeSet, Receipt, Transaction};
 use std::collections::BTreeSet;
 use std::future::Future;
 
@@ -145,11 +146,13 @@ where
     pub epoch: EpochFacts,
 }
 
-/// Executes a block's transactions at `height` on `batch`. Any inadmissible transaction makes the
-/// whole block invalid. Signatures must have been verified before.
+/// Executes a block's transactions at `height` (with the header's `timestamp_ms`) on `batch`. Any
+/// inadmissible transaction makes the whole block invalid. Signatures must have been verified
+/// before.
 pub async fn execute_block<E>(
     parameters: &ChainParameters,
     height: Height,
+    timestamp_ms: u64,
     batch: Batch<E>,
     transactions: &[Transaction],
 ) -> Result<Executed<E>>
@@ -162,7 +165,7 @@ where
         transactions,
         |keys| read_records(&batch, keys),
         |overlay| {
-            let receipts = execute_transactions(parameters, height, overlay, transactions)?;
+            let receipts = execute_transactions(parameters, height, timestamp_ms, overlay, transactions)?;
             Ok((receipts, end_block(parameters, height, overlay)?))
         },
     )
@@ -178,6 +181,7 @@ where
 pub fn execute_transactions(
     parameters: &ChainParameters,
     height: Height,
+    timestamp_ms: u64,
     overlay: &mut StateOverlay,
     transactions: &[Transaction],
 ) -> std::result::Result<Result<Vec<Receipt>>, Unread> {
@@ -188,8 +192,14 @@ pub fn execute_transactions(
     let mut unread = BTreeSet::new();
     let mut receipts = Vec::with_capacity(transactions.len());
     let mut rejected = None;
+    let mut budget = Budget::default();
     for (index, transaction) in transactions.iter().enumerate() {
-        match apply_transaction(parameters, height, overlay, transaction) {
+        let applied = budget.check(parameters, overlay, transaction).and_then(|size| {
+            let receipt = apply_transaction(parameters, height, timestamp_ms, overlay, transaction)?;
+            budget.add(size, transaction);
+            Ok(receipt)
+        });
+        match applied {
             Ok(receipt) => receipts.push(receipt),
             Err(rejection) => {
                 if !note_unread(&rejection, &mut unread) && rejected.is_none() {
@@ -207,6 +217,44 @@ pub fn execute_transactions(
     })
 }
 
+/// What the transactions of a block have used of its budgets so far.
+#[derive(Default)]
+struct Budget {
+    /// Gas the contract payloads asked for (their limits, not what they used: whether a
+    /// transaction fits must be known before it runs).
+    gas: u64,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Whether `transaction` fits the block's gas and byte budgets; its encoded size if so.
+    fn check(
+        &self,
+        parameters: &ChainParameters,
+        overlay: &StateOverlay,
+        transaction: &Transaction,
+    ) -> std::result::Result<usize, Rejection> {
+        let size = transaction.encode_size();
+        // The header, and the transaction count's prefix, come out of the block's bytes.
+        let max = parameters.block_bytes_max.saturating_sub(Header::ENCODED_BYTES_MAX + 5);
+        if self.bytes + size > max {
+            return Err(Rejection::BlockBytesFull { size, used: self.bytes, max });
+        }
+        if let Some(limit) = transaction.body.payload.gas_limit() {
+            let max = crate::contracts::gas_parameters(parameters, overlay)?.block_gas_max;
+            if self.gas.saturating_add(limit) > max {
+                return Err(Rejection::BlockGasFull { limit, used: self.gas, max });
+            }
+        }
+        Ok(size)
+    }
+
+    fn add(&mut self, size: usize, transaction: &Transaction) {
+        self.bytes += size;
+        self.gas = self.gas.saturating_add(transaction.body.payload.gas_limit().unwrap_or(0));
+    }
+}
+
 /// What a proposer built: the state after the block, the transactions it kept, their receipts.
 pub struct Built<E>
 where
@@ -221,11 +269,13 @@ where
     pub epoch: EpochFacts,
 }
 
-/// Builds a block at `height` from `candidates` (signatures already verified), leaving out any
-/// that is not admissible at its turn, and keeping at most the chain's current block limit.
+/// Builds a block at `height` with timestamp `timestamp_ms` from `candidates` (signatures already
+/// verified), leaving out any that is not admissible at its turn or does not fit the block's gas
+/// and byte budgets, and keeping at most the chain's current block limit.
 pub async fn build_block<E>(
     parameters: &ChainParameters,
     height: Height,
+    timestamp_ms: u64,
     batch: Batch<E>,
     candidates: Vec<Transaction>,
 ) -> Result<Built<E>>
@@ -243,11 +293,17 @@ where
             let mut transactions = Vec::new();
             let mut receipts = Vec::new();
             let mut left_out = Vec::new();
+            let mut budget = Budget::default();
             for transaction in &candidates {
                 if transactions.len() == limit {
                     break;
                 }
-                match apply_transaction(parameters, height, overlay, transaction) {
+                let applied = budget.check(parameters, overlay, transaction).and_then(|size| {
+                    let receipt = apply_transaction(parameters, height, timestamp_ms, overlay, transaction)?;
+                    budget.add(size, transaction);
+                    Ok(receipt)
+                });
+                match applied {
                     Ok(receipt) => {
                         receipts.push(receipt);
                         transactions.push(transaction.clone());

@@ -433,6 +433,9 @@ fn plan_action(
                 (StateKey::Node(slot), Some(StateValue::Node(node))),
             ])
         }
+        GovernanceAction::SetGasSchedule { price, tx_gas_max, block_gas_max } => {
+            crate::contracts::plan_gas_schedule(price, tx_gas_max, block_gas_max)
+        }
     }
 }
 

@@ -17,7 +17,15 @@
 //!   senders' extra key slots and recovery records), apply transactions in memory
 //!   ([`StateOverlay`]), write the changed records back in key order, and compute the new roots.
 //!   A pass that needs records it was not given ([`Unread`]: governance records that depend on
-//!   other records) reads them, rolls back and runs again ([`run_with_reads`]).
+//!   other records, records a contract reads) reads them, rolls back and runs again
+//!   ([`run_with_reads`]).
+//! - [`contracts`]: deploy, call, upgrade and freeze payloads run through `formica-vm` against a
+//!   backend over the overlay, with one process-wide VM and compiled-module cache
+//!   ([`contracts::vm`]); contract code and storage chunked into fixed-size records. A contract
+//!   payload holds `fee + gas_limit * price` up front and pays `fee + gas_used * price`, success
+//!   or not; a failed payload writes nothing else. A block's contract transactions ask for at most
+//!   the governance-set block gas, and its encoding fits `ChainParameters::block_bytes_max`
+//!   (`block::build_block` leaves out what does not fit).
 //!
 //! # Invariants
 //! - Determinism: inputs are the parent state, the block and the chain parameters; no clock, no
@@ -25,7 +33,8 @@
 //! - Every account can sign: its keys' total weight is at least its threshold, its key slots are
 //!   dense, and its recovery records exist exactly when its flags say so (property-tested).
 //! - Conservation: fees and transfers move value; nothing creates or destroys it after genesis.
-//!   The sum of all balances equals the genesis supply (property-tested).
+//!   The sum of all balances (accounts' and contracts') equals the genesis supply
+//!   (property-tested, and checked after every block of the contract tests).
 //! - A block containing an inadmissible transaction is invalid as a whole
 //!   ([`ExecutionError::Rejected`]); a proposer leaves such transactions out ([`build_block`]).
 //! - The genesis accounts are created by the first block after genesis, before its transactions.
@@ -38,6 +47,7 @@
 //!   ([`ExecutionError::TooManyTransactions`]), itself at most the genesis cap.
 
 pub mod block;
+pub mod contracts;
 mod governance;
 pub mod transition;
 
@@ -48,7 +58,7 @@ pub use block::{
 pub use governance::nodes;
 pub use transition::{
     ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, check_admissible, check_sender,
-    first_reads, second_reads,
+    fee_max, first_reads, second_reads,
 };
 
 #[cfg(test)]

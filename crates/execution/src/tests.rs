@@ -10,10 +10,13 @@ use formica_crypto::{AccountSigner, AuthorisationError, sign_transaction};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
     ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, AccountStatus, Amount, ApprovalRule, ChainId, ConsensusTimeouts,
-    FailureCode, GovernanceAction, GovernanceState, Height, KeyScheme, Node, NodeAddress, NodeRole, NodeSet, Nonce,
-    OrgId, OrgName, Organisation, Outcome, Payload, Receipt, Role, Transaction, TransactionBody,
+    FailureCode, GasParameters, GovernanceAction, GovernanceState, Height, KeyScheme, Node, NodeAddress, NodeRole,
+    NodeSet, Nonce, OrgId, OrgName, Organisation, Outcome, Payload, Receipt, Role, Transaction, TransactionBody,
 };
 use proptest::prelude::*;
+
+#[path = "tests_contracts.rs"]
+mod contracts;
 use std::collections::BTreeMap;
 
 /// The one genesis validator of every test world.
@@ -27,8 +30,12 @@ fn genesis_validator() -> Node {
     }
 }
 
-const GENESIS_BALANCE: u128 = 1_000_000;
+const GENESIS_BALANCE: u128 = 1_000_000_000_000;
 const FEE: u128 = 1;
+/// Contract gas costs this much each (plain payloads run no gas, so pay only `FEE`).
+const GAS_PRICE: u128 = 1;
+/// The timestamp of every test block.
+const TIMESTAMP_MS: u64 = 1_700_000_000_000;
 
 /// A store of state records and the chain above it.
 struct World {
@@ -74,6 +81,8 @@ impl World {
             epoch_blocks: 100,
             consensus_timeouts: Default::default(),
             api_members_only: false,
+            gas: GasParameters { price: Amount(GAS_PRICE), tx_gas_max: 100_000_000, block_gas_max: 400_000_000 },
+            block_bytes_max: 8 * 1024 * 1024,
         };
         let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0) };
         world.block(&[]).expect("the genesis block applies");
@@ -93,7 +102,7 @@ impl World {
         if height == Height(1) {
             apply_genesis(&self.parameters, &mut full);
         }
-        let expected = execute_transactions(&self.parameters, height, &mut full, transactions)
+        let expected = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut full, transactions)
             .expect("a complete overlay lacks nothing")
             .map_err(|error| error.to_string());
         end_block(&self.parameters, height, &mut full).expect("a complete overlay lacks nothing");
@@ -112,7 +121,7 @@ impl World {
             if height == Height(1) {
                 apply_genesis(&self.parameters, &mut overlay);
             }
-            let pass = execute_transactions(&self.parameters, height, &mut overlay, transactions)
+            let pass = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut overlay, transactions)
                 .and_then(|result| end_block(&self.parameters, height, &mut overlay).map(|_| result));
             match pass {
                 Ok(result) => break result,
@@ -215,6 +224,7 @@ impl World {
             .values()
             .filter_map(|value| match value {
                 StateValue::Account(account) => Some(account.balance.get()),
+                StateValue::Contract(record) => Some(record.balance.get()),
                 _ => None,
             })
             .sum()
@@ -285,6 +295,28 @@ impl World {
                     Some(StateValue::Node(node)) => assert_eq!(node.key.as_ref(), key.as_slice(), "slot points back"),
                     other => panic!("node slot {slot} holds {other:?}"),
                 },
+                (StateKey::Contract(id), StateValue::Contract(record)) => {
+                    assert!(self.records.contains_key(&StateKey::CodeLength(record.code_hash)), "{id}'s code exists");
+                    assert!(self.records.contains_key(&StateKey::ContractAdmin(*id)), "{id} has an admin record");
+                }
+                (StateKey::CodeLength(hash), StateValue::CodeLength(length)) => {
+                    let chunks = (*length as usize).div_ceil(formica_state::CHUNK_BYTES) as u32;
+                    for index in 0..chunks + 1 {
+                        let present = self.records.contains_key(&StateKey::Code(*hash, index));
+                        assert_eq!(present, index < chunks, "code chunk {index} of {length} bytes");
+                    }
+                }
+                (StateKey::ContractStorage(id, hash, index), StateValue::Chunk(_)) => {
+                    let Some(StateValue::Chunk(first)) = self.records.get(&StateKey::ContractStorage(*id, *hash, 0))
+                    else {
+                        panic!("chunk {index} of a storage value without its first chunk")
+                    };
+                    let length = usize::from(u16::from_be_bytes([first[0], first[1]]));
+                    assert!(usize::from(*index) < (length + 2).div_ceil(formica_state::CHUNK_BYTES), "stale chunk");
+                }
+                (StateKey::ContractAdmin(_), StateValue::ContractAdmin(_))
+                | (StateKey::Code(..), StateValue::Chunk(_))
+                | (StateKey::GasParameters, StateValue::GasParameters(_)) => {}
                 (key, value) => panic!("{key:?} holds {value:?}"),
             }
         }
@@ -991,7 +1023,8 @@ fn block_size_timeouts_and_api_access_change_by_vote() {
     // Three transactions are one too many: the whole block is invalid.
     let mut full = StateOverlay::complete(world.records.clone());
     let next = Height(world.height.get() + 1);
-    let outcome = execute_transactions(&world.parameters, next, &mut full, &transfers).expect("complete overlay");
+    let outcome =
+        execute_transactions(&world.parameters, next, TIMESTAMP_MS, &mut full, &transfers).expect("complete overlay");
     assert!(matches!(outcome, Err(ExecutionError::TooManyTransactions { count: 3, limit: 2 })), "got {outcome:?}");
     world.block(&transfers[..2]).expect("two transactions fit");
 

@@ -8,13 +8,14 @@
 //! - the recovery record exists exactly when the account's `has_recovery` flag is set, and the
 //!   pending-recovery record exactly when `recovering` is set.
 
+use crate::contracts;
 use crate::governance;
 use formica_crypto::{AuthorisationError, Authority, KeySet, authorise, validate_key};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
     ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, ChainId, ConsensusTimeouts, FailureCode,
-    GovernanceState, Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, Receipt,
-    RecoveryConfig, Role, Transaction,
+    GasParameters, GovernanceState, Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload,
+    PendingRecovery, Receipt, RecoveryConfig, Role, Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +53,10 @@ pub struct ChainParameters {
     pub consensus_timeouts: ConsensusTimeouts,
     /// The RPC access policy at genesis (governance can change it).
     pub api_members_only: bool,
+    /// The gas price and limits at genesis (governance can change them).
+    pub gas: GasParameters,
+    /// The most bytes of an encoded block (the proposer stops adding transactions before it).
+    pub block_bytes_max: usize,
 }
 
 /// Why a transaction may not be part of a block at all. A proposer leaves such a transaction out;
@@ -76,6 +81,14 @@ pub enum Rejection {
     CannotPayFee { fee: Amount, balance: Amount },
     #[error("nonce space of the sender is exhausted")]
     NonceExhausted,
+    #[error("gas limit {limit} is above the most a transaction may ask for, {max}")]
+    GasLimitTooHigh { limit: u64, max: u64 },
+    #[error("gas limit {limit} does not fit the block: {used} of {max} asked for already")]
+    BlockGasFull { limit: u64, used: u64, max: u64 },
+    #[error("the block holds {used} bytes; {size} more would pass the limit of {max}")]
+    BlockBytesFull { size: usize, used: usize, max: usize },
+    #[error("the most this transaction could cost overflows")]
+    FeeOverflow,
     /// Not a property of the transaction: execution needs records that were not read. The
     /// block executor reads them and runs again; this never reaches a caller of
     /// `crate::block`.
@@ -240,13 +253,15 @@ impl StateOverlay {
         dirty.into_iter().map(|key| (key, records.remove(&key).expect("a changed record is present"))).collect()
     }
 
-    /// The sum of all balances held in the overlay (for conservation checks).
+    /// The sum of all balances (of accounts and contracts) held in the overlay (for conservation
+    /// checks).
     pub fn total_balance(&self) -> Option<Amount> {
         self.records
             .values()
             .flatten()
             .filter_map(|value| match value {
                 StateValue::Account(account) => Some(account.balance),
+                StateValue::Contract(record) => Some(record.balance),
                 _ => None,
             })
             .try_fold(Amount::ZERO, |total, balance| total.checked_add(balance))
@@ -259,7 +274,8 @@ pub fn first_reads<'a>(
     height: Height,
     transactions: impl IntoIterator<Item = &'a Transaction>,
 ) -> BTreeSet<StateKey> {
-    let mut reads = BTreeSet::from([StateKey::Account(parameters.fee_collector), StateKey::Governance]);
+    let mut reads =
+        BTreeSet::from([StateKey::Account(parameters.fee_collector), StateKey::Governance, StateKey::GasParameters]);
     if height == Height(1) {
         reads.extend(parameters.genesis_accounts.iter().map(|(key, _)| StateKey::Account(key.account_id())));
         reads.extend(parameters.genesis_roles.iter().map(|(id, role)| StateKey::Role(*id, *role)));
@@ -290,6 +306,12 @@ pub fn first_reads<'a>(
             Payload::Freeze { account } | Payload::Unfreeze { account } => {
                 reads.insert(StateKey::Account(*account));
                 reads.insert(StateKey::Role(sender, Role::Regulator));
+            }
+            Payload::Deploy { .. }
+            | Payload::Call { .. }
+            | Payload::Upgrade { .. }
+            | Payload::SetContractFrozen { .. } => {
+                reads.extend(contracts::payload_reads(&sender, transaction.body.nonce, &transaction.body.payload));
             }
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
@@ -363,6 +385,7 @@ pub fn apply_genesis(parameters: &ChainParameters, overlay: &mut StateOverlay) {
         governance::register_node(overlay, &mut state, node.clone());
     }
     overlay.set(StateKey::Governance, Some(StateValue::Governance(state)));
+    overlay.set(StateKey::GasParameters, Some(StateValue::GasParameters(parameters.gas)));
     for (key, balance) in &parameters.genesis_accounts {
         overlay.set_account(key.account_id(), Account::new(*key, *balance));
     }
@@ -388,7 +411,19 @@ pub fn check_admissible(
     }
     let sender = overlay.account(&body.sender)?.ok_or(Rejection::UnknownSender(body.sender))?;
     let keys = overlay.key_set(&body.sender)?.expect("the sender exists");
-    check_sender(sender, &keys, governance::state(overlay)?.fee, transaction)
+    let gas = contracts::gas_parameters(parameters, overlay)?;
+    if let Some(limit) = body.payload.gas_limit()
+        && limit > gas.tx_gas_max
+    {
+        return Err(Rejection::GasLimitTooHigh { limit, max: gas.tx_gas_max });
+    }
+    check_sender(sender, &keys, fee_max(governance::state(overlay)?.fee, &gas, &body.payload)?, transaction)
+}
+
+/// The most a transaction can cost: the flat fee plus its whole gas limit at the gas price.
+pub fn fee_max(fee: Amount, gas: &GasParameters, payload: &Payload) -> Result<Amount, Rejection> {
+    let gas_limit = u128::from(payload.gas_limit().unwrap_or(0));
+    gas.price.get().checked_mul(gas_limit).and_then(|cost| fee.checked_add(Amount(cost))).ok_or(Rejection::FeeOverflow)
 }
 
 /// The checks on the sender's own state under the current `fee`, shared by execution and
@@ -416,35 +451,54 @@ pub fn check_sender(
     Ok(authority)
 }
 
-/// Applies one transaction. On `Err` nothing changed; on `Ok` the fee is paid and the nonce
-/// advanced whatever the receipt's outcome.
+/// Applies one transaction in a block at `height` with timestamp `timestamp_ms`. On `Err` nothing
+/// changed; on `Ok` the fee is paid and the nonce advanced whatever the receipt's outcome. A
+/// contract payload pays the flat fee plus the gas it used at the gas price, success or not.
 pub fn apply_transaction(
     parameters: &ChainParameters,
     height: Height,
+    timestamp_ms: u64,
     overlay: &mut StateOverlay,
     transaction: &Transaction,
 ) -> Result<Receipt, Rejection> {
     let body = &transaction.body;
     check_admissible(parameters, height, overlay, transaction)?;
-    let fee = governance::state(overlay)?.fee;
+    let flat_fee = governance::state(overlay)?.fee;
+    let gas = contracts::gas_parameters(parameters, overlay)?;
+    // The whole gas limit is held back first, so value the contract moves cannot leave the
+    // sender unable to pay for the gas; what is not used is returned below.
+    let held = fee_max(flat_fee, &gas, &body.payload).expect("admissible implies the fee fits");
     let mut sender = overlay.account(&body.sender)?.cloned().expect("admissible implies the sender exists");
     sender.nonce = sender.nonce.next().ok_or(Rejection::NonceExhausted)?;
-    sender.balance = sender.balance.checked_sub(fee).expect("admissible implies the fee is affordable");
+    sender.balance = sender.balance.checked_sub(held).expect("admissible implies the fee is affordable");
     overlay.set_account(body.sender, sender);
-    match credit(overlay, &parameters.fee_collector, fee) {
-        Ok(()) => {}
-        Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
-        Err(Halt::Fail(..)) => panic!("the fee collector's balance is bounded by the supply"),
-    }
 
     // A payload either applies in full or returns before its first write (reads included, so a
     // record found unread leaves the state as a failed payload would).
-    let outcome = match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
-        Ok(()) => Outcome::Success,
-        Err(Halt::Fail(code, message)) => Outcome::Failure { code, message },
-        Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
-    };
-    Ok(Receipt { transaction_hash: transaction.hash(), outcome, fee_paid: fee })
+    let (outcome, gas_used, events) =
+        if body.payload.gas_limit().is_some() || matches!(body.payload, Payload::SetContractFrozen { .. }) {
+            let site = contracts::Site { parameters, height, timestamp_ms, sender: body.sender, nonce: body.nonce };
+            let applied = contracts::apply(&site, overlay, &body.payload)?;
+            (applied.outcome, applied.gas_used, applied.events)
+        } else {
+            match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
+                Ok(()) => (Outcome::Success, 0, Vec::new()),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
+        };
+    let gas_fee = gas.price.get().checked_mul(u128::from(gas_used)).expect("gas used is at most the gas limit");
+    let fee = flat_fee.checked_add(Amount(gas_fee)).expect("at most the fee held");
+    let refund = held.checked_sub(fee).expect("gas used is at most the gas limit");
+    let credits = [(body.sender, refund), (parameters.fee_collector, fee)];
+    for (account, amount) in credits {
+        match credit(overlay, &account, amount) {
+            Ok(()) => {}
+            Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            Err(Halt::Fail(..)) => panic!("balances are bounded by the supply"),
+        }
+    }
+    Ok(Receipt { transaction_hash: transaction.hash(), outcome, fee_paid: fee, gas_used, events })
 }
 
 /// Why a payload stopped: a failure its receipt records, or records that were not read.
@@ -707,6 +761,9 @@ fn apply_payload(
             governance::propose(parameters, height, overlay, sender, action, *expiry_blocks)
         }
         Payload::Approve { proposal } => governance::approve(parameters, height, overlay, sender, *proposal),
+        Payload::Deploy { .. } | Payload::Call { .. } | Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => {
+            panic!("contract payloads are applied by crate::contracts")
+        }
         Payload::Freeze { account: target } | Payload::Unfreeze { account: target } => {
             let freeze = matches!(payload, Payload::Freeze { .. });
             if !overlay.has_role(sender, Role::Regulator)? {

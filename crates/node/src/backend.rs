@@ -5,7 +5,8 @@ use crate::{Chain, Validator};
 use commonware_runtime::{Clock, Spawner};
 use formica_mempool::{AdmissionError, Mempool};
 use formica_rpc::{
-    AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+    AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FinalizedBlock, QueryResult,
+    Status, SubmitError, TransactionRecord,
 };
 use formica_state::{IndexError, Indexes};
 use formica_state::{StateKey, StateValue};
@@ -148,6 +149,59 @@ where
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         Err(BackendError::Unavailable { reason: "the state is changing too fast to prove; retry".into() })
+    }
+
+    async fn gas_parameters(&self) -> Result<(formica_types::GasParameters, Height), BackendError> {
+        let height = self.head.get().height;
+        match self.state.record(StateKey::GasParameters).await.map_err(unavailable)? {
+            Some(StateValue::GasParameters(gas)) => Ok((gas, height)),
+            None => Ok((self.chain.parameters.gas, height)),
+            Some(other) => Err(BackendError::Storage { reason: format!("gas parameters record holds {other:?}") }),
+        }
+    }
+
+    async fn contract(&self, address: AccountId) -> Result<Option<ContractDetails>, BackendError> {
+        let height = self.head.get().height;
+        let keys = [StateKey::Contract(address), StateKey::ContractAdmin(address)];
+        let values = self.state.records(&keys).await.map_err(unavailable)?;
+        let (record, admin) = match (&values[0], &values[1]) {
+            (None, _) => return Ok(None),
+            (Some(StateValue::Contract(record)), Some(StateValue::ContractAdmin(admin))) => (*record, *admin),
+            other => return Err(BackendError::Storage { reason: format!("contract records hold {other:?}") }),
+        };
+        let code_bytes = match self.state.record(StateKey::CodeLength(record.code_hash)).await.map_err(unavailable)? {
+            Some(StateValue::CodeLength(length)) => length,
+            other => return Err(BackendError::Storage { reason: format!("code length record holds {other:?}") }),
+        };
+        Ok(Some(ContractDetails { record, admin, code_bytes, height }))
+    }
+
+    async fn query_contract(&self, query: ContractQuery) -> Result<QueryResult, BackendError> {
+        use formica_execution::contracts::{self, Call, Context};
+        let head = self.head.get();
+        let timestamp_ms = self
+            .indexes
+            .block_by_height(head.height)
+            .map_err(storage)?
+            .map_or(self.chain.genesis.timestamp_ms, |block| block.header.timestamp_ms);
+        let context = Context { origin: query.caller, height: head.height.get(), timestamp_ms };
+        let call = Call {
+            caller: query.caller,
+            contract: query.contract,
+            method: query.method,
+            input: query.input,
+            value: 0,
+            gas_limit: query.gas_limit,
+        };
+        let state = &self.state;
+        let read = |keys: std::collections::BTreeSet<StateKey>| async move {
+            let keys: Vec<StateKey> = keys.into_iter().collect();
+            let values = state.records(&keys).await.map_err(unavailable)?;
+            Ok::<_, BackendError>(keys.into_iter().zip(values).collect::<Vec<_>>())
+        };
+        let outcome = contracts::query(read, context, call).await?;
+        let result = outcome.result.map_err(|error| (contracts::failure_code(&error), error.to_string()));
+        Ok(QueryResult { result, gas_used: outcome.gas_used, height: head.height })
     }
 
     async fn governance(&self) -> Result<(GovernanceState, ApprovalRule, Height), BackendError> {

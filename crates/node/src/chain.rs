@@ -49,6 +49,8 @@ impl Chain {
             epoch_blocks: genesis.epoch_blocks,
             consensus_timeouts: genesis.consensus_timeouts,
             api_members_only: genesis.api_members_only,
+            gas: genesis.gas_parameters(),
+            block_bytes_max: genesis.block_bytes_max as usize,
         });
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&genesis.chain_id.encode());
@@ -88,6 +90,10 @@ impl Chain {
         bytes.extend_from_slice(&genesis.epoch_blocks.to_be_bytes());
         bytes.extend_from_slice(&genesis.consensus_timeouts.encode());
         bytes.push(u8::from(genesis.api_members_only));
+        bytes.extend_from_slice(&genesis.gas_price.encode());
+        bytes.extend_from_slice(&genesis.tx_gas_max.to_be_bytes());
+        bytes.extend_from_slice(&genesis.block_gas_max.to_be_bytes());
+        bytes.extend_from_slice(&genesis.block_bytes_max.to_be_bytes());
         let commitment = hash_tagged(b"formica/genesis/v4", &[&bytes]);
         Ok(Self { genesis, parameters, validators, commitment })
     }

@@ -258,6 +258,7 @@ pub fn block_limits(chain: &Chain) -> BlockLimits {
     BlockLimits {
         transactions_max: chain.genesis.block_transactions_max as usize,
         transaction: TransactionLimits::default(),
+        bytes_max: chain.genesis.block_bytes_max as usize,
     }
 }
 

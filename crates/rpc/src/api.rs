@@ -2,6 +2,7 @@
 //! server over a [`Backend`](crate::Backend)) and [`FormicaApiClient`] (implemented for every
 //! jsonrpsee HTTP and WebSocket client), so both sides share one definition of every wire name.
 
+use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use crate::types::{
     AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
     StatusView, TransactionView,
@@ -52,6 +53,26 @@ pub trait FormicaApi {
     #[method(name = "getProposal", with_extensions)]
     async fn get_proposal(&self, id: u64) -> RpcResult<Option<ProposalView>>;
 
+    /// The gas price and the gas limits of a transaction and of a block.
+    #[method(name = "getGasParameters", with_extensions)]
+    async fn get_gas_parameters(&self) -> RpcResult<GasView>;
+
+    /// A deployed contract (`null` if there is none at the address).
+    #[method(name = "getContract", with_extensions)]
+    async fn get_contract(&self, address: String) -> RpcResult<Option<ContractView>>;
+
+    /// Runs `method` of `contract` with `0x` hex `input` read-only against the latest finalized
+    /// state, as `caller` (the zero address if absent), with at most `gas_limit` gas (capped).
+    #[method(name = "queryContract", with_extensions)]
+    async fn query_contract(
+        &self,
+        contract: String,
+        method: String,
+        input: String,
+        caller: Option<String>,
+        gas_limit: Option<u64>,
+    ) -> RpcResult<QueryView>;
+
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;
 
@@ -77,4 +98,14 @@ pub trait FormicaApi {
         with_extensions
     )]
     async fn subscribe_transaction(&self, hash: String) -> SubscriptionResult;
+
+    /// Every event of finalized blocks from now on that matches `filter` (contract, and topics by
+    /// position). Notifications are `formica_contractEvent`.
+    #[subscription(
+        name = "subscribeEvents" => "contractEvent",
+        unsubscribe = "unsubscribeEvents",
+        item = EventNotification,
+        with_extensions
+    )]
+    async fn subscribe_events(&self, filter: EventFilter) -> SubscriptionResult;
 }

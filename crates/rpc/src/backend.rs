@@ -1,9 +1,9 @@
 //! What the server needs from a node, and the typed reasons a node refuses a transaction.
 
 use formica_types::{
-    Account, AccountId, Amount, ApprovalRule, Block, ChainId, GovernanceAction, GovernanceState, Hash, Height,
-    KeyEntry, Nonce, OrgId, Organisation, PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role,
-    Transaction, hash_to_hex,
+    Account, AccountId, Amount, ApprovalRule, Block, ChainId, ContractAdmin, ContractRecord, FailureCode,
+    GasParameters, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, Nonce, OrgId, Organisation,
+    PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role, Transaction, hash_to_hex,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -72,9 +72,57 @@ pub trait Backend: Send + Sync + 'static {
 
     fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
 
+    /// A contract as of the latest finalized block (`None`: no contract at the address).
+    fn contract(
+        &self,
+        _address: AccountId,
+    ) -> impl Future<Output = Result<Option<ContractDetails>, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve contracts".into() }))
+    }
+
+    /// The gas price and limits in force, and the finalized height they are from.
+    fn gas_parameters(&self) -> impl Future<Output = Result<(GasParameters, Height), BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve contracts".into() }))
+    }
+
+    /// Runs a contract's entry point read-only against the latest finalized state: nothing it
+    /// writes is kept. The gas limit is already capped by the server.
+    fn query_contract(&self, _query: ContractQuery) -> impl Future<Output = Result<QueryResult, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve contracts".into() }))
+    }
+
     /// Finalized blocks as they are committed (with their receipts), for subscriptions. The
     /// channel is bounded; a subscriber that falls behind by more than its capacity is told so.
     fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>>;
+}
+
+/// A deployed contract's records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractDetails {
+    pub record: ContractRecord,
+    pub admin: ContractAdmin,
+    pub code_bytes: u32,
+    pub height: Height,
+}
+
+/// A read-only contract call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractQuery {
+    /// Whom the contract sees as its caller and origin.
+    pub caller: AccountId,
+    pub contract: AccountId,
+    pub method: String,
+    pub input: Vec<u8>,
+    pub gas_limit: u64,
+}
+
+/// What a query returned: the output, or the failure's code and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryResult {
+    pub result: Result<Vec<u8>, (FailureCode, String)>,
+    pub gas_used: u64,
+    /// The finalized height the query read.
+    pub height: Height,
 }
 
 /// A transaction in a finalized block.

@@ -13,6 +13,10 @@
 //! `formica_subscribeFinalizedBlocks` / `formica_unsubscribeFinalizedBlocks` (notifications
 //! `formica_finalizedBlock`) and `formica_subscribeTransaction` / `formica_unsubscribeTransaction`
 //! (one `formica_transactionReceipt` notification when the transaction is final).
+//! Contracts ([`contracts`]): `formica_getGasParameters`, `formica_getContract`, `formica_queryContract` (read-only, gas capped
+//! at [`contracts::QUERY_GAS_MAX`], input at most 16 KiB) and the subscription
+//! `formica_subscribeEvents` / `formica_unsubscribeEvents` (notifications `formica_contractEvent`,
+//! filtered by contract and topics). Receipts carry `gas_used` and their events.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -52,13 +56,15 @@ pub mod access;
 pub mod admin;
 mod api;
 mod backend;
+pub mod contracts;
 mod error;
 mod server;
 pub mod types;
 
 pub use api::{FormicaApiClient, FormicaApiServer};
 pub use backend::{
-    AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+    AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FinalizedBlock, QueryResult,
+    Status, SubmitError, TransactionRecord,
 };
 pub use error::codes;
 pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};

@@ -47,7 +47,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen_address: SocketAddr::from(([127, 0, 0, 1], 8545)),
-            max_request_body_bytes: 512 * 1024,
+            // A deployment of the largest module, as hex, fits.
+            max_request_body_bytes: 2 * TransactionLimits::ENCODED_BYTES_MAX as u32 + 64 * 1024,
             // A full block view (10 000 transaction hashes) is about 700 KiB.
             max_response_body_bytes: 8 * 1024 * 1024,
             max_connections: 256,
@@ -344,6 +345,48 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
             .into(),
             height,
         }))
+    }
+
+    async fn get_gas_parameters(&self, ext: &Extensions) -> RpcResult<crate::contracts::GasView> {
+        self.authorise(ext).await?;
+        crate::contracts::get_gas(&*self.backend).await
+    }
+
+    async fn get_contract(
+        &self,
+        ext: &Extensions,
+        address: String,
+    ) -> RpcResult<Option<crate::contracts::ContractView>> {
+        self.authorise(ext).await?;
+        crate::contracts::get_contract(&*self.backend, parse_account_id(&address)?).await
+    }
+
+    async fn query_contract(
+        &self,
+        ext: &Extensions,
+        contract: String,
+        method: String,
+        input: String,
+        caller: Option<String>,
+        gas_limit: Option<u64>,
+    ) -> RpcResult<crate::contracts::QueryView> {
+        self.authorise(ext).await?;
+        let caller = caller.as_deref().map(parse_account_id).transpose()?;
+        let contract = parse_account_id(&contract)?;
+        crate::contracts::query_contract(&*self.backend, contract, method, input, caller, gas_limit).await
+    }
+
+    async fn subscribe_events(
+        &self,
+        pending: PendingSubscriptionSink,
+        ext: &Extensions,
+        filter: crate::contracts::EventFilter,
+    ) -> SubscriptionResult {
+        if let Err(error) = self.authorise(ext).await {
+            pending.reject(error).await;
+            return Ok(());
+        }
+        crate::contracts::subscribe_events(&*self.backend, pending, filter).await
     }
 
     async fn status(&self) -> RpcResult<StatusView> {

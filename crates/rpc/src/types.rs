@@ -70,6 +70,42 @@ pub enum PayloadView {
     Approve {
         proposal: u64,
     },
+    /// The module itself is not repeated: its hash and size name it.
+    Deploy {
+        code_hash: String,
+        code_bytes: u32,
+        /// `0x` hex of the constructor's input.
+        input: String,
+        admin: formica_types::ContractAdmin,
+        #[serde(with = "codec::amount")]
+        value: Amount,
+        gas_limit: u64,
+    },
+    Call {
+        contract: AccountId,
+        method: String,
+        /// `0x` hex.
+        input: String,
+        #[serde(with = "codec::amount")]
+        value: Amount,
+        gas_limit: u64,
+    },
+    Upgrade {
+        contract: AccountId,
+        code_hash: String,
+        code_bytes: u32,
+        gas_limit: u64,
+    },
+    SetContractFrozen {
+        contract: AccountId,
+        frozen: bool,
+    },
+}
+
+/// SHA-256 of a module, `0x` hex, and its size.
+fn code_summary(code: &[u8]) -> (String, u32) {
+    let size = u32::try_from(code.len()).expect("modules are bounded by the decoder");
+    (codec::to_hex(&formica_crypto::sha256(code)), size)
 }
 
 impl From<&Payload> for PayloadView {
@@ -92,6 +128,18 @@ impl From<&Payload> for PayloadView {
             Payload::Unfreeze { account } => Self::Unfreeze { account },
             Payload::Propose { action, expiry_blocks } => Self::Propose { action, expiry_blocks },
             Payload::Approve { proposal } => Self::Approve { proposal },
+            Payload::Deploy { code, input, admin, value, gas_limit } => {
+                let (code_hash, code_bytes) = code_summary(&code);
+                Self::Deploy { code_hash, code_bytes, input: codec::to_hex(&input), admin, value, gas_limit }
+            }
+            Payload::Call { contract, method, input, value, gas_limit } => {
+                Self::Call { contract, method, input: codec::to_hex(&input), value, gas_limit }
+            }
+            Payload::Upgrade { contract, code, gas_limit } => {
+                let (code_hash, code_bytes) = code_summary(&code);
+                Self::Upgrade { contract, code_hash, code_bytes, gas_limit }
+            }
+            Payload::SetContractFrozen { contract, frozen } => Self::SetContractFrozen { contract, frozen },
         }
     }
 }
@@ -181,6 +229,12 @@ pub struct ReceiptView {
     pub failure_message: Option<String>,
     #[serde(with = "codec::amount")]
     pub fee_paid: Amount,
+    /// Gas a contract payload used (zero for other payloads).
+    #[serde(default)]
+    pub gas_used: u64,
+    /// Events of a successful contract payload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::contracts::EventView>,
 }
 
 impl ReceiptView {
@@ -199,6 +253,8 @@ impl ReceiptView {
             failure_code,
             failure_message,
             fee_paid: receipt.fee_paid,
+            gas_used: receipt.gas_used,
+            events: receipt.events.iter().map(crate::contracts::EventView::from).collect(),
         }
     }
 

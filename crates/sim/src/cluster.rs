@@ -56,8 +56,14 @@ pub struct NodeView {
 }
 
 enum Slot {
-    Honest { running: Option<(NodeView, Handle<()>)>, incarnation: u32 },
-    Byzantine { _task: Handle<()> },
+    /// Boxed: a running node's handles are far larger than the other variant.
+    Honest {
+        running: Option<Box<(NodeView, Handle<()>)>>,
+        incarnation: u32,
+    },
+    Byzantine {
+        _task: Handle<()>,
+    },
 }
 
 /// The network and its validators.
@@ -188,7 +194,7 @@ impl Cluster {
     /// The handles of validator `index` if it is honest and running.
     pub fn view(&self, index: usize) -> Option<&NodeView> {
         match &self.slots[index] {
-            Slot::Honest { running: Some((view, _)), .. } => Some(view),
+            Slot::Honest { running: Some(running), .. } => Some(&running.0),
             _ => None,
         }
     }
@@ -248,9 +254,9 @@ impl Cluster {
     /// What it had written to storage stays (a process crash, not a power loss).
     pub fn crash(&mut self, index: usize) {
         if let Slot::Honest { running, .. } = &mut self.slots[index]
-            && let Some((_, task)) = running.take()
+            && let Some(running) = running.take()
         {
-            task.abort();
+            running.1.abort();
         }
     }
 
@@ -316,7 +322,7 @@ impl Cluster {
                 drop(validator);
             });
         let view = receiver.await.expect("the validator task sends its handles before anything else");
-        self.slots[index] = Slot::Honest { running: Some((view, task)), incarnation };
+        self.slots[index] = Slot::Honest { running: Some(Box::new((view, task))), incarnation };
     }
 
     /// Sets the link from every validator in `from` to every validator in `to` (both ways);

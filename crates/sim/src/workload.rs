@@ -61,6 +61,10 @@ pub fn genesis(validators: &[PrivateKey]) -> Genesis {
         epoch_blocks: 40,
         consensus_timeouts: Default::default(),
         api_members_only: false,
+        gas_price: formica_types::Amount::ZERO,
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     }
 }
 

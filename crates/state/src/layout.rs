@@ -2,19 +2,25 @@
 //!
 //! Every record kind has its own tagged-hash key ([`StateKey::hash`]), so kinds never collide.
 //! Values are fixed-size ([`StateValue::SIZE`]): a tag, the record, and zero padding up to the
-//! largest record (an account).
+//! largest record (an account). Contract code and storage values are longer, so they are stored
+//! in chunks of [`CHUNK_BYTES`] ([`StateKey::Code`], [`StateKey::ContractStorage`]).
 
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use formica_types::{
-    Account, AccountId, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, Node, OrgId, Organisation,
-    PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
+    Account, AccountId, ContractAdmin, ContractRecord, GasParameters, GovernanceAction, GovernanceState, Hash, Height,
+    KeyEntry, Node, OrgId, Organisation, PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
 };
 
 // Every record fits the fixed value size (the account record is the largest).
 const _: () = assert!(GovernanceAction::SIZE_MAX <= Account::SIZE);
 const _: () = assert!(Organisation::SIZE <= Account::SIZE && Proposal::SIZE <= Account::SIZE);
 const _: () = assert!(Node::SIZE <= Account::SIZE && GovernanceState::SIZE <= Account::SIZE);
+const _: () = assert!(ContractRecord::SIZE <= Account::SIZE && GasParameters::SIZE <= Account::SIZE);
+const _: () = assert!(ContractAdmin::SIZE_MAX <= Account::SIZE && CHUNK_BYTES <= Account::SIZE);
+
+/// Bytes of contract code or storage one chunk record holds.
+pub const CHUNK_BYTES: usize = 64;
 
 /// Domain tag of account keys in the state.
 const ACCOUNT_KEY_TAG: &[u8] = b"formica/state/account/v1";
@@ -32,6 +38,12 @@ const ORG_APPROVALS_TAG: &[u8] = b"formica/state/org-approvals/v1";
 const APPROVED_TAG: &[u8] = b"formica/state/approved/v1";
 const NODE_TAG: &[u8] = b"formica/state/node/v1";
 const NODE_SLOT_TAG: &[u8] = b"formica/state/node-slot/v1";
+const CONTRACT_TAG: &[u8] = b"formica/state/contract/v1";
+const CONTRACT_ADMIN_TAG: &[u8] = b"formica/state/contract-admin/v1";
+const CODE_LENGTH_TAG: &[u8] = b"formica/state/code-length/v1";
+const CODE_TAG: &[u8] = b"formica/state/code/v1";
+const CONTRACT_STORAGE_TAG: &[u8] = b"formica/state/contract-storage/v1";
+const GAS_PARAMETERS_TAG: &[u8] = b"formica/state/gas-parameters/v1";
 
 /// The state key of an account: a tagged hash of its id.
 pub fn account_key(id: &AccountId) -> Hash {
@@ -71,6 +83,20 @@ pub enum StateKey {
     Node(u16),
     /// The registry slot of the node with this public key.
     NodeSlot([u8; 32]),
+    /// A deployed contract (code hash, frozen flag, balance).
+    Contract(AccountId),
+    /// Who may upgrade or freeze a contract.
+    ContractAdmin(AccountId),
+    /// The length of the module with this code hash (present exactly when its chunks are).
+    CodeLength([u8; 32]),
+    /// Chunk `n` of the module with this code hash (chunks `0..ceil(len / CHUNK_BYTES)`).
+    Code([u8; 32], u32),
+    /// Chunk `n` of the value under a contract storage key (by the key's SHA-256). Chunk 0 starts
+    /// with the value's length (`u16`, big-endian); a value of `len` bytes takes
+    /// `ceil((len + 2) / CHUNK_BYTES)` chunks.
+    ContractStorage(AccountId, [u8; 32], u16),
+    /// The gas price and the gas limits of a transaction and of a block.
+    GasParameters,
 }
 
 impl StateKey {
@@ -94,6 +120,14 @@ impl StateKey {
             StateKey::Approved(id, account) => hash_tagged(APPROVED_TAG, &[&id.to_be_bytes(), &account.0]),
             StateKey::Node(slot) => hash_tagged(NODE_TAG, &[&slot.to_be_bytes()]),
             StateKey::NodeSlot(key) => hash_tagged(NODE_SLOT_TAG, &[key]),
+            StateKey::Contract(id) => hash_tagged(CONTRACT_TAG, &[&id.0]),
+            StateKey::ContractAdmin(id) => hash_tagged(CONTRACT_ADMIN_TAG, &[&id.0]),
+            StateKey::CodeLength(code_hash) => hash_tagged(CODE_LENGTH_TAG, &[code_hash]),
+            StateKey::Code(code_hash, chunk) => hash_tagged(CODE_TAG, &[code_hash, &chunk.to_be_bytes()]),
+            StateKey::ContractStorage(id, key_hash, chunk) => {
+                hash_tagged(CONTRACT_STORAGE_TAG, &[&id.0, key_hash, &chunk.to_be_bytes()])
+            }
+            StateKey::GasParameters => hash_tagged(GAS_PARAMETERS_TAG, &[]),
         }
     }
 }
@@ -125,6 +159,14 @@ pub enum StateValue {
     Node(Node),
     /// Where a node's record is.
     NodeSlot(u16),
+    // Tags 15 to 19 are reserved for the parameter records.
+    Contract(ContractRecord),
+    ContractAdmin(ContractAdmin),
+    /// A module's length in bytes.
+    CodeLength(u32),
+    /// A chunk of code or of a storage value (the last chunk is zero-padded).
+    Chunk([u8; CHUNK_BYTES]),
+    GasParameters(GasParameters),
 }
 
 impl StateValue {
@@ -143,6 +185,11 @@ impl StateValue {
     const TAG_APPROVED: u8 = 12;
     const TAG_NODE: u8 = 13;
     const TAG_NODE_SLOT: u8 = 14;
+    const TAG_CONTRACT: u8 = 20;
+    const TAG_CONTRACT_ADMIN: u8 = 21;
+    const TAG_CODE_LENGTH: u8 = 22;
+    const TAG_CHUNK: u8 = 23;
+    const TAG_GAS_PARAMETERS: u8 = 24;
     /// The largest record; every value is padded to it.
     const BODY: usize = Account::SIZE;
 
@@ -170,6 +217,11 @@ impl StateValue {
             StateValue::OrgApprovals { .. } => 2,
             StateValue::Node(_) => Node::SIZE,
             StateValue::NodeSlot(_) => 2,
+            StateValue::Contract(_) => ContractRecord::SIZE,
+            StateValue::ContractAdmin(admin) => admin.encode_size(),
+            StateValue::CodeLength(_) => 4,
+            StateValue::Chunk(_) => CHUNK_BYTES,
+            StateValue::GasParameters(_) => GasParameters::SIZE,
         }
     }
 }
@@ -238,6 +290,26 @@ impl Write for StateValue {
                 Self::TAG_NODE_SLOT.write(buf);
                 slot.write(buf);
             }
+            StateValue::Contract(record) => {
+                Self::TAG_CONTRACT.write(buf);
+                record.write(buf);
+            }
+            StateValue::ContractAdmin(admin) => {
+                Self::TAG_CONTRACT_ADMIN.write(buf);
+                admin.write(buf);
+            }
+            StateValue::CodeLength(length) => {
+                Self::TAG_CODE_LENGTH.write(buf);
+                length.write(buf);
+            }
+            StateValue::Chunk(chunk) => {
+                Self::TAG_CHUNK.write(buf);
+                buf.put_slice(chunk);
+            }
+            StateValue::GasParameters(parameters) => {
+                Self::TAG_GAS_PARAMETERS.write(buf);
+                parameters.write(buf);
+            }
         }
         buf.put_bytes(0, Self::BODY - self.body_size());
     }
@@ -266,6 +338,11 @@ impl Read for StateValue {
             Self::TAG_APPROVED => StateValue::Approved(Height::read(buf)?),
             Self::TAG_NODE => StateValue::Node(Node::read(buf)?),
             Self::TAG_NODE_SLOT => StateValue::NodeSlot(u16::read(buf)?),
+            Self::TAG_CONTRACT => StateValue::Contract(ContractRecord::read(buf)?),
+            Self::TAG_CONTRACT_ADMIN => StateValue::ContractAdmin(ContractAdmin::read(buf)?),
+            Self::TAG_CODE_LENGTH => StateValue::CodeLength(u32::read(buf)?),
+            Self::TAG_CHUNK => StateValue::Chunk(<[u8; CHUNK_BYTES]>::read(buf)?),
+            Self::TAG_GAS_PARAMETERS => StateValue::GasParameters(GasParameters::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         };
         let padding = Self::BODY - value.body_size();

@@ -2,7 +2,8 @@
 //!
 //! # What it owns
 //! - The state database ([`StateDb`]): a commonware QMDB `current` database keyed by 32-byte
-//!   hashes ([`account_key`]) with tagged values ([`StateValue`]). Its canonical root is the
+//!   hashes ([`account_key`]) with tagged values ([`StateValue`]). Contracts' code and storage
+//!   values are longer than a value, so they are stored in chunks of [`CHUNK_BYTES`]. Its canonical root is the
 //!   `state_root` in every block header, and [`verify_account_proof`] checks that an account has
 //!   a given value against such a root: a client needs nothing else to trust an answer.
 //! - The secondary indexes ([`Indexes`], on `fjall`): finalized blocks by height and hash,
@@ -27,7 +28,7 @@ pub use db::{
     verify_account_proof,
 };
 pub use index::{IndexError, Indexes, TransactionLocation};
-pub use layout::{StateKey, StateValue, account_key};
+pub use layout::{CHUNK_BYTES, StateKey, StateValue, account_key};
 
 #[cfg(test)]
 mod tests;

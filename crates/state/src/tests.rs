@@ -50,6 +50,8 @@ fn indexes_find_blocks_transactions_and_receipts_after_reopening() {
             transaction_hash: transaction.hash(),
             outcome: Outcome::Success,
             fee_paid: Amount(1),
+            gas_used: 0,
+            events: Vec::new(),
         })
         .collect();
     let first = block(1, vec![]);
@@ -73,4 +75,37 @@ fn indexes_find_blocks_transactions_and_receipts_after_reopening() {
     assert_eq!(receipt, receipts[1]);
     assert_eq!(indexes.receipts(Height(2)).expect("reads"), receipts);
     assert_eq!(indexes.transaction(&hash_tagged(b"none", &[])).expect("reads"), None);
+}
+
+#[test]
+fn contract_records_round_trip_at_the_fixed_value_size() {
+    use crate::{CHUNK_BYTES, StateKey, StateValue};
+    use commonware_codec::{DecodeExt, Encode, FixedSize};
+    let values = [
+        StateValue::Contract(ContractRecord { code_hash: [1; 32], frozen: true, balance: Amount(u128::MAX) }),
+        StateValue::ContractAdmin(ContractAdmin::None),
+        StateValue::ContractAdmin(ContractAdmin::Account(AccountId([2; 32]))),
+        StateValue::ContractAdmin(ContractAdmin::Organisation(OrgId(3))),
+        StateValue::CodeLength(262_144),
+        StateValue::Chunk([7; CHUNK_BYTES]),
+        StateValue::GasParameters(GasParameters { price: Amount(1), tx_gas_max: 2, block_gas_max: 3 }),
+    ];
+    for value in values {
+        let bytes = value.encode();
+        assert_eq!(bytes.len(), StateValue::SIZE);
+        assert_eq!(StateValue::decode(bytes).expect("decodes"), value);
+    }
+    // Distinct records never share a key.
+    let keys = [
+        StateKey::Contract(AccountId([1; 32])),
+        StateKey::ContractAdmin(AccountId([1; 32])),
+        StateKey::CodeLength([1; 32]),
+        StateKey::Code([1; 32], 0),
+        StateKey::Code([1; 32], 1),
+        StateKey::ContractStorage(AccountId([1; 32]), [1; 32], 0),
+        StateKey::ContractStorage(AccountId([1; 32]), [1; 32], 1),
+        StateKey::GasParameters,
+    ];
+    let hashes: std::collections::BTreeSet<_> = keys.iter().map(StateKey::hash).collect();
+    assert_eq!(hashes.len(), keys.len());
 }

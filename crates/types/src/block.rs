@@ -29,18 +29,22 @@ pub struct BlockLimits {
     pub transactions_max: usize,
     /// Limits on each transaction.
     pub transaction: TransactionLimits,
+    /// The most bytes of the encoded block. A transaction may be as large as a contract
+    /// deployment, so the count times the transaction limit would be far too much for one message.
+    pub bytes_max: usize,
 }
 
 impl Default for BlockLimits {
     fn default() -> Self {
-        Self { transactions_max: 10_000, transaction: TransactionLimits::default() }
+        Self { transactions_max: 10_000, transaction: TransactionLimits::default(), bytes_max: 8 * 1024 * 1024 }
     }
 }
 
 impl BlockLimits {
     /// The largest encoded block these limits admit.
     pub fn encoded_bytes_max(&self) -> usize {
-        Header::ENCODED_BYTES_MAX + 5 + self.transactions_max * self.transaction.encoded_bytes_max
+        let counted = Header::ENCODED_BYTES_MAX + 5 + self.transactions_max * self.transaction.encoded_bytes_max;
+        counted.min(self.bytes_max)
     }
 }
 
@@ -195,7 +199,12 @@ impl Read for Block {
         let header = Header::read(buf)?;
         let transactions =
             Vec::<Transaction>::read_cfg(buf, &(RangeCfg::new(0..=limits.transactions_max), limits.transaction))?;
-        Ok(Self::new(header, transactions))
+        let block = Self::new(header, transactions);
+        // Each transaction is bounded while it decodes; the block as a whole only here.
+        if block.encode_size() > limits.encoded_bytes_max() {
+            return Err(CodecError::Invalid("Block", "larger than the block size limit"));
+        }
+        Ok(block)
     }
 }
 

@@ -4,6 +4,7 @@
 //! genesis block commits to it through the state root of the accounts it funds and the
 //! validator set it names.
 
+use crate::contract::GasParameters;
 use crate::governance::{ApprovalRule, ConsensusTimeouts, ORG_ADMINS_MAX, OrgId, OrgName};
 use crate::keys::{AccountKey, Role};
 use crate::nodes::{Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};
@@ -111,6 +112,31 @@ pub struct Genesis {
     /// on (governance can change it).
     #[serde(default)]
     pub api_members_only: bool,
+    /// The price of one unit of contract gas (governance can change it; zero: contracts pay only
+    /// the flat fee).
+    #[serde(default)]
+    pub gas_price: Amount,
+    /// The most gas one transaction may ask for (governance can change it).
+    #[serde(default = "default_tx_gas_max")]
+    pub tx_gas_max: u64,
+    /// The most gas the transactions of one block may ask for together (governance can change it).
+    #[serde(default = "default_block_gas_max")]
+    pub block_gas_max: u64,
+    /// The most bytes of a block's encoding (headers and transactions).
+    #[serde(default = "default_block_bytes_max")]
+    pub block_bytes_max: u32,
+}
+
+fn default_tx_gas_max() -> u64 {
+    Genesis::TX_GAS_MAX_DEFAULT
+}
+
+fn default_block_gas_max() -> u64 {
+    Genesis::BLOCK_GAS_MAX_DEFAULT
+}
+
+fn default_block_bytes_max() -> u32 {
+    Genesis::BLOCK_BYTES_MAX_DEFAULT
 }
 
 fn default_epoch_blocks() -> u64 {
@@ -148,6 +174,10 @@ pub enum GenesisError {
     EpochBlocks { min: u64, max: u64 },
     #[error("consensus_timeouts: {0}")]
     ConsensusTimeouts(String),
+    #[error("gas limits must satisfy 0 < tx_gas_max <= block_gas_max")]
+    GasLimits,
+    #[error("block_bytes_max must be between {min} and {max}")]
+    BlockBytesMax { min: u32, max: u32 },
 }
 
 impl Genesis {
@@ -163,6 +193,18 @@ impl Genesis {
     pub const EPOCH_BLOCKS_MIN: u64 = 10;
     /// The longest epoch a genesis may set.
     pub const EPOCH_BLOCKS_MAX: u64 = 1_000_000;
+    /// Default gas per transaction: about 0.1 s of contract work (a deployment of the largest
+    /// module costs ~26 million).
+    pub const TX_GAS_MAX_DEFAULT: u64 = 100_000_000;
+    /// Default gas per block: about a second of contract work.
+    pub const BLOCK_GAS_MAX_DEFAULT: u64 = 1_000_000_000;
+    /// Default block size: 8 MiB (tens of thousands of transfers, or about thirty of the largest
+    /// deployments).
+    pub const BLOCK_BYTES_MAX_DEFAULT: u32 = 8 * 1024 * 1024;
+    /// The smallest block size a genesis may set: one largest transaction must fit.
+    pub const BLOCK_BYTES_MIN: u32 = 512 * 1024;
+    /// The largest block size a genesis may set (a block is one p2p message).
+    pub const BLOCK_BYTES_MAX: u32 = 64 * 1024 * 1024;
 
     /// Checks the genesis and returns the validators' keys in the order given.
     pub fn validate(&self) -> Result<Vec<PublicKey>, GenesisError> {
@@ -178,6 +220,12 @@ impl Genesis {
         self.consensus_timeouts.check().map_err(GenesisError::ConsensusTimeouts)?;
         if self.block_transactions_max == 0 || self.block_transactions_max > Self::BLOCK_TRANSACTIONS_MAX {
             return Err(GenesisError::BlockTransactionsMax { max: Self::BLOCK_TRANSACTIONS_MAX });
+        }
+        if !(Self::BLOCK_BYTES_MIN..=Self::BLOCK_BYTES_MAX).contains(&self.block_bytes_max) {
+            return Err(GenesisError::BlockBytesMax { min: Self::BLOCK_BYTES_MIN, max: Self::BLOCK_BYTES_MAX });
+        }
+        if !self.gas_parameters().is_valid() {
+            return Err(GenesisError::GasLimits);
         }
         let mut seen = BTreeSet::new();
         let mut keys = Vec::with_capacity(self.validators.len());
@@ -282,6 +330,11 @@ impl Genesis {
                 })
                 .collect(),
         )
+    }
+
+    /// The gas parameters at genesis.
+    pub fn gas_parameters(&self) -> GasParameters {
+        GasParameters { price: self.gas_price, tx_gas_max: self.tx_gas_max, block_gas_max: self.block_gas_max }
     }
 
     /// Renders a validator key for the genesis file.

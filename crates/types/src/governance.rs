@@ -346,6 +346,9 @@ pub enum GovernanceAction {
     SetConsensusTimeouts { timeouts: ConsensusTimeouts },
     /// Opens reading and submitting over RPC to everyone, or limits it to member organisations.
     SetApiAccess { members_only: bool },
+    /// Sets the price of contract gas and the gas limits of a transaction and of a block, from the
+    /// next transaction on. Refused unless `0 < tx_gas_max <= block_gas_max`.
+    SetGasSchedule { price: Amount, tx_gas_max: u64, block_gas_max: u64 },
 }
 
 mod public_key_hex {
@@ -406,6 +409,7 @@ impl GovernanceAction {
     const TAG_SET_BLOCK_TRANSACTIONS: u8 = 12;
     const TAG_SET_CONSENSUS_TIMEOUTS: u8 = 13;
     const TAG_SET_API_ACCESS: u8 = 14;
+    const TAG_SET_GAS_SCHEDULE: u8 = 15;
     /// The largest encoding (an organisation's admission).
     pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
 }
@@ -483,6 +487,12 @@ impl Write for GovernanceAction {
                 Self::TAG_SET_API_ACCESS.write(buf);
                 members_only.write(buf);
             }
+            GovernanceAction::SetGasSchedule { price, tx_gas_max, block_gas_max } => {
+                Self::TAG_SET_GAS_SCHEDULE.write(buf);
+                price.write(buf);
+                tx_gas_max.write(buf);
+                block_gas_max.write(buf);
+            }
         }
     }
 }
@@ -503,6 +513,7 @@ impl EncodeSize for GovernanceAction {
             GovernanceAction::SetBlockTransactions { .. } => 4,
             GovernanceAction::SetConsensusTimeouts { .. } => ConsensusTimeouts::SIZE,
             GovernanceAction::SetApiAccess { .. } => 1,
+            GovernanceAction::SetGasSchedule { .. } => Amount::SIZE + 8 + 8,
         }
     }
 }
@@ -547,6 +558,11 @@ impl Read for GovernanceAction {
                 GovernanceAction::SetConsensusTimeouts { timeouts: ConsensusTimeouts::read(buf)? }
             }
             Self::TAG_SET_API_ACCESS => GovernanceAction::SetApiAccess { members_only: bool::read(buf)? },
+            Self::TAG_SET_GAS_SCHEDULE => GovernanceAction::SetGasSchedule {
+                price: Amount::read(buf)?,
+                tx_gas_max: u64::read(buf)?,
+                block_gas_max: u64::read(buf)?,
+            },
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -306,17 +306,20 @@ pub enum Role {
     Regulator,
     /// May issue assets.
     Issuer,
+    /// May deploy contracts.
+    Deployer,
 }
 
 impl Role {
     /// Every role, in tag order.
-    pub const ALL: [Role; 2] = [Role::Regulator, Role::Issuer];
+    pub const ALL: [Role; 3] = [Role::Regulator, Role::Issuer, Role::Deployer];
 
     /// The role's tag in state keys and encodings.
     pub fn tag(self) -> u8 {
         match self {
             Role::Regulator => 0,
             Role::Issuer => 1,
+            Role::Deployer => 2,
         }
     }
 
@@ -330,6 +333,7 @@ impl fmt::Display for Role {
         f.write_str(match self {
             Role::Regulator => "regulator",
             Role::Issuer => "issuer",
+            Role::Deployer => "deployer",
         })
     }
 }

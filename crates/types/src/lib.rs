@@ -2,7 +2,8 @@
 //!
 //! This crate owns identifiers ([`AccountId`], [`Hash`](type@Hash)), checked numeric newtypes ([`Amount`],
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
-//! state and the genesis description.
+//! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
+//! [`GasParameters`]) and the genesis description.
 //!
 //! # Invariants
 //! - Everything hashed, signed, sent or stored is encoded with `commonware-codec`, big-endian and
@@ -19,6 +20,7 @@
 
 mod account;
 mod block;
+mod contract;
 mod genesis;
 mod governance;
 mod keys;
@@ -29,6 +31,10 @@ mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
+pub use contract::{
+    CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,
+    ContractRecord, EVENT_DATA_BYTES_MAX, EVENT_TOPICS_MAX, EVENTS_PER_TRANSACTION_MAX, GasParameters,
+};
 pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, GenesisRole, GenesisValidator};
 pub use governance::{
     ApprovalRule, ConsensusTimeouts, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation,

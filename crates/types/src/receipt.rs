@@ -1,5 +1,6 @@
 //! Receipts: the outcome of each transaction in a finalized block.
 
+use crate::contract::{ContractEvent, EVENTS_PER_TRANSACTION_MAX};
 use crate::primitives::{Amount, Hash, hash_tagged};
 use bytes::BufMut;
 use commonware_codec::Buf;
@@ -83,6 +84,19 @@ pub enum FailureCode {
     NodeMissing = 33,
     /// The node registry, or the validator set, is full.
     NodeSetFull = 34,
+    // 35 to 39 are reserved for the parameter records.
+    /// The contract reverted, trapped or broke a limit of the VM; the message says which.
+    ContractFailed = 40,
+    /// The contract ran out of gas (the whole gas limit is charged).
+    OutOfGas = 41,
+    /// No contract at the address, or it has no such entry point.
+    ContractMissing = 42,
+    /// The module of a deployment or upgrade is not a valid contract.
+    InvalidContract = 43,
+    /// The contract is frozen.
+    ContractFrozen = 44,
+    /// A frozen contract was frozen again, or an unfrozen one unfrozen.
+    ContractFreezeUnchanged = 45,
 }
 
 impl FailureCode {
@@ -123,6 +137,12 @@ impl FailureCode {
             32 => Self::NodeExists,
             33 => Self::NodeMissing,
             34 => Self::NodeSetFull,
+            40 => Self::ContractFailed,
+            41 => Self::OutOfGas,
+            42 => Self::ContractMissing,
+            43 => Self::InvalidContract,
+            44 => Self::ContractFrozen,
+            45 => Self::ContractFreezeUnchanged,
             _ => return None,
         })
     }
@@ -140,12 +160,22 @@ pub enum Outcome {
 pub struct Receipt {
     pub transaction_hash: Hash,
     pub outcome: Outcome,
+    /// Everything the sender paid: the flat fee plus gas used times the gas price.
     pub fee_paid: Amount,
+    /// Gas the contract payload used (zero for payloads that run no contract).
+    pub gas_used: u64,
+    /// Events of a successful contract payload, in emission order.
+    pub events: Vec<ContractEvent>,
 }
 
 impl Receipt {
-    /// Domain tag of receipt leaves in the receipts root.
-    pub const HASH_TAG: &'static [u8] = b"formica/receipt/v1";
+    /// Domain tag of receipt leaves in the receipts root (v2: gas used and events).
+    pub const HASH_TAG: &'static [u8] = b"formica/receipt/v2";
+
+    /// A receipt of a payload that ran no contract.
+    pub fn plain(transaction_hash: Hash, outcome: Outcome, fee_paid: Amount) -> Self {
+        Self { transaction_hash, outcome, fee_paid, gas_used: 0, events: Vec::new() }
+    }
 
     /// The receipt's leaf in the block's receipts tree.
     pub fn hash(&self) -> Hash {
@@ -169,6 +199,8 @@ impl Write for Receipt {
             }
         }
         self.fee_paid.write(buf);
+        self.gas_used.write(buf);
+        self.events.write(buf);
     }
 }
 
@@ -181,6 +213,8 @@ impl EncodeSize for Receipt {
                 Outcome::Failure { message, .. } => message.as_bytes().to_vec().encode_size(),
             }
             + self.fee_paid.encode_size()
+            + 8
+            + self.events.encode_size()
     }
 }
 
@@ -198,6 +232,9 @@ impl Read for Receipt {
                 Outcome::Failure { code, message }
             }
         };
-        Ok(Self { transaction_hash, outcome, fee_paid: Amount::read(buf)? })
+        let fee_paid = Amount::read(buf)?;
+        let gas_used = u64::read(buf)?;
+        let events = Vec::<ContractEvent>::read_cfg(buf, &(RangeCfg::new(0..=EVENTS_PER_TRANSACTION_MAX), ()))?;
+        Ok(Self { transaction_hash, outcome, fee_paid, gas_used, events })
     }
 }

@@ -70,7 +70,7 @@ proptest! {
         } else {
             Outcome::Failure { code: FailureCode::InsufficientBalance, message }
         };
-        let receipt = Receipt { transaction_hash: hash_tagged(b"t", &[b"x"]), outcome, fee_paid: Amount(fee) };
+        let receipt = Receipt::plain(hash_tagged(b"t", &[b"x"]), outcome, Amount(fee));
         let decoded = Receipt::decode(receipt.encode()).expect("decodes");
         prop_assert_eq!(decoded, receipt);
     }
@@ -136,6 +136,53 @@ proptest! {
     }
 
     #[test]
+    fn contract_payloads_round_trip(
+        tag in 0u8..5,
+        code in proptest::collection::vec(any::<u8>(), 0..300),
+        method in "[a-z_]{1,64}",
+        value: u128,
+        gas: u64,
+        frozen: bool,
+    ) {
+        let contract = AccountId([3; 32]);
+        let payload = match tag {
+            0 => Payload::Deploy {
+                code: code.clone(),
+                input: code.clone(),
+                admin: ContractAdmin::Organisation(OrgId(gas as u32)),
+                value: Amount(value),
+                gas_limit: gas,
+            },
+            1 => Payload::Call { contract, method, input: code, value: Amount(value), gas_limit: gas },
+            2 => Payload::Upgrade { contract, code, gas_limit: gas },
+            3 => Payload::SetContractFrozen { contract, frozen },
+            _ => Payload::Propose {
+                action: Box::new(GovernanceAction::SetGasSchedule {
+                    price: Amount(value),
+                    tx_gas_max: gas,
+                    block_gas_max: gas / 2,
+                }),
+                expiry_blocks: 1,
+            },
+        };
+        prop_assert_eq!(payload.encode().len(), payload.encode_size());
+        prop_assert_eq!(Payload::decode(payload.encode()).expect("decodes"), payload);
+    }
+
+    #[test]
+    fn receipts_with_events_round_trip(gas: u64, topics in 0usize..=4, data in proptest::collection::vec(any::<u8>(), 0..=1024)) {
+        let event = ContractEvent { contract: AccountId([1; 32]), topics: vec![[9; 32]; topics], data };
+        let receipt = Receipt {
+            transaction_hash: hash_tagged(b"t", &[b"x"]),
+            outcome: Outcome::Failure { code: FailureCode::OutOfGas, message: "out of gas".into() },
+            fee_paid: Amount(5),
+            gas_used: gas,
+            events: vec![event; 3],
+        };
+        prop_assert_eq!(Receipt::decode(receipt.encode()).expect("decodes"), receipt);
+    }
+
+    #[test]
     fn checked_amounts_never_wrap(a: u128, b: u128) {
         let sum = Amount(a).checked_add(Amount(b));
         prop_assert_eq!(sum.map(|s| s.0), a.checked_add(b));
@@ -158,6 +205,55 @@ fn block_round_trips_and_checks_its_roots() {
     let mut tampered = decoded.clone();
     tampered.transactions.pop();
     assert!(!tampered.transactions_root_matches());
+}
+
+#[test]
+fn contract_fields_are_bounded_while_decoding() {
+    let deploy = |code_bytes: usize| Payload::Deploy {
+        code: vec![0; code_bytes],
+        input: Vec::new(),
+        admin: ContractAdmin::None,
+        value: Amount::ZERO,
+        gas_limit: 1,
+    };
+    assert!(Payload::decode(deploy(CONTRACT_CODE_BYTES_MAX).encode()).is_ok());
+    assert!(Payload::decode(deploy(CONTRACT_CODE_BYTES_MAX + 1).encode()).is_err());
+    let call = |method: &str, input_bytes: usize| Payload::Call {
+        contract: AccountId([1; 32]),
+        method: method.into(),
+        input: vec![0; input_bytes],
+        value: Amount::ZERO,
+        gas_limit: 1,
+    };
+    assert!(Payload::decode(call("run", CONTRACT_INPUT_BYTES_MAX).encode()).is_ok());
+    assert!(Payload::decode(call("run", CONTRACT_INPUT_BYTES_MAX + 1).encode()).is_err());
+    assert!(Payload::decode(call("", 0).encode()).is_err(), "a method has a name");
+    assert!(Payload::decode(call(&"m".repeat(CONTRACT_METHOD_BYTES_MAX + 1), 0).encode()).is_err());
+    let too_many_events = Receipt {
+        events: vec![ContractEvent { contract: AccountId([1; 32]), topics: Vec::new(), data: Vec::new() }; 65],
+        ..Receipt::plain(hash_tagged(b"t", &[b"x"]), Outcome::Success, Amount(1))
+    };
+    assert!(Receipt::decode(too_many_events.encode()).is_err());
+
+    // The largest deployment, signed sixteen times, fits the default transaction limit, and one
+    // fits a block of the default size.
+    let mut body = body(1, 0, 0, false);
+    body.payload = Payload::Deploy {
+        code: vec![0; CONTRACT_CODE_BYTES_MAX],
+        input: vec![0; CONTRACT_INPUT_BYTES_MAX],
+        admin: ContractAdmin::Account(AccountId([1; 32])),
+        value: Amount(u128::MAX),
+        gas_limit: u64::MAX,
+    };
+    let keys: Vec<PrivateKey> = (0..16).map(key).collect();
+    let signed = body.sign(&keys.iter().collect::<Vec<_>>());
+    let limits = TransactionLimits::default();
+    assert!(signed.encode_size() <= limits.encoded_bytes_max);
+    assert!(Transaction::decode_cfg(signed.encode(), &limits).is_ok());
+    let block = Block::new(header(1), vec![signed; 2]);
+    assert!(Block::decode_cfg(block.encode(), &BlockLimits::default()).is_ok());
+    let small = BlockLimits { bytes_max: block.encode_size() - 1, ..BlockLimits::default() };
+    assert!(Block::decode_cfg(block.encode(), &small).is_err(), "the block byte limit holds");
 }
 
 #[test]
@@ -247,6 +343,23 @@ fn golden_hashes() {
         AccountId::from_public_key(&key(42).public_key()).to_hex(),
         "0xeabdf35b17d2d487918b7cca02a2bef70ba78509022c5a31796d29029e23790e"
     );
+    let mut call = body(42, 7, 0, false);
+    call.payload = Payload::Call {
+        contract: AccountId([3; 32]),
+        method: "transfer".into(),
+        input: vec![1, 2, 3],
+        value: Amount(5),
+        gas_limit: 1_000_000,
+    };
+    assert_eq!(hash_to_hex(&call.hash()), "0x867de08152c1b8efc2a1a2e90ae03c7c485320a64734bdf868815a4af8916781");
+    let receipt = Receipt {
+        transaction_hash: call.hash(),
+        outcome: Outcome::Success,
+        fee_paid: Amount(1_001),
+        gas_used: 1_000,
+        events: vec![ContractEvent { contract: AccountId([3; 32]), topics: vec![[4; 32]], data: vec![5] }],
+    };
+    assert_eq!(hash_to_hex(&receipt.hash()), "0xcc43b752852736759a7f5f7738554f13bcfcec037d965f61e73d039ab3f811dd");
 }
 
 #[test]
@@ -269,6 +382,10 @@ fn genesis_validation_rejects_bad_files() {
         epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
         consensus_timeouts: Default::default(),
         api_members_only: false,
+        gas_price: crate::Amount::ZERO,
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     };
     assert_eq!(genesis.validate(), Err(GenesisError::NoValidators));
     let mut with_validator = genesis.clone();

@@ -1,5 +1,6 @@
 //! Transactions: the signed body, its payloads, and the limits a decoder enforces.
 
+use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
 use crate::governance::GovernanceAction;
 use crate::keys::{AccountKey, AccountSignature};
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
@@ -20,9 +21,17 @@ pub struct TransactionLimits {
     pub encoded_bytes_max: usize,
 }
 
+impl TransactionLimits {
+    /// Room for everything in a transaction but a deployment's code and input: the body's fixed
+    /// fields, the other payloads, and sixteen signatures (each under 100 bytes).
+    pub const OVERHEAD_BYTES_MAX: usize = 4 * 1024;
+    /// The default size limit: a deployment of the largest module with the largest input fits.
+    pub const ENCODED_BYTES_MAX: usize = CONTRACT_CODE_BYTES_MAX + CONTRACT_INPUT_BYTES_MAX + Self::OVERHEAD_BYTES_MAX;
+}
+
 impl Default for TransactionLimits {
     fn default() -> Self {
-        Self { signatures_max: 16, encoded_bytes_max: 4 * 1024 }
+        Self { signatures_max: 16, encoded_bytes_max: Self::ENCODED_BYTES_MAX }
     }
 }
 
@@ -61,6 +70,16 @@ pub enum Payload {
     Propose { action: Box<GovernanceAction>, expiry_blocks: u32 },
     /// An admin of a member organisation approves a proposal for its organisation.
     Approve { proposal: u64 },
+    /// Deploys a contract (the sender needs the deployer role) at the address derived from the
+    /// sender and this transaction's nonce, moves `value` to it and runs its constructor with
+    /// `input`. `gas_limit` bounds validation, storage and the constructor.
+    Deploy { code: Vec<u8>, input: Vec<u8>, admin: ContractAdmin, value: Amount, gas_limit: u64 },
+    /// Calls entry point `method` of `contract` with `input`, moving `value` to it first.
+    Call { contract: AccountId, method: String, input: Vec<u8>, value: Amount, gas_limit: u64 },
+    /// Replaces a contract's code, keeping its storage and balance (the contract's admin only).
+    Upgrade { contract: AccountId, code: Vec<u8>, gas_limit: u64 },
+    /// Freezes or unfreezes a contract (its admin, or a regulator).
+    SetContractFrozen { contract: AccountId, frozen: bool },
 }
 
 impl Payload {
@@ -79,6 +98,20 @@ impl Payload {
     const TAG_UNFREEZE: u8 = 12;
     const TAG_PROPOSE: u8 = 13;
     const TAG_APPROVE: u8 = 14;
+    const TAG_DEPLOY: u8 = 15;
+    const TAG_CALL: u8 = 16;
+    const TAG_UPGRADE: u8 = 17;
+    const TAG_SET_CONTRACT_FROZEN: u8 = 18;
+
+    /// The gas the payload may use, for payloads that run the VM.
+    pub fn gas_limit(&self) -> Option<u64> {
+        match self {
+            Payload::Deploy { gas_limit, .. }
+            | Payload::Call { gas_limit, .. }
+            | Payload::Upgrade { gas_limit, .. } => Some(*gas_limit),
+            _ => None,
+        }
+    }
 
     /// Whether the recovery key alone may sign this payload (and it may sign nothing else).
     pub fn is_recovery_action(&self) -> bool {
@@ -90,6 +123,8 @@ impl Payload {
         match self {
             Payload::Transfer { amount, .. } => *amount,
             Payload::CreateAccount { initial_balance, .. } => *initial_balance,
+            Payload::Deploy { value, .. } | Payload::Call { value, .. } => *value,
+            Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -124,6 +159,10 @@ impl Payload {
             Payload::Unfreeze { .. } => "unfreeze",
             Payload::Propose { .. } => "propose",
             Payload::Approve { .. } => "approve",
+            Payload::Deploy { .. } => "deploy",
+            Payload::Call { .. } => "call",
+            Payload::Upgrade { .. } => "upgrade",
+            Payload::SetContractFrozen { .. } => "set_contract_frozen",
         }
     }
 }
@@ -188,6 +227,33 @@ impl Write for Payload {
                 Self::TAG_APPROVE.write(buf);
                 proposal.write(buf);
             }
+            Payload::Deploy { code, input, admin, value, gas_limit } => {
+                Self::TAG_DEPLOY.write(buf);
+                code.write(buf);
+                input.write(buf);
+                admin.write(buf);
+                value.write(buf);
+                gas_limit.write(buf);
+            }
+            Payload::Call { contract, method, input, value, gas_limit } => {
+                Self::TAG_CALL.write(buf);
+                contract.write(buf);
+                method.as_bytes().to_vec().write(buf);
+                input.write(buf);
+                value.write(buf);
+                gas_limit.write(buf);
+            }
+            Payload::Upgrade { contract, code, gas_limit } => {
+                Self::TAG_UPGRADE.write(buf);
+                contract.write(buf);
+                code.write(buf);
+                gas_limit.write(buf);
+            }
+            Payload::SetContractFrozen { contract, frozen } => {
+                Self::TAG_SET_CONTRACT_FROZEN.write(buf);
+                contract.write(buf);
+                frozen.write(buf);
+            }
         }
     }
 }
@@ -205,6 +271,14 @@ impl EncodeSize for Payload {
             Payload::Freeze { .. } | Payload::Unfreeze { .. } => AccountId::SIZE,
             Payload::Propose { action, .. } => action.encode_size() + 4,
             Payload::Approve { .. } => 8,
+            Payload::Deploy { code, input, admin, .. } => {
+                code.encode_size() + input.encode_size() + admin.encode_size() + Amount::SIZE + 8
+            }
+            Payload::Call { method, input, .. } => {
+                AccountId::SIZE + method.as_bytes().to_vec().encode_size() + input.encode_size() + Amount::SIZE + 8
+            }
+            Payload::Upgrade { code, .. } => AccountId::SIZE + code.encode_size() + 8,
+            Payload::SetContractFrozen { .. } => AccountId::SIZE + 1,
         }
     }
 }
@@ -234,6 +308,28 @@ impl Read for Payload {
                 Payload::Propose { action: Box::new(GovernanceAction::read(buf)?), expiry_blocks: u32::read(buf)? }
             }
             Self::TAG_APPROVE => Payload::Approve { proposal: u64::read(buf)? },
+            Self::TAG_DEPLOY => Payload::Deploy {
+                code: read_bytes(buf, CONTRACT_CODE_BYTES_MAX)?,
+                input: read_bytes(buf, CONTRACT_INPUT_BYTES_MAX)?,
+                admin: ContractAdmin::read(buf)?,
+                value: Amount::read(buf)?,
+                gas_limit: u64::read(buf)?,
+            },
+            Self::TAG_CALL => Payload::Call {
+                contract: AccountId::read(buf)?,
+                method: read_method(buf)?,
+                input: read_bytes(buf, CONTRACT_INPUT_BYTES_MAX)?,
+                value: Amount::read(buf)?,
+                gas_limit: u64::read(buf)?,
+            },
+            Self::TAG_UPGRADE => Payload::Upgrade {
+                contract: AccountId::read(buf)?,
+                code: read_bytes(buf, CONTRACT_CODE_BYTES_MAX)?,
+                gas_limit: u64::read(buf)?,
+            },
+            Self::TAG_SET_CONTRACT_FROZEN => {
+                Payload::SetContractFrozen { contract: AccountId::read(buf)?, frozen: bool::read(buf)? }
+            }
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

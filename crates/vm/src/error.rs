@@ -64,6 +64,10 @@ pub enum BackendError {
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(String),
+    /// The chain does not offer this operation (for example prefix iteration on chain). A
+    /// decision every validator takes the same way: the call fails with this message.
+    #[error("not supported by the chain: {0}")]
+    Unsupported(String),
 }
 
 /// Results of this crate.

@@ -49,6 +49,10 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         epoch_blocks: EPOCH_BLOCKS,
         consensus_timeouts: ConsensusTimeouts::default(),
         api_members_only: false,
+        gas_price: formica_types::Amount::ZERO,
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     }
 }
 

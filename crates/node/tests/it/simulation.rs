@@ -1,5 +1,5 @@
-//! Four validators on the simulated network finalize blocks of real transactions and agree on
-//! every state root.
+//! Four validators on the simulated network finalize blocks of real transactions (transfers,
+//! identity, governance, contract deployments and calls) and agree on every state root.
 
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_p2p::Manager as _;
@@ -33,7 +33,10 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         fee_per_transaction: Amount(1),
         fee_collector: AccountId::from_public_key(&dev),
         block_transactions_max: 500,
-        roles: vec![GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator }],
+        roles: vec![
+            GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator },
+            GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Deployer },
+        ],
         recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
         frozen_accounts_receive: true,
         organisations: vec![GenesisOrganisation {
@@ -47,6 +50,10 @@ fn genesis(validators: &[PrivateKey]) -> Genesis {
         epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
         consensus_timeouts: ConsensusTimeouts::default(),
         api_members_only: false,
+        gas_price: formica_types::Amount::ZERO,
+        tx_gas_max: Genesis::TX_GAS_MAX_DEFAULT,
+        block_gas_max: Genesis::BLOCK_GAS_MAX_DEFAULT,
+        block_bytes_max: Genesis::BLOCK_BYTES_MAX_DEFAULT,
     }
 }
 
@@ -300,5 +307,105 @@ fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
             assert_eq!(details.roles, vec![Role::Issuer], "granted by the proposal");
         }
         let _ = context.encode();
+    });
+}
+
+/// The compiled example contract `name`; fails, never skips, if the contracts are not built.
+fn wasm(name: &str) -> Vec<u8> {
+    let repository = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repository.join("target"), std::path::PathBuf::from);
+    let target = if target.is_relative() { repository.join(target) } else { target };
+    let path = target.join(format!("wasm32-unknown-unknown/release/formica_{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}; run scripts/build-contracts.sh", path.display()))
+}
+
+#[test]
+fn four_validators_run_contract_calls_and_agree_on_state_roots() {
+    use formica_contract::{Address, encode};
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().to_path_buf();
+    let runner = deterministic::Runner::timed(Duration::from_secs(600));
+    runner.start(|context| async move {
+        let keys: Vec<PrivateKey> = (0..VALIDATORS).map(PrivateKey::from_seed).collect();
+        let validators = start_network(&context, &keys, &path).await;
+        context.sleep(Duration::from_secs(2)).await;
+        let dev_signer = AccountSigner::from(PrivateKey::from_seed(DEV_SEED));
+        let dev = dev_signer.account_id();
+        let token = formica_execution::contracts::contract_address(&dev, Nonce(0));
+        let bob = AccountId([7; 32]);
+        let deploy = Payload::Deploy {
+            code: wasm("token"),
+            input: encode(&(String::from("Sim Dollar"), String::from("SIM"), 1_000_000u128)),
+            admin: ContractAdmin::Account(dev),
+            value: Amount::ZERO,
+            gas_limit: 50_000_000,
+        };
+        let transfer = |amount: u128| Payload::Call {
+            contract: token,
+            method: "transfer".into(),
+            input: encode(&(Address(bob.0), amount)),
+            value: Amount::ZERO,
+            gas_limit: 5_000_000,
+        };
+        // A deployment, two transfers and one that reverts, through different mempools.
+        let transactions = vec![
+            signed(dev, 0, deploy, &[&dev_signer]),
+            signed(dev, 1, transfer(250), &[&dev_signer]),
+            signed(dev, 2, transfer(1_000_000), &[&dev_signer]),
+            signed(dev, 3, transfer(50), &[&dev_signer]),
+        ];
+        for (index, transaction) in transactions.iter().enumerate() {
+            validators[index % validators.len()].mempool.submit(transaction.clone()).await.expect("admitted");
+        }
+        wait_final(&context, &validators, &transactions).await;
+
+        let lowest_head = validators.iter().map(|validator| validator.head.get().height).min().expect("validators");
+        for height in 1..=lowest_head.get() {
+            let blocks: Vec<Block> = validators
+                .iter()
+                .map(|validator| validator.indexes.block_by_height(Height(height)).expect("reads").expect("indexed"))
+                .collect();
+            for block in &blocks[1..] {
+                assert_eq!(block.header.state_root, blocks[0].header.state_root, "same state root at {height}");
+                assert_eq!(block.header.receipts_root, blocks[0].header.receipts_root, "same receipts at {height}");
+            }
+        }
+        let receipts: Vec<Receipt> = transactions
+            .iter()
+            .map(|transaction| validators[1].indexes.transaction(&transaction.hash()).expect("reads").expect("final").2)
+            .collect();
+        assert!(receipts[0].succeeded() && receipts[1].succeeded() && receipts[3].succeeded(), "{receipts:?}");
+        assert!(
+            matches!(&receipts[2].outcome, Outcome::Failure { code: FailureCode::ContractFailed, message }
+                if message.contains("InsufficientBalance")),
+            "{:?}",
+            receipts[2]
+        );
+        assert!(receipts.iter().all(|receipt| receipt.gas_used > 0));
+        assert_eq!(receipts[1].events.len(), 1);
+        assert_eq!(receipts[1].events[0].topics[2], bob.0, "the recipient is the second indexed field");
+
+        // Every validator answers a query of the token from its own finalized state.
+        for validator in &validators {
+            let state = &validator.state;
+            let read = |wanted: std::collections::BTreeSet<formica_state::StateKey>| async move {
+                let wanted: Vec<_> = wanted.into_iter().collect();
+                let values = state.records(&wanted).await?;
+                Ok::<_, String>(wanted.into_iter().zip(values).collect::<Vec<_>>())
+            };
+            let context = formica_execution::contracts::Context { origin: bob, height: 0, timestamp_ms: 0 };
+            let call = formica_execution::contracts::Call {
+                caller: bob,
+                contract: token,
+                method: "balance_of".into(),
+                input: encode(&(Address(bob.0),)),
+                value: 0,
+                gas_limit: 5_000_000,
+            };
+            let outcome = formica_execution::contracts::query(read, context, call).await.expect("reads");
+            let balance: u128 = formica_contract::decode(&outcome.result.expect("queries")).expect("decodes");
+            assert_eq!(balance, 300);
+        }
     });
 }

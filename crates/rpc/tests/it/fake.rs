@@ -117,7 +117,7 @@ impl Ledger {
                 message: format!("the test node does not run {}", other.kind()),
             },
         };
-        Receipt { transaction_hash: transaction.hash(), outcome, fee_paid: MINIMUM_FEE }
+        Receipt::plain(transaction.hash(), outcome, MINIMUM_FEE)
     }
 
     fn transfer(&mut self, from: AccountId, to: AccountId, amount: Amount) -> Outcome {

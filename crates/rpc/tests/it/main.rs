@@ -180,11 +180,13 @@ async fn bad_input_is_refused_before_the_backend() {
     assert_eq!(code(client.send_transaction("0x0102".into()).await), codes::MALFORMED);
     let trailing = format!("{}00", hex_of(&transfer(1, 0, 1)));
     assert_eq!(code(client.send_transaction(trailing).await), codes::MALFORMED);
-    let oversized = format!("0x{}", "00".repeat(5000));
+    // One byte over the limit (which admits the largest contract deployment).
+    let size = formica_types::TransactionLimits::ENCODED_BYTES_MAX + 1;
+    let oversized = format!("0x{}", "00".repeat(size));
     match client.send_transaction(oversized).await {
         Err(ClientError::Call(object)) => {
             assert_eq!(object.code(), codes::OVERSIZED);
-            assert!(object.message().contains("5000 bytes"), "{}", object.message());
+            assert!(object.message().contains(&format!("{size} bytes")), "{}", object.message());
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -200,7 +202,8 @@ async fn oversized_request_body_is_refused() {
     let server = start(node).await;
     let client =
         HttpClientBuilder::default().max_request_size(4 * 1024 * 1024).build(server.http_url()).expect("client");
-    let body = "0".repeat(600 * 1024);
+    // Over the default body limit (a little more than the largest transaction as hex).
+    let body = "0".repeat(1024 * 1024);
     let error = client.send_transaction(body).await.expect_err("refused");
     assert!(!matches!(error, ClientError::Call(_)), "refused by the transport, not a handler: {error:?}");
     assert!(error.to_string().contains("413"), "{error}");

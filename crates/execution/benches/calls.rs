@@ -1,6 +1,6 @@
 //! Contract calls next to native transfers.
 //!
-//! `cargo bench -p formica-vm --bench calls` (after `scripts/build-contracts.sh`):
+//! `cargo bench -p formica-execution --bench calls` (after `scripts/build-contracts.sh`):
 //! - `empty_call`: entering a contract whose entry point does nothing (instantiation, fuel, the
 //!   journal): the floor under every contract call.
 //! - `token_transfer`: the token example's `transfer` through the VM, changes committed to an
@@ -13,7 +13,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use formica_contract::{Address, encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_execution::{ChainParameters, StateOverlay, apply_genesis, apply_transaction};
-use formica_types::{Amount, ApprovalRule, ChainId, Height, KeyScheme, Nonce, Payload, TransactionBody};
+use formica_types::{Amount, ApprovalRule, ChainId, GasParameters, Height, KeyScheme, Nonce, Payload, TransactionBody};
 use formica_vm::testing::TestChain;
 use std::path::PathBuf;
 
@@ -83,6 +83,8 @@ fn native_transfer(c: &mut Criterion) {
         epoch_blocks: u64::MAX,
         consensus_timeouts: Default::default(),
         api_members_only: false,
+        gas: GasParameters { price: Amount::ZERO, tx_gas_max: 100_000_000, block_gas_max: 400_000_000 },
+        block_bytes_max: 8 * 1024 * 1024,
     };
     let mut overlay = StateOverlay::complete(Default::default());
     apply_genesis(&parameters, &mut overlay);
@@ -105,7 +107,7 @@ fn native_transfer(c: &mut Criterion) {
             || overlay.clone(),
             |mut overlay| {
                 let receipt =
-                    apply_transaction(&parameters, Height(2), &mut overlay, &transaction).expect("admissible");
+                    apply_transaction(&parameters, Height(2), 0, &mut overlay, &transaction).expect("admissible");
                 assert!(receipt.succeeded());
                 overlay
             },

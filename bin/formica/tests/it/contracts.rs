@@ -1,0 +1,151 @@
+//! The contract commands against real `formica node` processes: deploy the example token, follow
+//! its events, call it, query it, read its record.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const VALIDATORS: usize = 4;
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_formica"))
+}
+
+fn wasm(name: &str) -> PathBuf {
+    let repository = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repository.join("target"), PathBuf::from);
+    let target = if target.is_relative() { repository.join(target) } else { target };
+    let path = target.join(format!("wasm32-unknown-unknown/release/formica_{name}.wasm"));
+    assert!(path.exists(), "{} is missing; run scripts/build-contracts.sh", path.display());
+    path
+}
+
+/// Ports derived from the process id, away from the other real-process tests' range.
+fn base_port() -> u16 {
+    42_000 + (std::process::id() % 1_000) as u16 * 10
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_node(dir: &Path, index: usize) -> Process {
+    let folder = dir.join(format!("node-{index}"));
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(folder.join("node.log")).expect("log file");
+    let child = Command::new(binary())
+        .args(["node", "--config"])
+        .arg(folder.join("node.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("node starts");
+    Process(child)
+}
+
+/// Runs `formica` with `args` against the devnet in `dir`; panics with its output if it fails.
+fn formica(dir: &Path, rpc: &str, args: &[&str]) -> String {
+    let output: Output =
+        Command::new(binary()).args(args).args(["--dir"]).arg(dir).args(["--rpc", rpc]).output().expect("formica runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "formica {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+#[test]
+fn the_cli_deploys_calls_queries_and_follows_a_token() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let dir = directory.path().join("devnet");
+    let base = base_port();
+    let status = Command::new(binary())
+        .args(["up", "--init-only", "--dir"])
+        .arg(&dir)
+        .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
+        .args(["--metrics-port", &(base + 8).to_string()])
+        .status()
+        .expect("formica up runs");
+    assert!(status.success());
+    let _nodes: Vec<Process> = (0..VALIDATORS).map(|index| spawn_node(&dir, index)).collect();
+    let rpc = format!("http://127.0.0.1:{base}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    // Genesis accounts exist from height 1.
+    let started = || {
+        let output = Command::new(binary()).args(["status", "--json", "--rpc", &rpc]).output().ok()?;
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        Some(status["height"].as_u64()? >= 1)
+    };
+    while started() != Some(true) {
+        assert!(Instant::now() < deadline, "the devnet did not start");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    let token = wasm("token");
+    let deployed = formica(
+        &dir,
+        &rpc,
+        &[
+            "contract",
+            "deploy",
+            token.to_str().expect("utf-8 path"),
+            "--arg",
+            "string:Dollar",
+            "--arg",
+            "string:USD",
+            "--arg",
+            "u128:1000000",
+            "--wait",
+            "--json",
+        ],
+    );
+    let deployed: serde_json::Value = serde_json::from_str(&deployed).expect("json");
+    assert_eq!(deployed["receipt"]["status"], "success", "{deployed}");
+    let address = deployed["contract"].as_str().expect("the contract's address").to_string();
+
+    // Follow Transfer events over WebSocket while the transfer is made.
+    let bob = format!("0x{}", "07".repeat(32));
+    let ws = format!("ws://127.0.0.1:{base}");
+    let events = Command::new(binary())
+        .args(["contract", "events", "--contract", &address, "--topic", "Transfer", "--count", "1", "--json"])
+        .args(["--rpc", &ws, "--dir"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("events runs");
+    let mut events = Process(events);
+    std::thread::sleep(Duration::from_secs(2));
+    let arg_bob = format!("address:{bob}");
+    let called = formica(
+        &dir,
+        &rpc,
+        &["contract", "call", &address, "transfer", "--arg", &arg_bob, "--arg", "u128:250", "--wait", "--json"],
+    );
+    let called: serde_json::Value = serde_json::from_str(&called).expect("json");
+    assert_eq!(called["receipt"]["status"], "success", "{called}");
+    assert!(called["receipt"]["gas_used"].as_u64().expect("gas used") > 0);
+
+    let balance =
+        formica(&dir, &rpc, &["contract", "query", &address, "balance_of", "--arg", &arg_bob, "--returns", "u128"]);
+    assert_eq!(balance.trim(), "250");
+    let info = formica(&dir, &rpc, &["contract", "info", &address]);
+    assert!(info.contains("\"frozen\": false"), "{info}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = events.0.try_wait().expect("waits") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no event arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(status.success());
+    let mut output = String::new();
+    std::io::Read::read_to_string(events.0.stdout.as_mut().expect("piped"), &mut output).expect("reads");
+    let event: serde_json::Value = serde_json::from_str(output.trim()).expect("one json event");
+    assert_eq!(event["contract"], address.as_str());
+    assert_eq!(event["topics"][2], bob.as_str(), "the recipient topic");
+}

@@ -1,0 +1,389 @@
+//! Contract payloads through the whole transition: the example token deployed and called on the
+//! test world (every block also checked against execution over the complete state, so a read the
+//! executor misses fails here), fees charged as gas used times price whether a call succeeds or
+//! not, reverts leaving storage untouched, out of gas, freezing, upgrades by the admin only, and
+//! the gas limits of a transaction and of a block.
+
+use super::{FEE, GAS_PRICE, TIMESTAMP_MS, World};
+use crate::contracts::{contract_address, contract_record, query};
+use crate::transition::{Rejection, StateOverlay};
+use formica_contract::{Address, Codec, decode, encode};
+use formica_crypto::{AccountSigner, sign_transaction};
+use formica_state::{StateKey, StateValue};
+use formica_types::{
+    AccountId, Amount, ContractAdmin, ContractRecord, FailureCode, GasParameters, Height, KeyScheme, Outcome, Payload,
+    Receipt, Role, Transaction,
+};
+use std::future::Future;
+use std::path::PathBuf;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+const DEPLOY_GAS: u64 = 20_000_000;
+const CALL_GAS: u64 = 2_000_000;
+const SUPPLY: u128 = 1_000_000;
+
+/// The compiled example `name`. Fails, never skips, if `scripts/build-contracts.sh` has not run.
+fn wasm(name: &str) -> Vec<u8> {
+    let repository = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repository.join("target"), PathBuf::from);
+    let target = if target.is_relative() { repository.join(target) } else { target };
+    let path = target.join(format!("wasm32-unknown-unknown/release/formica_{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|error| {
+        panic!("{}: {error}; build the contracts first with scripts/build-contracts.sh", path.display())
+    })
+}
+
+/// Polls a future whose reads are all ready at once.
+fn now<T>(future: impl Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("test reads are ready at once"),
+    }
+}
+
+struct Setup {
+    world: World,
+    owner: AccountSigner,
+    other: AccountSigner,
+    regulator: AccountSigner,
+}
+
+/// A world where `owner` holds the deployer role and `regulator` the regulator role.
+fn setup() -> Setup {
+    let owner = AccountSigner::from_seed(KeyScheme::Ed25519, 1);
+    let other = AccountSigner::from_seed(KeyScheme::Ed25519, 2);
+    let regulator = AccountSigner::from_seed(KeyScheme::Ed25519, 3);
+    let mut world = World::new(&[&owner, &other, &regulator], Some(&regulator), true);
+    world.records.insert(StateKey::Role(owner.account_id(), Role::Deployer), StateValue::Role(Height(1)));
+    Setup { world, owner, other, regulator }
+}
+
+fn address(id: AccountId) -> Address {
+    Address(id.0)
+}
+
+impl World {
+    /// `payload` signed by `sender`, with a fee limit covering its whole gas limit.
+    fn contract_tx(&self, sender: &AccountSigner, payload: Payload) -> Transaction {
+        let gas_limit = u128::from(payload.gas_limit().unwrap_or(0));
+        let mut body = self.body(sender, payload);
+        body.fee_limit = Amount(FEE + gas_limit * GAS_PRICE);
+        sign_transaction(body, &[sender])
+    }
+
+    /// Deploys the token from `owner`; its receipt and address.
+    fn deploy_token(&mut self, owner: &AccountSigner) -> (Receipt, AccountId) {
+        let nonce = self.account(&owner.account_id()).expect("owner exists").nonce;
+        let input = encode(&(String::from("Formica Dollar"), String::from("FUSD"), SUPPLY));
+        let payload = Payload::Deploy {
+            code: wasm("token"),
+            input,
+            admin: ContractAdmin::Account(owner.account_id()),
+            value: Amount::ZERO,
+            gas_limit: DEPLOY_GAS,
+        };
+        let receipt = self.run(self.contract_tx(owner, payload)).expect("admissible");
+        (receipt, contract_address(&owner.account_id(), nonce))
+    }
+
+    fn call(&mut self, sender: &AccountSigner, contract: AccountId, method: &str, input: Vec<u8>, gas: u64) -> Receipt {
+        self.call_with_value(sender, contract, method, input, gas, 0)
+    }
+
+    fn call_with_value(
+        &mut self,
+        sender: &AccountSigner,
+        contract: AccountId,
+        method: &str,
+        input: Vec<u8>,
+        gas: u64,
+        value: u128,
+    ) -> Receipt {
+        let payload =
+            Payload::Call { contract, method: method.to_string(), input, value: Amount(value), gas_limit: gas };
+        self.run(self.contract_tx(sender, payload)).expect("admissible")
+    }
+
+    /// A read-only call against the current state, as the RPC's query runs it.
+    fn query<A: Codec, R: Codec>(&self, contract: AccountId, method: &str, args: &A) -> R {
+        let context = formica_vm::Context { origin: AccountId([0; 32]), height: self.height.get(), timestamp_ms: 0 };
+        let call = formica_vm::Call {
+            caller: AccountId([0; 32]),
+            contract,
+            method: method.to_string(),
+            input: encode(args),
+            value: 0,
+            gas_limit: CALL_GAS,
+        };
+        let outcome = now(query(|keys| std::future::ready(Ok::<_, ()>(self.read(keys))), context, call))
+            .expect("test reads do not fail");
+        decode(&outcome.result.unwrap_or_else(|error| panic!("{method} failed: {error}"))).expect("decodes")
+    }
+
+    fn contract(&self, address: &AccountId) -> Option<ContractRecord> {
+        contract_record(&StateOverlay::complete(self.records.clone()), address).expect("complete")
+    }
+
+    fn set_gas(&mut self, gas: GasParameters) {
+        self.records.insert(StateKey::GasParameters, StateValue::GasParameters(gas));
+    }
+}
+
+fn failure(receipt: &Receipt) -> (FailureCode, &str) {
+    match &receipt.outcome {
+        Outcome::Failure { code, message } => (*code, message.as_str()),
+        Outcome::Success => panic!("expected a failure, got {receipt:?}"),
+    }
+}
+
+#[test]
+fn a_deployed_token_transfers_and_charges_gas_used_times_price() {
+    let Setup { mut world, owner, other, .. } = setup();
+    let before = world.account(&owner.account_id()).expect("exists").balance.get();
+    let (receipt, token) = world.deploy_token(&owner);
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert!(receipt.gas_used > 1_000_000 && receipt.gas_used < DEPLOY_GAS, "code is paid per byte");
+    assert_eq!(receipt.fee_paid, Amount(FEE + u128::from(receipt.gas_used) * GAS_PRICE));
+    let after = world.account(&owner.account_id()).expect("exists").balance.get();
+    assert_eq!(before - after, receipt.fee_paid.get(), "the unused gas is refunded");
+    assert_eq!(receipt.events.len(), 1, "the constructor's mint event");
+    assert!(world.contract(&token).is_some());
+    assert_eq!(world.query::<_, u128>(token, "balance_of", &(address(owner.account_id()),)), SUPPLY);
+
+    let receipt = world.call(&owner, token, "transfer", encode(&(address(other.account_id()), 250u128)), CALL_GAS);
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert!(receipt.gas_used > 0);
+    assert_eq!(receipt.fee_paid, Amount(FEE + u128::from(receipt.gas_used) * GAS_PRICE));
+    let event = &receipt.events[0];
+    assert_eq!(event.contract, token);
+    assert_eq!(event.topics[1], owner.account_id().0, "the sender is the first indexed topic");
+    assert_eq!(event.topics[2], other.account_id().0);
+    assert_eq!(world.query::<_, u128>(token, "balance_of", &(address(owner.account_id()),)), SUPPLY - 250);
+    assert_eq!(world.query::<_, u128>(token, "balance_of", &(address(other.account_id()),)), 250);
+}
+
+#[test]
+fn a_failed_call_reverts_its_writes_and_keeps_the_fee() {
+    let Setup { mut world, owner, other, .. } = setup();
+    let (_, token) = world.deploy_token(&owner);
+    let storage_before = world.records.keys().filter(|key| matches!(key, StateKey::ContractStorage(..))).count();
+    let snapshot = world.records.clone();
+    let sender_before = world.account(&other.account_id()).expect("exists");
+    let receipt = world.call(&other, token, "transfer", encode(&(address(owner.account_id()), 1u128)), CALL_GAS);
+    assert_eq!(failure(&receipt), (FailureCode::ContractFailed, "contract reverted: InsufficientBalance"));
+    assert!(receipt.gas_used > 0 && receipt.events.is_empty());
+    assert_eq!(receipt.fee_paid, Amount(FEE + u128::from(receipt.gas_used) * GAS_PRICE));
+    let sender_after = world.account(&other.account_id()).expect("exists");
+    assert_eq!(sender_before.balance.get() - sender_after.balance.get(), receipt.fee_paid.get());
+    assert_eq!(sender_after.nonce.get(), sender_before.nonce.get() + 1);
+    for (key, value) in &snapshot {
+        if matches!(key, StateKey::ContractStorage(..) | StateKey::Contract(_)) {
+            assert_eq!(world.records.get(key), Some(value), "{key:?} unchanged by the failed call");
+        }
+    }
+    let storage_after = world.records.keys().filter(|key| matches!(key, StateKey::ContractStorage(..))).count();
+    assert_eq!(storage_before, storage_after);
+}
+
+#[test]
+fn running_out_of_gas_charges_the_whole_limit() {
+    let Setup { mut world, owner, other, .. } = setup();
+    let (_, token) = world.deploy_token(&owner);
+    let receipt = world.call(&owner, token, "transfer", encode(&(address(other.account_id()), 1u128)), 25_000);
+    assert_eq!(failure(&receipt).0, FailureCode::OutOfGas);
+    assert_eq!(receipt.gas_used, 25_000);
+    assert_eq!(receipt.fee_paid, Amount(FEE + 25_000 * GAS_PRICE));
+    assert_eq!(world.query::<_, u128>(token, "balance_of", &(address(other.account_id()),)), 0);
+}
+
+#[test]
+fn a_frozen_contract_refuses_calls_and_only_its_admin_or_a_regulator_freezes_it() {
+    let Setup { mut world, owner, other, regulator } = setup();
+    let (_, token) = world.deploy_token(&owner);
+    let freeze = |frozen| Payload::SetContractFrozen { contract: token, frozen };
+    let receipt = world.run(world.contract_tx(&other, freeze(true))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+    let receipt = world.run(world.contract_tx(&owner, freeze(true))).expect("admissible");
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert!(world.contract(&token).expect("exists").frozen);
+    let receipt = world.call(&owner, token, "transfer", encode(&(address(other.account_id()), 1u128)), CALL_GAS);
+    assert_eq!(failure(&receipt).0, FailureCode::ContractFrozen);
+    let receipt = world.run(world.contract_tx(&owner, freeze(true))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::ContractFreezeUnchanged);
+    let receipt = world.run(world.contract_tx(&regulator, freeze(false))).expect("admissible");
+    assert!(receipt.succeeded(), "a regulator may unfreeze: {receipt:?}");
+    let receipt = world.call(&owner, token, "transfer", encode(&(address(other.account_id()), 1u128)), CALL_GAS);
+    assert!(receipt.succeeded(), "{receipt:?}");
+}
+
+#[test]
+fn only_the_admin_upgrades_and_storage_survives_an_upgrade() {
+    let Setup { mut world, owner, other, .. } = setup();
+    let (_, token) = world.deploy_token(&owner);
+    let token_hash = world.contract(&token).expect("exists").code_hash;
+    let upgrade = |code| Payload::Upgrade { contract: token, code, gas_limit: DEPLOY_GAS };
+    let receipt = world.run(world.contract_tx(&other, upgrade(wasm("registry")))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+    assert_eq!(world.contract(&token).expect("exists").code_hash, token_hash);
+
+    let receipt = world.run(world.contract_tx(&owner, upgrade(wasm("registry")))).expect("admissible");
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert_ne!(world.contract(&token).expect("exists").code_hash, token_hash);
+    let receipt = world.run(world.contract_tx(&owner, upgrade(wasm("token")))).expect("admissible");
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert_eq!(world.contract(&token).expect("exists").code_hash, token_hash);
+    assert_eq!(world.query::<_, u128>(token, "balance_of", &(address(owner.account_id()),)), SUPPLY);
+
+    let receipt = world.run(world.contract_tx(&owner, upgrade(b"\0asm not really".to_vec()))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::InvalidContract);
+}
+
+#[test]
+fn deploying_needs_the_deployer_role() {
+    let Setup { mut world, other, .. } = setup();
+    let before = world.account(&other.account_id()).expect("exists").balance.get();
+    let (receipt, token) = world.deploy_token(&other);
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+    assert_eq!(receipt.gas_used, 0);
+    assert_eq!(before - world.account(&other.account_id()).expect("exists").balance.get(), FEE);
+    assert!(world.contract(&token).is_none());
+}
+
+#[test]
+fn gas_limits_bound_transactions_and_blocks() {
+    let Setup { mut world, owner, other, .. } = setup();
+    let (_, token) = world.deploy_token(&owner);
+    world.set_gas(GasParameters { price: Amount(GAS_PRICE), tx_gas_max: CALL_GAS, block_gas_max: 3 * CALL_GAS });
+    let transfer = |nonce_offset: u64, world: &World| {
+        let payload = Payload::Call {
+            contract: token,
+            method: "transfer".into(),
+            input: encode(&(address(other.account_id()), 1u128)),
+            value: Amount::ZERO,
+            gas_limit: CALL_GAS,
+        };
+        let mut body = world.body(&owner, payload);
+        body.nonce = formica_types::Nonce(body.nonce.get() + nonce_offset);
+        body.fee_limit = Amount(FEE + u128::from(CALL_GAS) * GAS_PRICE);
+        sign_transaction(body, &[&owner])
+    };
+    let too_much = Payload::Call {
+        contract: token,
+        method: "transfer".into(),
+        input: encode(&(address(other.account_id()), 1u128)),
+        value: Amount::ZERO,
+        gas_limit: CALL_GAS + 1,
+    };
+    assert_eq!(
+        world.run(world.contract_tx(&owner, too_much)),
+        Err(Rejection::GasLimitTooHigh { limit: CALL_GAS + 1, max: CALL_GAS })
+    );
+    let three: Vec<_> = (0..3).map(|offset| transfer(offset, &world)).collect();
+    assert!(world.block(&three).expect("three calls fit").iter().all(Receipt::succeeded));
+    let four: Vec<_> = (0..4).map(|offset| transfer(offset, &world)).collect();
+    assert_eq!(
+        world.block(&four),
+        Err(Rejection::BlockGasFull { limit: CALL_GAS, used: 3 * CALL_GAS, max: 3 * CALL_GAS })
+    );
+}
+
+#[test]
+fn prefix_iteration_is_refused_on_chain_with_a_clear_error() {
+    let Setup { mut world, owner, .. } = setup();
+    let nonce = world.account(&owner.account_id()).expect("exists").nonce;
+    let payload = Payload::Deploy {
+        code: wasm("registry"),
+        input: encode(&()),
+        admin: ContractAdmin::None,
+        value: Amount::ZERO,
+        gas_limit: DEPLOY_GAS,
+    };
+    let receipt = world.run(world.contract_tx(&owner, payload)).expect("admissible");
+    assert!(receipt.succeeded(), "{receipt:?}");
+    let registry = contract_address(&owner.account_id(), nonce);
+    let receipt = world.call(&owner, registry, "list", encode(&(None::<String>, 10u32)), CALL_GAS);
+    let (code, message) = failure(&receipt);
+    assert_eq!(code, FailureCode::ContractFailed);
+    assert!(message.contains("prefix iteration"), "{message}");
+    // An immutable contract cannot be upgraded by anyone.
+    let upgrade = Payload::Upgrade { contract: registry, code: wasm("token"), gas_limit: DEPLOY_GAS };
+    let receipt = world.run(world.contract_tx(&owner, upgrade)).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+}
+
+#[test]
+fn value_moves_into_a_contract_and_the_block_timestamp_reaches_it() {
+    let Setup { mut world, owner, other, regulator } = setup();
+    let nonce = world.account(&owner.account_id()).expect("exists").nonce;
+    let payload = Payload::Deploy {
+        code: wasm("escrow"),
+        input: encode(&()),
+        admin: ContractAdmin::None,
+        value: Amount::ZERO,
+        gas_limit: DEPLOY_GAS,
+    };
+    assert!(world.run(world.contract_tx(&owner, payload)).expect("admissible").succeeded());
+    let escrow = contract_address(&owner.account_id(), nonce);
+    let open = |deadline_ms: u64| {
+        encode(&(1u64, address(other.account_id()), vec![address(regulator.account_id())], 1u8, deadline_ms))
+    };
+    let before = world.account(&owner.account_id()).expect("exists").balance.get();
+    let receipt = world.call_with_value(&owner, escrow, "open", open(TIMESTAMP_MS), CALL_GAS, 500);
+    assert_eq!(failure(&receipt), (FailureCode::ContractFailed, "contract reverted: DeadlinePassed"));
+    assert_eq!(world.contract(&escrow).expect("exists").balance, Amount::ZERO, "a failed call moves no value");
+    let receipt = world.call_with_value(&owner, escrow, "open", open(TIMESTAMP_MS + 1), CALL_GAS, 500);
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert_eq!(world.contract(&escrow).expect("exists").balance, Amount(500));
+    let after = world.account(&owner.account_id()).expect("exists").balance.get();
+    let fees = 2 * FEE + u128::from(receipt.gas_used) * GAS_PRICE;
+    assert!(before - after > 500 + fees, "value, both fees and the failed call's gas");
+}
+
+#[test]
+fn governance_sets_the_gas_schedule_and_refuses_unusable_limits() {
+    let (mut world, admins) = super::consortium();
+    let gas = |world: &World| match world.records.get(&StateKey::GasParameters) {
+        Some(StateValue::GasParameters(gas)) => *gas,
+        other => panic!("the gas record holds {other:?}"),
+    };
+    assert_eq!(gas(&world).price, Amount(GAS_PRICE), "initialised at genesis");
+    let unusable =
+        formica_types::GovernanceAction::SetGasSchedule { price: Amount(5), tx_gas_max: 10, block_gas_max: 9 };
+    world.fails(world.by(&admins[0], super::propose(unusable)), FailureCode::InvalidProposal);
+    let set =
+        formica_types::GovernanceAction::SetGasSchedule { price: Amount(7), tx_gas_max: 1_000, block_gas_max: 5_000 };
+    world.pass(&admins, set);
+    assert_eq!(gas(&world), GasParameters { price: Amount(7), tx_gas_max: 1_000, block_gas_max: 5_000 });
+}
+
+#[test]
+fn storage_values_grow_shrink_and_vanish_chunk_by_chunk() {
+    let Setup { mut world, owner, .. } = setup();
+    let nonce = world.account(&owner.account_id()).expect("exists").nonce;
+    let payload = Payload::Deploy {
+        code: wasm("registry"),
+        input: encode(&()),
+        admin: ContractAdmin::None,
+        value: Amount::ZERO,
+        gas_limit: DEPLOY_GAS,
+    };
+    assert!(world.run(world.contract_tx(&owner, payload)).expect("admissible").succeeded());
+    let registry = contract_address(&owner.account_id(), nonce);
+    let chunks = |world: &World| {
+        world.records.keys().filter(|key| matches!(key, StateKey::ContractStorage(id, ..) if *id == registry)).count()
+    };
+    let writer = encode(&(address(owner.account_id()), true));
+    assert!(world.call(&owner, registry, "set_writer", writer, CALL_GAS).succeeded());
+    let before = chunks(&world);
+    let put = |value: Vec<u8>| encode(&(String::from("doc"), value));
+    assert!(world.call(&owner, registry, "put", put(vec![1; 1_000]), CALL_GAS).succeeded());
+    let large = chunks(&world);
+    assert!(large >= before + 16, "a 1 000-byte record takes many chunks: {before} -> {large}");
+    assert!(world.call(&owner, registry, "put", put(vec![2; 3]), CALL_GAS).succeeded());
+    let small = chunks(&world);
+    assert!(small < large && small > before, "the shrunk record's extra chunks are deleted: {large} -> {small}");
+    assert!(world.call(&owner, registry, "remove", encode(&(String::from("doc"),)), CALL_GAS).succeeded());
+    assert_eq!(chunks(&world), before, "a removed value leaves no chunk");
+    assert!(world.query::<_, bool>(registry, "is_writer", &(address(owner.account_id()),)));
+}
