@@ -1,7 +1,7 @@
 //! Contract payloads (deploy, call, upgrade, freeze) run through `formica-vm` against the block's
 //! overlay, and the chunked state records contracts live in.
 //!
-//! The VM reads through [`OverlayBackend`]: the overlay is moved into it for the call and moved
+//! The VM reads through `OverlayBackend`: the overlay is moved into it for the call and moved
 //! back afterwards (no copy). A record the overlay lacks is answered as absent and noted; after
 //! the call, noted records turn the transaction into [`Unread`], so the block executor reads them
 //! and runs the pass again (the answers given in this pass are thrown away with it). Guessing
