@@ -349,6 +349,19 @@ pub enum ActionCommand {
         #[arg(long)]
         certification_ms: u32,
     },
+    /// Change the price of contract gas and the gas limits of a transaction and of a block, from
+    /// the next transaction on.
+    SetGasSchedule {
+        /// The price of one unit of gas, in the native asset's smallest unit (zero allowed).
+        #[arg(long)]
+        price: String,
+        /// The most gas one transaction may ask for.
+        #[arg(long)]
+        tx_gas_max: u64,
+        /// The most gas the transactions of a block may ask for together.
+        #[arg(long)]
+        block_gas_max: u64,
+    },
     /// Limit reading and submitting over RPC to member organisations, or open it again.
     ApiAccess {
         #[arg(long, action = clap::ArgAction::Set)]
@@ -838,6 +851,14 @@ fn parse_action(action: ActionCommand) -> anyhow::Result<GovernanceAction> {
             GovernanceAction::SetConsensusTimeouts { timeouts }
         }
         ActionCommand::ApiAccess { members_only } => GovernanceAction::SetApiAccess { members_only },
+        ActionCommand::SetGasSchedule { price, tx_gas_max, block_gas_max } => {
+            let schedule =
+                formica_types::GasParameters { price: parse_amount(&price, "price")?, tx_gas_max, block_gas_max };
+            if !schedule.is_valid() {
+                bail!("the gas limits must satisfy 0 < --tx-gas-max <= --block-gas-max");
+            }
+            GovernanceAction::SetGasSchedule { price: schedule.price, tx_gas_max, block_gas_max }
+        }
         ActionCommand::AddNode { org, key, address, role } => GovernanceAction::AddNode {
             org: OrgId(org),
             key: parse_node_key(&key)?,
