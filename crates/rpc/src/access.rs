@@ -90,8 +90,7 @@ impl AccessToken {
     /// Parses header text (a leading `Bearer ` is accepted). Checks only the shape.
     pub fn parse(text: &str) -> Result<Self, AccessDenied> {
         let malformed = |reason: &str| AccessDenied::Malformed(reason.into());
-        let text = text.trim();
-        let text = text.strip_prefix("Bearer ").unwrap_or(text).trim();
+        let text = crate::server::bearer_credential(text);
         if text.len() > TOKEN_TEXT_MAX {
             return Err(malformed("too long"));
         }

@@ -11,7 +11,7 @@
 
 use crate::backend::BackendError;
 use crate::error::codes;
-use crate::server::{AuthorizationHeader, RunningServer, ServeError, carry_authorization};
+use crate::server::{AuthorizationHeader, RunningServer, ServeError, bearer_credential, carry_authorization};
 use formica_types::{Height, PublicKey};
 use jsonrpsee::Extensions;
 use jsonrpsee::server::{RpcModule, Server, ServerConfig as TransportConfig};
@@ -153,9 +153,8 @@ fn authorised(extensions: &Extensions, secret: Option<&str>) -> Result<(), Error
     let Some(secret) = secret else {
         return Ok(());
     };
-    let presented = extensions
-        .get::<AuthorizationHeader>()
-        .map(|header| header.0.trim().strip_prefix("Bearer ").unwrap_or(header.0.trim()).trim().as_bytes().to_vec());
+    let presented =
+        extensions.get::<AuthorizationHeader>().map(|header| bearer_credential(&header.0).as_bytes().to_vec());
     match presented {
         Some(presented) if constant_time_eq(&presented, secret.as_bytes()) => Ok(()),
         Some(_) => Err(refused("the admin secret is wrong")),

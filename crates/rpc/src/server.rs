@@ -131,6 +131,12 @@ pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<
 #[derive(Clone, Debug)]
 pub(crate) struct AuthorizationHeader(pub(crate) String);
 
+/// The credential of an `Authorization` header: the text after `Bearer ` (or the whole text).
+pub(crate) fn bearer_credential(header: &str) -> &str {
+    let header = header.trim();
+    header.strip_prefix("Bearer ").unwrap_or(header).trim()
+}
+
 pub(crate) fn carry_authorization(mut request: jsonrpsee::server::HttpRequest) -> jsonrpsee::server::HttpRequest {
     let header = request.headers().get("authorization").and_then(|value| value.to_str().ok()).map(str::to_owned);
     if let Some(header) = header {
@@ -203,11 +209,7 @@ impl<B: Backend> Handler<B> {
             return Ok(());
         }
         let token = AccessToken::parse(text).map_err(denied)?;
-        let chain_id = match self.access.chain_id.get() {
-            Some(chain_id) => *chain_id,
-            None => self.chain_id().await?,
-        };
-        token.check(chain_id, now).map_err(denied)?;
+        token.check(self.chain_id().await?, now).map_err(denied)?;
         let details = self.backend.account(token.account).await?;
         let is_key = details.is_some_and(|(details, _)| details.keys.iter().any(|entry| entry.key == token.key));
         if !is_key {
@@ -224,7 +226,11 @@ impl<B: Backend> Handler<B> {
         Ok(())
     }
 
+    /// The chain id, asked of the backend once.
     async fn chain_id(&self) -> Result<ChainId, ErrorObjectOwned> {
+        if let Some(chain_id) = self.access.chain_id.get() {
+            return Ok(*chain_id);
+        }
         let chain_id = self.backend.status().await?.chain_id;
         Ok(*self.access.chain_id.get_or_init(|| chain_id))
     }
