@@ -84,6 +84,17 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Asset tokens: define, attest reserves, mint, burn, transfer, pause, freeze holdings, and
+    /// read assets, holdings and attestations (`FMC` is the native asset).
+    Asset {
+        #[command(subcommand)]
+        command: crate::asset::AssetCommand,
+    },
+    /// Digital invoices: issue, accept, offer for financing, finance, pay, cancel, show.
+    Invoice {
+        #[command(subcommand)]
+        command: crate::invoice::InvoiceCommand,
+    },
     /// Member organisations.
     Org {
         #[command(subcommand)]
@@ -606,6 +617,8 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Block { height } => block(&target, height).await,
         ClientCommand::Tx { command } => transaction(&target, command).await,
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
+        ClientCommand::Asset { command } => crate::asset::run(&target, command).await,
+        ClientCommand::Invoice { command } => crate::invoice::run(&target, command).await,
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
         ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,
@@ -958,7 +971,7 @@ async fn governance(target: &Target, command: GovCommand) -> anyhow::Result<()> 
     }
 }
 
-async fn submit(target: &Target, payload: Payload, signing: Signing) -> anyhow::Result<()> {
+pub(crate) async fn submit(target: &Target, payload: Payload, signing: Signing) -> anyhow::Result<()> {
     let signers = target.signers(&signing.keys)?;
     let sender = match &signing.from {
         Some(text) => parse_account(text)?,

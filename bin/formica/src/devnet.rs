@@ -122,11 +122,12 @@ pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest
         fee_per_transaction: Amount(1),
         fee_collector: dev_key.account_id,
         block_transactions_max: 10_000,
-        // The development account may freeze accounts and deploy contracts, so the identity model
-        // and contracts can be tried at once.
+        // The development account may freeze accounts, issue assets and deploy contracts, so the
+        // identity model, assets and contracts can be tried at once.
         roles: vec![
             GenesisRole { account: dev_key.account_id, role: Role::Regulator },
             GenesisRole { account: dev_key.account_id, role: Role::Deployer },
+            GenesisRole { account: dev_key.account_id, role: Role::Issuer },
         ],
         // Short enough to try a recovery by hand on a local network.
         recovery_delay_min_blocks: 10,

@@ -6,13 +6,17 @@
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
 //!   client commands over JSON-RPC (see [`client`]).
+//! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
+//!   (see [`invoice`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
+mod asset;
 mod bench;
 mod client;
 mod contract;
 mod devnet;
 mod init_node;
+mod invoice;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

@@ -4,14 +4,16 @@ use crate::error::{ClientError, Result};
 use commonware_codec::{DecodeExt, Encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
+use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
+use formica_rpc::invoices::InvoiceView;
 use formica_rpc::types::{
     AccountProofView, AccountRecordView, AccountView, BlockView, GovernanceView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, Hash, Height, Nonce, Payload, Transaction, TransactionBody, hash_from_hex,
-    hash_to_hex,
+    AccountId, AccountKey, Amount, Hash, Height, InvoiceNumber, Nonce, Payload, Symbol, Transaction, TransactionBody,
+    hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -163,6 +165,31 @@ impl Client {
     /// The gas price and limits in force.
     pub async fn gas_parameters(&self) -> Result<GasView> {
         call!(self, get_gas_parameters())
+    }
+
+    /// An asset's definition and totals (`FMC`: the native asset).
+    pub async fn asset(&self, symbol: Symbol) -> Result<Option<AssetView>> {
+        call!(self, get_asset(symbol.to_string()))
+    }
+
+    /// An account's holding of an asset.
+    pub async fn asset_balance(&self, symbol: Symbol, account: AccountId) -> Result<HoldingView> {
+        call!(self, get_asset_balance(symbol.to_string(), account.to_hex()))
+    }
+
+    /// An asset's reserve attestation number `index`.
+    pub async fn attestation(&self, symbol: Symbol, index: u64) -> Result<Option<AttestationView>> {
+        call!(self, get_attestation(symbol.to_string(), index))
+    }
+
+    /// A seller's invoice by number.
+    pub async fn invoice(&self, seller: AccountId, number: InvoiceNumber) -> Result<Option<InvoiceView>> {
+        call!(self, get_invoice(seller.to_hex(), number.to_string()))
+    }
+
+    /// The invoice registered for a document.
+    pub async fn invoice_by_document(&self, document: Hash) -> Result<Option<InvoiceView>> {
+        call!(self, get_invoice_by_document(hash_to_hex(&document)))
     }
 
     /// A deployed contract.

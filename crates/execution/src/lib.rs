@@ -49,6 +49,7 @@
 pub mod block;
 pub mod contracts;
 mod governance;
+pub mod modules;
 pub mod transition;
 
 pub use block::{

@@ -15,8 +15,12 @@ use formica_types::{
 };
 use proptest::prelude::*;
 
+#[path = "tests_assets.rs"]
+mod assets;
 #[path = "tests_contracts.rs"]
 mod contracts;
+#[path = "tests_invoices.rs"]
+mod invoices;
 use std::collections::BTreeMap;
 
 /// The one genesis validator of every test world.
@@ -316,7 +320,8 @@ impl World {
                 }
                 (StateKey::ContractAdmin(_), StateValue::ContractAdmin(_))
                 | (StateKey::Code(..), StateValue::Chunk(_))
-                | (StateKey::GasParameters, StateValue::GasParameters(_)) => {}
+                | (StateKey::GasParameters, StateValue::GasParameters(_))
+                | (StateKey::ModuleRecord(..), StateValue::Chunk(_)) => {}
                 (key, value) => panic!("{key:?} holds {value:?}"),
             }
         }

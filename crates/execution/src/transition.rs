@@ -10,12 +10,13 @@
 
 use crate::contracts;
 use crate::governance;
+use crate::modules;
 use formica_crypto::{AuthorisationError, Authority, KeySet, authorise, validate_key};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, ChainId, ConsensusTimeouts, FailureCode,
-    GasParameters, GovernanceState, Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload,
-    PendingRecovery, Receipt, RecoveryConfig, Role, Transaction,
+    ACCOUNT_KEYS_MAX, Account, AccountId, AccountKey, Amount, ApprovalRule, AssetOp, ChainId, ConsensusTimeouts,
+    FailureCode, GasParameters, GovernanceState, Height, KeyEntry, NodeSet, Nonce, OrgId, OrgName, Outcome, Payload,
+    PendingRecovery, Receipt, RecoveryConfig, Role, Symbol, Transaction,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -313,6 +314,8 @@ pub fn first_reads<'a>(
             | Payload::SetContractFrozen { .. } => {
                 reads.extend(contracts::payload_reads(&sender, transaction.body.nonce, &transaction.body.payload));
             }
+            Payload::Asset(op) => reads.extend(modules::assets::reads(&sender, op)),
+            Payload::Invoice(op) => reads.extend(modules::invoices::reads(&sender, op)),
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -480,6 +483,21 @@ pub fn apply_transaction(
             let site = contracts::Site { parameters, height, timestamp_ms, sender: body.sender, nonce: body.nonce };
             let applied = contracts::apply(&site, overlay, &body.payload)?;
             (applied.outcome, applied.gas_used, applied.events)
+        } else if let Payload::Asset(op) = &body.payload
+            && !op.symbol().is_native()
+        {
+            match modules::assets::apply(height, overlay, &body.sender, op) {
+                Ok(events) => (Outcome::Success, 0, events),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
+        } else if let Payload::Invoice(op) = &body.payload {
+            let receive = parameters.frozen_accounts_receive;
+            match modules::invoices::apply(height, timestamp_ms, receive, overlay, &body.sender, op) {
+                Ok(events) => (Outcome::Success, 0, events),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
         } else {
             match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
                 Ok(()) => (Outcome::Success, 0, Vec::new()),
@@ -529,6 +547,17 @@ fn apply_payload(
     payload: &Payload,
 ) -> Result<(), Halt> {
     match payload {
+        Payload::Invoice(_) => panic!("invoice payloads are applied by crate::modules::invoices"),
+        Payload::Asset(op) => match op {
+            // The native asset is one asset among the module's: its transfer is a native one.
+            AssetOp::Transfer { symbol, to, amount } if symbol.is_native() => {
+                apply_payload(parameters, height, overlay, sender, &Payload::Transfer { to: *to, amount: *amount })
+            }
+            _ => fail(
+                FailureCode::InvalidAsset,
+                format!("{} is the native asset: only transfers apply to it", Symbol::NATIVE),
+            ),
+        },
         Payload::Transfer { to, amount } => {
             let Some(recipient) = overlay.account(to)? else {
                 return fail(FailureCode::RecipientMissing, format!("account {to} does not exist"));

@@ -11,11 +11,14 @@ use formica_rpc::{
 use formica_state::{IndexError, Indexes};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    AccountId, ApprovalRule, Block, ChainId, GovernanceAction, GovernanceState, Hash, Height, OrgId, Organisation,
-    Proposal, PublicKey, Transaction,
+    AccountId, Amount, ApprovalRule, Block, ChainId, GovernanceAction, GovernanceState, Hash, Height, Module, OrgId,
+    Organisation, Proposal, PublicKey, Transaction,
 };
 use std::sync::Arc;
 use tokio::sync::broadcast;
+
+/// The largest module record the backend reads.
+const MODULE_RECORD_BYTES_MAX: usize = 4_096;
 
 /// Counts connected peers (from the p2p layer's metrics).
 pub type PeerCounter = Arc<dyn Fn() -> u32 + Send + Sync>;
@@ -202,6 +205,36 @@ where
         let outcome = contracts::query(read, context, call).await?;
         let result = outcome.result.map_err(|error| (contracts::failure_code(&error), error.to_string()));
         Ok(QueryResult { result, gas_used: outcome.gas_used, height: head.height })
+    }
+
+    async fn module_record(
+        &self,
+        module: Module,
+        key: Vec<u8>,
+        size: usize,
+    ) -> Result<(Option<Vec<u8>>, Height), BackendError> {
+        // Module records are a few hundred bytes; the RPC layer passes only known record sizes.
+        if size == 0 || size > MODULE_RECORD_BYTES_MAX {
+            return Err(BackendError::Unavailable { reason: format!("no module record is {size} bytes") });
+        }
+        let height = self.head.get().height;
+        let keys = formica_state::module_record_keys(module, &key, size);
+        let values = self.state.records(&keys).await.map_err(unavailable)?;
+        let chunks: Vec<Option<&StateValue>> = values.iter().map(Option::as_ref).collect();
+        let bytes =
+            formica_state::module_record_bytes(&chunks, size).map_err(|reason| BackendError::Storage { reason })?;
+        Ok((bytes, height))
+    }
+
+    async fn native_supply(&self) -> Result<(Amount, Height), BackendError> {
+        let supply = self
+            .chain
+            .parameters
+            .genesis_accounts
+            .iter()
+            .try_fold(Amount::ZERO, |total, (_, balance)| total.checked_add(*balance))
+            .ok_or_else(|| BackendError::Storage { reason: "the genesis supply overflows".into() })?;
+        Ok((supply, self.head.get().height))
     }
 
     async fn governance(&self) -> Result<(GovernanceState, ApprovalRule, Height), BackendError> {

@@ -2,7 +2,9 @@
 //! server over a [`Backend`](crate::Backend)) and [`FormicaApiClient`] (implemented for every
 //! jsonrpsee HTTP and WebSocket client), so both sides share one definition of every wire name.
 
+use crate::assets::{AssetView, AttestationView, HoldingView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
+use crate::invoices::InvoiceView;
 use crate::types::{
     AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
     StatusView, TransactionView,
@@ -72,6 +74,27 @@ pub trait FormicaApi {
         caller: Option<String>,
         gas_limit: Option<u64>,
     ) -> RpcResult<QueryView>;
+
+    /// An asset's definition and totals by symbol (`null` if there is none); `FMC` is the
+    /// native asset.
+    #[method(name = "getAsset", with_extensions)]
+    async fn get_asset(&self, symbol: String) -> RpcResult<Option<AssetView>>;
+
+    /// An account's holding of an asset (a zero balance if it holds none).
+    #[method(name = "getAssetBalance", with_extensions)]
+    async fn get_asset_balance(&self, symbol: String, account: String) -> RpcResult<HoldingView>;
+
+    /// An asset's reserve attestation number `index` (from 0; `null` if there is none).
+    #[method(name = "getAttestation", with_extensions)]
+    async fn get_attestation(&self, symbol: String, index: u64) -> RpcResult<Option<AttestationView>>;
+
+    /// A seller's invoice by number (`null` if there is none).
+    #[method(name = "getInvoice", with_extensions)]
+    async fn get_invoice(&self, seller: String, number: String) -> RpcResult<Option<InvoiceView>>;
+
+    /// The invoice registered for a document, by the document's hash (`null` if none is).
+    #[method(name = "getInvoiceByDocument", with_extensions)]
+    async fn get_invoice_by_document(&self, document: String) -> RpcResult<Option<InvoiceView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

@@ -2,7 +2,7 @@
 
 use formica_types::{
     Account, AccountId, Amount, ApprovalRule, Block, ChainId, ContractAdmin, ContractRecord, FailureCode,
-    GasParameters, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, Nonce, OrgId, Organisation,
+    GasParameters, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, Module, Nonce, OrgId, Organisation,
     PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role, Transaction, hash_to_hex,
 };
 use std::future::Future;
@@ -71,6 +71,22 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
+
+    /// The encoded module record of `size` bytes under `key` (the module's own key bytes) as of
+    /// the latest finalized block, and that block's height (`None`: no such record).
+    fn module_record(
+        &self,
+        _module: Module,
+        _key: Vec<u8>,
+        _size: usize,
+    ) -> impl Future<Output = Result<(Option<Vec<u8>>, Height), BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve modules".into() }))
+    }
+
+    /// The supply of the native asset (fixed at genesis), and the latest finalized height.
+    fn native_supply(&self) -> impl Future<Output = Result<(Amount, Height), BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve modules".into() }))
+    }
 
     /// A contract as of the latest finalized block (`None`: no contract at the address).
     fn contract(

@@ -17,6 +17,9 @@
 //! at [`contracts::QUERY_GAS_MAX`], input at most 16 KiB) and the subscription
 //! `formica_subscribeEvents` / `formica_unsubscribeEvents` (notifications `formica_contractEvent`,
 //! filtered by contract and topics). Receipts carry `gas_used` and their events.
+//! Assets ([`assets`]): `formica_getAsset`, `formica_getAssetBalance`, `formica_getAttestation`
+//! (the native asset `FMC` answers from the account records). Invoices ([`invoices`]):
+//! `formica_getInvoice`, `formica_getInvoiceByDocument`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -55,9 +58,11 @@
 pub mod access;
 pub mod admin;
 mod api;
+pub mod assets;
 mod backend;
 pub mod contracts;
 mod error;
+pub mod invoices;
 mod server;
 pub mod types;
 

@@ -358,6 +358,53 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::contracts::get_gas(&*self.backend).await
     }
 
+    async fn get_asset(&self, ext: &Extensions, symbol: String) -> RpcResult<Option<crate::assets::AssetView>> {
+        self.authorise(ext).await?;
+        crate::assets::get_asset(&*self.backend, crate::assets::parse_symbol(&symbol)?).await
+    }
+
+    async fn get_asset_balance(
+        &self,
+        ext: &Extensions,
+        symbol: String,
+        account: String,
+    ) -> RpcResult<crate::assets::HoldingView> {
+        self.authorise(ext).await?;
+        let symbol = crate::assets::parse_symbol(&symbol)?;
+        crate::assets::get_holding(&*self.backend, symbol, parse_account_id(&account)?).await
+    }
+
+    async fn get_attestation(
+        &self,
+        ext: &Extensions,
+        symbol: String,
+        index: u64,
+    ) -> RpcResult<Option<crate::assets::AttestationView>> {
+        self.authorise(ext).await?;
+        crate::assets::get_attestation(&*self.backend, crate::assets::parse_symbol(&symbol)?, index).await
+    }
+
+    async fn get_invoice(
+        &self,
+        ext: &Extensions,
+        seller: String,
+        number: String,
+    ) -> RpcResult<Option<crate::invoices::InvoiceView>> {
+        self.authorise(ext).await?;
+        let number = crate::invoices::parse_number(&number)?;
+        crate::invoices::get_invoice(&*self.backend, parse_account_id(&seller)?, number).await
+    }
+
+    async fn get_invoice_by_document(
+        &self,
+        ext: &Extensions,
+        document: String,
+    ) -> RpcResult<Option<crate::invoices::InvoiceView>> {
+        self.authorise(ext).await?;
+        let document = formica_types::hash_from_hex(&document).map_err(|error| invalid_params("document", error))?;
+        crate::invoices::get_invoice_by_document(&*self.backend, document).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

@@ -12,9 +12,9 @@ use crate::backend::AccountDetails;
 use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, AccountKey, AccountStatus, Amount, Block, ChainId, ConsensusTimeouts, GovernanceAction, Hash,
-    Height, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig,
-    Role, Transaction,
+    Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts,
+    GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload,
+    PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Symbol, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,142 @@ pub enum PayloadView {
         contract: AccountId,
         frozen: bool,
     },
+    /// An operation of the assets module.
+    Asset(AssetOpView),
+    /// An operation of the invoices module.
+    Invoice(InvoiceOpView),
+}
+
+/// An asset operation, tagged by `operation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum AssetOpView {
+    Define {
+        symbol: Symbol,
+        decimals: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "codec::option_amount")]
+        cap: Option<Amount>,
+        allow_list: bool,
+    },
+    Attest {
+        symbol: Symbol,
+        #[serde(with = "codec::amount")]
+        reserves: Amount,
+        #[serde(with = "codec::hash")]
+        reference: Hash,
+    },
+    Mint {
+        symbol: Symbol,
+        to: AccountId,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+    },
+    Burn {
+        symbol: Symbol,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+    },
+    Transfer {
+        symbol: Symbol,
+        to: AccountId,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+    },
+    SetPaused {
+        symbol: Symbol,
+        paused: bool,
+    },
+    SetHoldingFrozen {
+        symbol: Symbol,
+        account: AccountId,
+        frozen: bool,
+    },
+    SetAllowed {
+        symbol: Symbol,
+        account: AccountId,
+        allowed: bool,
+    },
+}
+
+impl From<AssetOp> for AssetOpView {
+    fn from(op: AssetOp) -> Self {
+        match op {
+            AssetOp::Define { symbol, decimals, cap, allow_list } => Self::Define { symbol, decimals, cap, allow_list },
+            AssetOp::Attest { symbol, reserves, reference } => Self::Attest { symbol, reserves, reference },
+            AssetOp::Mint { symbol, to, amount } => Self::Mint { symbol, to, amount },
+            AssetOp::Burn { symbol, amount } => Self::Burn { symbol, amount },
+            AssetOp::Transfer { symbol, to, amount } => Self::Transfer { symbol, to, amount },
+            AssetOp::SetPaused { symbol, paused } => Self::SetPaused { symbol, paused },
+            AssetOp::SetHoldingFrozen { symbol, account, frozen } => Self::SetHoldingFrozen { symbol, account, frozen },
+            AssetOp::SetAllowed { symbol, account, allowed } => Self::SetAllowed { symbol, account, allowed },
+        }
+    }
+}
+
+/// An invoice operation, tagged by `operation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum InvoiceOpView {
+    Issue {
+        number: InvoiceNumber,
+        buyer: AccountId,
+        currency: Symbol,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+        #[serde(with = "codec::amount")]
+        tax: Amount,
+        #[serde(with = "codec::hash")]
+        seller_tax_id: Hash,
+        #[serde(with = "codec::hash")]
+        buyer_tax_id: Hash,
+        due_ms: u64,
+        #[serde(with = "codec::hash")]
+        document: Hash,
+    },
+    Accept {
+        seller: AccountId,
+        number: InvoiceNumber,
+    },
+    Offer {
+        number: InvoiceNumber,
+        financier: AccountId,
+        #[serde(with = "codec::amount")]
+        advance: Amount,
+    },
+    Finance {
+        seller: AccountId,
+        number: InvoiceNumber,
+    },
+    Pay {
+        seller: AccountId,
+        number: InvoiceNumber,
+    },
+    Cancel {
+        number: InvoiceNumber,
+    },
+}
+
+impl From<InvoiceOp> for InvoiceOpView {
+    fn from(op: InvoiceOp) -> Self {
+        match op {
+            InvoiceOp::Issue(terms) => Self::Issue {
+                number: terms.number,
+                buyer: terms.buyer,
+                currency: terms.currency,
+                amount: terms.amount,
+                tax: terms.tax,
+                seller_tax_id: terms.seller_tax_id,
+                buyer_tax_id: terms.buyer_tax_id,
+                due_ms: terms.due_ms,
+                document: terms.document,
+            },
+            InvoiceOp::Accept { seller, number } => Self::Accept { seller, number },
+            InvoiceOp::Offer { number, financier, advance } => Self::Offer { number, financier, advance },
+            InvoiceOp::Finance { seller, number } => Self::Finance { seller, number },
+            InvoiceOp::Pay { seller, number } => Self::Pay { seller, number },
+            InvoiceOp::Cancel { number } => Self::Cancel { number },
+        }
+    }
 }
 
 /// SHA-256 of a module, `0x` hex, and its size.
@@ -140,6 +276,8 @@ impl From<&Payload> for PayloadView {
                 Self::Upgrade { contract, code_hash, code_bytes, gas_limit }
             }
             Payload::SetContractFrozen { contract, frozen } => Self::SetContractFrozen { contract, frozen },
+            Payload::Asset(op) => Self::Asset(op.into()),
+            Payload::Invoice(op) => Self::Invoice(op.into()),
         }
     }
 }
@@ -554,6 +692,27 @@ pub mod codec {
         pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
             let text = String::deserialize(deserializer)?;
             text.parse::<u128>().map(Amount).map_err(|error| D::Error::custom(format!("amount {text:?}: {error}")))
+        }
+    }
+
+    /// `Option<Amount>` as a decimal string or null.
+    pub mod option_amount {
+        use super::*;
+        use formica_types::Amount;
+
+        pub fn serialize<S: Serializer>(amount: &Option<Amount>, serializer: S) -> Result<S::Ok, S::Error> {
+            match amount {
+                Some(amount) => serializer.collect_str(&amount.get()),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Amount>, D::Error> {
+            let text = Option::<String>::deserialize(deserializer)?;
+            text.map(|text| {
+                text.parse::<u128>().map(Amount).map_err(|error| D::Error::custom(format!("amount {text:?}: {error}")))
+            })
+            .transpose()
         }
     }
 

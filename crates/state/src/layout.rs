@@ -9,7 +9,7 @@ use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use formica_types::{
     Account, AccountId, ContractAdmin, ContractRecord, GasParameters, GovernanceAction, GovernanceState, Hash, Height,
-    KeyEntry, Node, OrgId, Organisation, PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
+    KeyEntry, Module, Node, OrgId, Organisation, PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
 };
 
 // Every record fits the fixed value size (the account record is the largest).
@@ -44,6 +44,8 @@ const CODE_LENGTH_TAG: &[u8] = b"formica/state/code-length/v1";
 const CODE_TAG: &[u8] = b"formica/state/code/v1";
 const CONTRACT_STORAGE_TAG: &[u8] = b"formica/state/contract-storage/v1";
 const GAS_PARAMETERS_TAG: &[u8] = b"formica/state/gas-parameters/v1";
+const MODULE_RECORD_TAG: &[u8] = b"formica/state/module-record/v1";
+const MODULE_KEY_TAG: &[u8] = b"formica/state/module-key/v1";
 
 /// The state key of an account: a tagged hash of its id.
 pub fn account_key(id: &AccountId) -> Hash {
@@ -97,6 +99,11 @@ pub enum StateKey {
     ContractStorage(AccountId, [u8; 32], u16),
     /// The gas price and the gas limits of a transaction and of a block.
     GasParameters,
+    /// Chunk `n` of a built-in module's record, named by a tagged hash of the record's key (which
+    /// the module builds; see `formica-execution`'s `modules`). Each kind of module record has a
+    /// fixed encoded size, so its chunk count is known without reading it; values are
+    /// [`StateValue::Chunk`]s, the last zero-padded.
+    ModuleRecord(Module, [u8; 32], u16),
 }
 
 impl StateKey {
@@ -128,6 +135,9 @@ impl StateKey {
                 hash_tagged(CONTRACT_STORAGE_TAG, &[&id.0, key_hash, &chunk.to_be_bytes()])
             }
             StateKey::GasParameters => hash_tagged(GAS_PARAMETERS_TAG, &[]),
+            StateKey::ModuleRecord(module, key_hash, chunk) => {
+                hash_tagged(MODULE_RECORD_TAG, &[&[module.tag()], key_hash, &chunk.to_be_bytes()])
+            }
         }
     }
 }
@@ -356,4 +366,45 @@ impl Read for StateValue {
         }
         Ok(value)
     }
+}
+
+/// The state keys holding a module record of `size` encoded bytes under `key` (the module's own
+/// key bytes; they are hashed), in chunk order.
+pub fn module_record_keys(module: Module, key: &[u8], size: usize) -> Vec<StateKey> {
+    let key_hash = hash_tagged(MODULE_KEY_TAG, &[key]).0;
+    let chunks = u16::try_from(size.div_ceil(CHUNK_BYTES)).expect("module records are at most a few KiB");
+    (0..chunks).map(|chunk| StateKey::ModuleRecord(module, key_hash, chunk)).collect()
+}
+
+/// The encoded record of `size` bytes held in `chunks` (as read for [`module_record_keys`]):
+/// `Ok(None)` when the record does not exist, an error when the chunks are inconsistent (some
+/// present, some not, or not chunks at all).
+pub fn module_record_bytes(chunks: &[Option<&StateValue>], size: usize) -> Result<Option<Vec<u8>>, String> {
+    if chunks.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(chunks.len() * CHUNK_BYTES);
+    for (index, chunk) in chunks.iter().enumerate() {
+        match chunk {
+            Some(StateValue::Chunk(chunk)) => bytes.extend_from_slice(chunk),
+            other => return Err(format!("chunk {index} of a module record holds {other:?}")),
+        }
+    }
+    if bytes.len() < size || bytes[size..].iter().any(|byte| *byte != 0) {
+        return Err(format!("a module record of {size} bytes is not padded with zeros"));
+    }
+    bytes.truncate(size);
+    Ok(Some(bytes))
+}
+
+/// The chunk values that store an encoded record, in chunk order (the last zero-padded).
+pub fn module_record_chunks(bytes: &[u8]) -> Vec<StateValue> {
+    bytes
+        .chunks(CHUNK_BYTES)
+        .map(|piece| {
+            let mut chunk = [0u8; CHUNK_BYTES];
+            chunk[..piece.len()].copy_from_slice(piece);
+            StateValue::Chunk(chunk)
+        })
+        .collect()
 }

@@ -28,7 +28,9 @@ pub use db::{
     verify_account_proof,
 };
 pub use index::{IndexError, Indexes, TransactionLocation};
-pub use layout::{CHUNK_BYTES, StateKey, StateValue, account_key};
+pub use layout::{
+    CHUNK_BYTES, StateKey, StateValue, account_key, module_record_bytes, module_record_chunks, module_record_keys,
+};
 
 #[cfg(test)]
 mod tests;

@@ -105,6 +105,8 @@ fn contract_records_round_trip_at_the_fixed_value_size() {
         StateKey::ContractStorage(AccountId([1; 32]), [1; 32], 0),
         StateKey::ContractStorage(AccountId([1; 32]), [1; 32], 1),
         StateKey::GasParameters,
+        StateKey::ModuleRecord(formica_types::Module::Assets, [1; 32], 0),
+        StateKey::ModuleRecord(formica_types::Module::Assets, [1; 32], 1),
     ];
     let hashes: std::collections::BTreeSet<_> = keys.iter().map(StateKey::hash).collect();
     assert_eq!(hashes.len(), keys.len());

@@ -3,7 +3,8 @@
 //! This crate owns identifiers ([`AccountId`], [`Hash`](type@Hash)), checked numeric newtypes ([`Amount`],
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
-//! [`GasParameters`]) and the genesis description.
+//! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
+//! [`AssetRecord`], [`Holding`]) and the genesis description.
 //!
 //! # Invariants
 //! - Everything hashed, signed, sent or stored is encoded with `commonware-codec`, big-endian and
@@ -19,17 +20,21 @@
 //! change needs a migration note.
 
 mod account;
+mod assets;
 mod block;
 mod contract;
 mod genesis;
 mod governance;
+mod invoices;
 mod keys;
+mod modules;
 mod nodes;
 mod primitives;
 mod receipt;
 mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
+pub use assets::{ASSET_DECIMALS_MAX, AssetOp, AssetRecord, Attestation, Holding, Symbol};
 pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
 pub use contract::{
     CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,
@@ -40,7 +45,9 @@ pub use governance::{
     ApprovalRule, ConsensusTimeouts, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation,
     Proposal,
 };
+pub use invoices::{InvoiceDocument, InvoiceNumber, InvoiceOp, InvoiceRecord, InvoiceStatus, InvoiceTerms};
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
+pub use modules::Module;
 pub use nodes::{NODES_MAX, Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};
 pub use primitives::{
     AccountId, Amount, ChainId, Hash, Height, Nonce, ParseError, PublicKey, Signature, hash_from_hex, hash_tagged,

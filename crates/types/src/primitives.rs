@@ -49,6 +49,8 @@ pub enum ParseError {
     PublicKey,
     #[error("unknown key scheme {0:?} (expected ed25519, sm2 or secp256k1)")]
     Scheme(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub(crate) fn parse_hex_32(text: &str) -> Result<[u8; 32], ParseError> {

@@ -97,6 +97,34 @@ pub enum FailureCode {
     ContractFrozen = 44,
     /// A frozen contract was frozen again, or an unfrozen one unfrozen.
     ContractFreezeUnchanged = 45,
+    // 46 to 59 are reserved for contracts.
+    /// An asset with this symbol exists already.
+    AssetExists = 60,
+    /// No asset has this symbol.
+    AssetMissing = 61,
+    /// The asset is paused: no mint, burn or transfer.
+    AssetPaused = 62,
+    /// The account's holding of the asset is frozen.
+    HoldingFrozen = 63,
+    /// The asset needs allow-listing and the recipient is not allowed.
+    NotAllowListed = 64,
+    /// Minting would take the supply past the attested reserves.
+    ReservesExceeded = 65,
+    /// Minting would take the supply past the asset's cap.
+    CapExceeded = 66,
+    /// The asset definition or operation is not valid (decimals, a cap below the supply, an
+    /// operation the native asset does not support).
+    InvalidAsset = 67,
+    // 68 and 69 are reserved for assets.
+    /// The seller has issued an invoice with this number already, or the document is registered.
+    InvoiceExists = 70,
+    /// The seller has no invoice with this number.
+    InvoiceMissing = 71,
+    /// The invoice's status does not allow the operation (or it is due and cannot be financed).
+    InvoiceState = 72,
+    /// The invoice's terms or offer are not valid (zero total, self-invoicing, a due date in the
+    /// past, an advance above the total).
+    InvalidInvoice = 73,
 }
 
 impl FailureCode {
@@ -143,6 +171,18 @@ impl FailureCode {
             43 => Self::InvalidContract,
             44 => Self::ContractFrozen,
             45 => Self::ContractFreezeUnchanged,
+            60 => Self::AssetExists,
+            61 => Self::AssetMissing,
+            62 => Self::AssetPaused,
+            63 => Self::HoldingFrozen,
+            64 => Self::NotAllowListed,
+            65 => Self::ReservesExceeded,
+            66 => Self::CapExceeded,
+            67 => Self::InvalidAsset,
+            70 => Self::InvoiceExists,
+            71 => Self::InvoiceMissing,
+            72 => Self::InvoiceState,
+            73 => Self::InvalidInvoice,
             _ => return None,
         })
     }

@@ -423,3 +423,61 @@ fn genesis_validation_rejects_bad_files() {
     with_validator.validators.push(with_validator.validators[0].clone());
     assert!(matches!(with_validator.validate(), Err(GenesisError::DuplicateValidator(_))));
 }
+
+#[test]
+fn asset_operations_and_records_round_trip_and_symbols_are_checked() {
+    let symbol = Symbol::new("HKD").expect("valid");
+    let account = AccountId([9; 32]);
+    let ops = [
+        AssetOp::Define { symbol, decimals: 2, cap: Some(Amount(5)), allow_list: true },
+        AssetOp::Define { symbol, decimals: 0, cap: None, allow_list: false },
+        AssetOp::Attest { symbol, reserves: Amount(7), reference: hash_tagged(b"t", &[]) },
+        AssetOp::Mint { symbol, to: account, amount: Amount(1) },
+        AssetOp::Burn { symbol, amount: Amount(2) },
+        AssetOp::Transfer { symbol: Symbol::NATIVE, to: account, amount: Amount(3) },
+        AssetOp::SetPaused { symbol, paused: true },
+        AssetOp::SetHoldingFrozen { symbol, account, frozen: false },
+        AssetOp::SetAllowed { symbol, account, allowed: true },
+    ];
+    for op in ops {
+        let payload = Payload::Asset(op);
+        let bytes = payload.encode();
+        assert_eq!(bytes.len(), payload.encode_size());
+        assert_eq!(Payload::decode(bytes).expect("decodes"), payload);
+    }
+    let record = AssetRecord {
+        symbol,
+        decimals: 2,
+        issuer: account,
+        cap: None,
+        allow_list: false,
+        paused: true,
+        supply: Amount(4),
+        minted: Amount(6),
+        burned: Amount(2),
+        reserves: Amount(10),
+        attestations: 3,
+        defined_at: Height(8),
+    };
+    assert_eq!(record.encode().len(), AssetRecord::SIZE);
+    assert_eq!(AssetRecord::decode(record.encode()).expect("decodes"), record);
+    let holding = Holding { balance: Amount(1), frozen: true, allowed: false };
+    assert_eq!(Holding::decode(holding.encode()).expect("decodes"), holding);
+
+    for bad in ["", "hkd", "1HKD", "HKD$", "ABCDEFGHIJKLM"] {
+        assert!(Symbol::new(bad).is_err(), "{bad:?} is refused");
+    }
+    assert_eq!(Symbol::new("RCV-2026.A").expect("valid").as_str(), "RCV-2026.A");
+    // A decoder refuses a lowercase symbol and junk after the used length.
+    let mut lower = Symbol::new("HKD").expect("valid").encode().to_vec();
+    lower[1] = b'h';
+    assert!(Symbol::decode(lower).is_err());
+    let mut padded = Symbol::new("HKD").expect("valid").encode().to_vec();
+    padded[5] = b'X';
+    assert!(Symbol::decode(padded).is_err());
+    // A record with a cap of zero but no cap flag is fine; a cap value without its flag is not.
+    let mut capless = record.encode().to_vec();
+    let cap_at = Symbol::SIZE + 1 + AccountId::SIZE + 1;
+    capless[cap_at + Amount::SIZE - 1] = 1;
+    assert!(AssetRecord::decode(capless).is_err());
+}

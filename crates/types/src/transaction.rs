@@ -1,7 +1,9 @@
 //! Transactions: the signed body, its payloads, and the limits a decoder enforces.
 
+use crate::assets::AssetOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
 use crate::governance::GovernanceAction;
+use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
 use bytes::BufMut;
@@ -80,6 +82,10 @@ pub enum Payload {
     Upgrade { contract: AccountId, code: Vec<u8>, gas_limit: u64 },
     /// Freezes or unfreezes a contract (its admin, or a regulator).
     SetContractFrozen { contract: AccountId, frozen: bool },
+    /// An operation of the assets module (see [`AssetOp`]).
+    Asset(AssetOp),
+    /// An operation of the invoices module (see [`InvoiceOp`]).
+    Invoice(InvoiceOp),
 }
 
 impl Payload {
@@ -102,6 +108,10 @@ impl Payload {
     const TAG_CALL: u8 = 16;
     const TAG_UPGRADE: u8 = 17;
     const TAG_SET_CONTRACT_FROZEN: u8 = 18;
+    // Tags 19 to 29 belong to the built-in modules.
+    const TAG_ASSET: u8 = 19;
+    // 20 is reserved for remittance.
+    const TAG_INVOICE: u8 = 21;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -125,6 +135,8 @@ impl Payload {
             Payload::CreateAccount { initial_balance, .. } => *initial_balance,
             Payload::Deploy { value, .. } | Payload::Call { value, .. } => *value,
             Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
+            Payload::Asset(AssetOp::Transfer { symbol, amount, .. }) if symbol.is_native() => *amount,
+            Payload::Asset(_) | Payload::Invoice(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -163,6 +175,8 @@ impl Payload {
             Payload::Call { .. } => "call",
             Payload::Upgrade { .. } => "upgrade",
             Payload::SetContractFrozen { .. } => "set_contract_frozen",
+            Payload::Asset(op) => op.kind(),
+            Payload::Invoice(op) => op.kind(),
         }
     }
 }
@@ -254,6 +268,14 @@ impl Write for Payload {
                 contract.write(buf);
                 frozen.write(buf);
             }
+            Payload::Asset(op) => {
+                Self::TAG_ASSET.write(buf);
+                op.write(buf);
+            }
+            Payload::Invoice(op) => {
+                Self::TAG_INVOICE.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -279,6 +301,8 @@ impl EncodeSize for Payload {
             }
             Payload::Upgrade { code, .. } => AccountId::SIZE + code.encode_size() + 8,
             Payload::SetContractFrozen { .. } => AccountId::SIZE + 1,
+            Payload::Asset(op) => op.encode_size(),
+            Payload::Invoice(op) => op.encode_size(),
         }
     }
 }
@@ -330,6 +354,8 @@ impl Read for Payload {
             Self::TAG_SET_CONTRACT_FROZEN => {
                 Payload::SetContractFrozen { contract: AccountId::read(buf)?, frozen: bool::read(buf)? }
             }
+            Self::TAG_ASSET => Payload::Asset(AssetOp::read(buf)?),
+            Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

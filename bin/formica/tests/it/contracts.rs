@@ -1,5 +1,6 @@
-//! The contract commands against real `formica node` processes: deploy the example token, follow
-//! its events, call it, query it, read its record.
+//! The contract and asset commands against real `formica node` processes: deploy the example
+//! token, follow its events, call it, query it, read its record; define an asset, attest its
+//! reserves, mint within them and read it back.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -58,7 +59,7 @@ fn formica(dir: &Path, rpc: &str, args: &[&str]) -> String {
 }
 
 #[test]
-fn the_cli_deploys_calls_queries_and_follows_a_token() {
+fn the_cli_deploys_a_token_contract_and_issues_an_asset() {
     let directory = tempfile::tempdir().expect("temp dir");
     let dir = directory.path().join("devnet");
     let base = base_port();
@@ -148,4 +149,35 @@ fn the_cli_deploys_calls_queries_and_follows_a_token() {
     let event: serde_json::Value = serde_json::from_str(output.trim()).expect("one json event");
     assert_eq!(event["contract"], address.as_str());
     assert_eq!(event["topics"][2], bob.as_str(), "the recipient topic");
+
+    // The asset module: the development account holds the issuer role on the devnet.
+    let receipt = |output: String| -> serde_json::Value {
+        let value: serde_json::Value = serde_json::from_str(&output).expect("json");
+        value["receipt"].clone()
+    };
+    let defined = receipt(formica(&dir, &rpc, &["asset", "define", "HKD", "--cap", "1000000", "--wait", "--json"]));
+    assert_eq!(defined["status"], "success", "{defined}");
+    let reference = format!("0x{}", "ab".repeat(32));
+    let attested = receipt(formica(
+        &dir,
+        &rpc,
+        &["asset", "attest", "HKD", "--reserves", "5000", "--reference", &reference, "--wait", "--json"],
+    ));
+    assert_eq!(attested["status"], "success", "{attested}");
+    let holding: serde_json::Value =
+        serde_json::from_str(&formica(&dir, &rpc, &["asset", "balance", "HKD", "--json"])).expect("json");
+    let dev = holding["account"].as_str().expect("the dev account").to_string();
+    let minted =
+        receipt(formica(&dir, &rpc, &["asset", "mint", "HKD", "--to", &dev, "--amount", "4000", "--wait", "--json"]));
+    assert_eq!(minted["status"], "success", "{minted}");
+    let refused =
+        receipt(formica(&dir, &rpc, &["asset", "mint", "HKD", "--to", &dev, "--amount", "1001", "--wait", "--json"]));
+    assert_eq!(refused["status"], "failure", "past the reserves: {refused}");
+    assert_eq!(refused["failure_code"], 65, "{refused}");
+    let info: serde_json::Value =
+        serde_json::from_str(&formica(&dir, &rpc, &["asset", "info", "HKD", "--json"])).expect("json");
+    assert_eq!((info["supply"].as_str(), info["reserves"].as_str()), (Some("4000"), Some("5000")), "{info}");
+    let holding: serde_json::Value =
+        serde_json::from_str(&formica(&dir, &rpc, &["asset", "balance", "HKD", &dev, "--json"])).expect("json");
+    assert_eq!(holding["balance"], "4000", "{holding}");
 }
