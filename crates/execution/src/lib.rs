@@ -27,6 +27,12 @@
 //!   the governance-set block gas, and its encoding fits `ChainParameters::block_bytes_max`
 //!   (`block::build_block` leaves out what does not fit).
 //!
+//! - [`modules`]: the built-in business modules run natively (no gas, the flat fee): asset
+//!   tokens ([`modules::assets`]) and digital invoices ([`modules::invoices`]). Their records are
+//!   fixed-size encodings chunked under `StateKey::ModuleRecord`, named up front by the
+//!   transaction so the first batched read finds them; an operation runs on a scratch view and
+//!   writes all or nothing. Rules: `docs/modules.md`.
+//!
 //! # Invariants
 //! - Determinism: inputs are the parent state, the block and the chain parameters; no clock, no
 //!   randomness, no hash-map order (records live in `BTreeMap`s).

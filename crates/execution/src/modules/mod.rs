@@ -5,7 +5,7 @@
 //! size, so the chunks it takes are known without reading it, and a transaction's first reads
 //! can name every chunk of every record it touches.
 //!
-//! A module operation runs against a [`Scratch`]: reads go through to the block's overlay, writes
+//! A module operation runs against a `Scratch`: reads go through to the block's overlay, writes
 //! and events are buffered, and only a successful operation's writes reach the overlay. So an
 //! operation either applies in full or leaves no trace (its fee aside), and can be written as
 //! straight-line code that checks as it goes.
@@ -49,7 +49,7 @@ pub fn event_topic(name: &str) -> [u8; 32] {
 }
 
 /// One module operation's view of the state: reads see the operation's own writes first, then
-/// the block's overlay; writes and events stay here until [`run`] applies them.
+/// the block's overlay; writes and events stay here until `run` applies them.
 pub(crate) struct Scratch<'a> {
     overlay: &'a StateOverlay,
     writes: BTreeMap<StateKey, Option<StateValue>>,
