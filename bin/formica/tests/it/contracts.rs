@@ -1,6 +1,7 @@
 //! The contract and asset commands against real `formica node` processes: deploy the example
 //! token, follow its events, call it, query it, read its record; define an asset, attest its
-//! reserves, mint within them and read it back.
+//! reserves, mint within them and read it back; run the asset and invoice walkthroughs in
+//! `examples/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -180,4 +181,18 @@ fn the_cli_deploys_a_token_contract_and_issues_an_asset() {
     let holding: serde_json::Value =
         serde_json::from_str(&formica(&dir, &rpc, &["asset", "balance", "HKD", &dev, "--json"])).expect("json");
     assert_eq!(holding["balance"], "4000", "{holding}");
+
+    // The walkthroughs the README quotes run end to end against this network.
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for script in ["assets.sh", "invoices.sh"] {
+        let output = Command::new("bash")
+            .arg(examples.join(script))
+            .env("FORMICA", binary())
+            .env("FORMICA_ARGS", format!("--dir {} --rpc {rpc}", dir.display()))
+            .output()
+            .expect("bash runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{script} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("walkthrough: done"), "{script}: {stdout}");
+    }
 }
