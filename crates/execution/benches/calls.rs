@@ -20,13 +20,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use formica_contract::{Address, encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_execution::contracts::contract_address;
-use formica_execution::{
-    ChainParameters, Records, StateOverlay, apply_genesis, execute_transactions, run_with_reads,
-};
+use formica_execution::{ChainParameters, Records, StateOverlay, apply_genesis, execute_transactions, run_with_reads};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    AccountId, Amount, ApprovalRule, ChainId, ContractAdmin, GasParameters, Height, KeyScheme, Nonce, Payload,
-    Role, Transaction, TransactionBody,
+    AccountId, Amount, ApprovalRule, ChainId, ContractAdmin, GasParameters, Height, KeyScheme, Nonce, Payload, Role,
+    Transaction, TransactionBody,
 };
 use formica_vm::testing::TestChain;
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,13 +119,8 @@ impl Chain {
 
     fn deploy(&mut self, code: Vec<u8>, input: Vec<u8>) -> AccountId {
         let address = contract_address(&self.sender.account_id(), Nonce(self.nonce));
-        let payload = Payload::Deploy {
-            code,
-            input,
-            admin: ContractAdmin::None,
-            value: Amount::ZERO,
-            gas_limit: 50_000_000,
-        };
+        let payload =
+            Payload::Deploy { code, input, admin: ContractAdmin::None, value: Amount::ZERO, gas_limit: 50_000_000 };
         let deploy = self.transaction(payload);
         self.commit(&[deploy]);
         address
@@ -177,10 +170,8 @@ fn block(c: &mut Criterion) {
     let token = chain.deploy(wasm("token"), encode(&(String::from("Bench"), String::from("BEN"), u128::MAX / 2)));
     let empty = chain.deploy(empty_module(), Vec::new());
     let recipients = chain.recipients.clone();
-    let native: Vec<Transaction> = recipients
-        .iter()
-        .map(|to| chain.transaction(Payload::Transfer { to: *to, amount: Amount(1) }))
-        .collect();
+    let native: Vec<Transaction> =
+        recipients.iter().map(|to| chain.transaction(Payload::Transfer { to: *to, amount: Amount(1) })).collect();
     let token_calls: Vec<Transaction> = recipients
         .iter()
         .map(|to| {
@@ -208,7 +199,8 @@ fn block(c: &mut Criterion) {
     // benchmarked block starts from the state it was signed for.
     let mut group = c.benchmark_group("block");
     group.throughput(Throughput::Elements(BLOCK as u64));
-    for (name, transactions) in [("native_transfer", native), ("token_transfer", token_calls), ("empty_call", empty_calls)]
+    for (name, transactions) in
+        [("native_transfer", native), ("token_transfer", token_calls), ("empty_call", empty_calls)]
     {
         println!("block/{name}: {BLOCK} transactions, {} passes", chain.execute(&transactions));
         group.bench_function(name, |b| b.iter(|| chain.execute(&transactions)));
@@ -225,7 +217,10 @@ fn vm(c: &mut Criterion) {
     let token = chain.deploy(owner, &wasm("token"), &encode(&args)).expect("deploys");
     let recipients: Vec<Address> = (0..1000u32).map(|i| Address(chain.account(&format!("r{i}"), 0).0)).collect();
     println!("vm/empty_call: {} gas", chain.call(owner, empty, "run", &[], 0).gas_used);
-    println!("vm/token_transfer: {} gas", chain.call(owner, token, "transfer", &encode(&(recipients[0], 1u128)), 0).gas_used);
+    println!(
+        "vm/token_transfer: {} gas",
+        chain.call(owner, token, "transfer", &encode(&(recipients[0], 1u128)), 0).gas_used
+    );
     let mut group = c.benchmark_group("vm");
     group.throughput(Throughput::Elements(1));
     group.bench_function("empty_call", |b| b.iter(|| chain.call(owner, empty, "run", &[], 0)));

@@ -213,7 +213,10 @@ pub(crate) fn transfer_to_contract(
         );
     };
     let Some(credited) = record.balance.checked_add(amount) else {
-        return crate::transition::fail(FailureCode::BalanceOverflow, format!("balance of contract {to} would overflow"));
+        return crate::transition::fail(
+            FailureCode::BalanceOverflow,
+            format!("balance of contract {to} would overflow"),
+        );
     };
     from.balance = left;
     record.balance = credited;

@@ -80,13 +80,7 @@ impl World {
     fn deploy_token_administered_by(&mut self, owner: &AccountSigner, admin: ContractAdmin) -> (Receipt, AccountId) {
         let nonce = self.account(&owner.account_id()).expect("owner exists").nonce;
         let input = encode(&(String::from("Formica Dollar"), String::from("FUSD"), SUPPLY));
-        let payload = Payload::Deploy {
-            code: wasm("token"),
-            input,
-            admin,
-            value: Amount::ZERO,
-            gas_limit: DEPLOY_GAS,
-        };
+        let payload = Payload::Deploy { code: wasm("token"), input, admin, value: Amount::ZERO, gas_limit: DEPLOY_GAS };
         let receipt = self.run(self.contract_tx(owner, payload)).expect("admissible");
         (receipt, contract_address(&owner.account_id(), nonce))
     }
@@ -454,7 +448,10 @@ fn a_contract_administered_by_governance_changes_only_by_approved_proposals() {
         let receipt = world.run(world.contract_tx(sender, freeze(true))).expect("admissible");
         assert_eq!(failure(&receipt).0, FailureCode::NotPermitted, "{receipt:?}");
     }
-    assert_eq!(world.contract(&token).expect("exists"), ContractRecord { code_hash: token_hash, frozen: false, balance: Amount::ZERO });
+    assert_eq!(
+        world.contract(&token).expect("exists"),
+        ContractRecord { code_hash: token_hash, frozen: false, balance: Amount::ZERO }
+    );
 
     // Proposals about a contract governance does not administer, or about no contract, are refused.
     let (_, own_token) = world.deploy_token(deployer);
@@ -511,12 +508,23 @@ fn native_transfers_credit_a_contract_unless_it_is_frozen() {
     assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
 
     // More than the sender holds; an address with neither account nor contract.
-    world.fails(world.by(&other, Payload::Transfer { to: token, amount: Amount(other_after) }), FailureCode::InsufficientBalance);
-    world.fails(world.by(&other, Payload::Transfer { to: AccountId([9; 32]), amount: Amount(1) }), FailureCode::RecipientMissing);
+    world.fails(
+        world.by(&other, Payload::Transfer { to: token, amount: Amount(other_after) }),
+        FailureCode::InsufficientBalance,
+    );
+    world.fails(
+        world.by(&other, Payload::Transfer { to: AccountId([9; 32]), amount: Amount(1) }),
+        FailureCode::RecipientMissing,
+    );
     assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
 
     // A frozen contract takes no value, by transfer as by call.
-    assert!(world.run(world.contract_tx(&owner, Payload::SetContractFrozen { contract: token, frozen: true })).expect("admissible").succeeded());
+    assert!(
+        world
+            .run(world.contract_tx(&owner, Payload::SetContractFrozen { contract: token, frozen: true }))
+            .expect("admissible")
+            .succeeded()
+    );
     world.fails(world.by(&other, Payload::Transfer { to: token, amount: Amount(1) }), FailureCode::RecipientFrozen);
     assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
     assert_eq!(world.total_balance(), supply);

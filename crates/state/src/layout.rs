@@ -183,7 +183,10 @@ pub enum StateValue {
     ApprovedCode([u8; 32]),
     /// A node of a contract's storage-key trie: which next bytes lead to stored keys (bit `b % 8`
     /// of byte `b / 8` for byte `b`), and whether its path is itself a stored key.
-    KeyNode { children: [u8; 32], terminal: bool },
+    KeyNode {
+        children: [u8; 32],
+        terminal: bool,
+    },
 }
 
 impl StateValue {
@@ -374,9 +377,7 @@ impl Read for StateValue {
             Self::TAG_CHUNK => StateValue::Chunk(<[u8; CHUNK_BYTES]>::read(buf)?),
             Self::TAG_GAS_PARAMETERS => StateValue::GasParameters(GasParameters::read(buf)?),
             Self::TAG_APPROVED_CODE => StateValue::ApprovedCode(<[u8; 32]>::read(buf)?),
-            Self::TAG_KEY_NODE => {
-                StateValue::KeyNode { children: <[u8; 32]>::read(buf)?, terminal: bool::read(buf)? }
-            }
+            Self::TAG_KEY_NODE => StateValue::KeyNode { children: <[u8; 32]>::read(buf)?, terminal: bool::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),
         };
         let padding = Self::BODY - value.body_size();

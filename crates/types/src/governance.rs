@@ -585,10 +585,9 @@ impl Read for GovernanceAction {
                 tx_gas_max: u64::read(buf)?,
                 block_gas_max: u64::read(buf)?,
             },
-            Self::TAG_UPGRADE_CONTRACT => GovernanceAction::UpgradeContract {
-                contract: AccountId::read(buf)?,
-                code_hash: <[u8; 32]>::read(buf)?,
-            },
+            Self::TAG_UPGRADE_CONTRACT => {
+                GovernanceAction::UpgradeContract { contract: AccountId::read(buf)?, code_hash: <[u8; 32]>::read(buf)? }
+            }
             Self::TAG_SET_CONTRACT_FROZEN => {
                 GovernanceAction::SetContractFrozen { contract: AccountId::read(buf)?, frozen: bool::read(buf)? }
             }
