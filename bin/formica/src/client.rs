@@ -373,6 +373,22 @@ pub enum ActionCommand {
         #[arg(long)]
         block_gas_max: u64,
     },
+    /// Approve the module in `--wasm` as the next code of a contract deployed with admin
+    /// `governance`; once passed, anyone carries it out with `formica contract upgrade`.
+    UpgradeContract {
+        #[arg(long)]
+        contract: String,
+        /// The new module; its SHA-256 goes into the proposal.
+        #[arg(long)]
+        wasm: PathBuf,
+    },
+    /// Freeze or unfreeze a contract deployed with admin `governance`.
+    ContractFrozen {
+        #[arg(long)]
+        contract: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        frozen: bool,
+    },
     /// Limit reading and submitting over RPC to member organisations, or open it again.
     ApiAccess {
         #[arg(long, action = clap::ArgAction::Set)]
@@ -871,6 +887,16 @@ fn parse_action(action: ActionCommand) -> anyhow::Result<GovernanceAction> {
                 bail!("the gas limits must satisfy 0 < --tx-gas-max <= --block-gas-max");
             }
             GovernanceAction::SetGasSchedule { price: schedule.price, tx_gas_max, block_gas_max }
+        }
+        ActionCommand::UpgradeContract { contract, wasm } => {
+            let code = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+            GovernanceAction::UpgradeContract {
+                contract: parse_account(&contract)?,
+                code_hash: formica_crypto::sha256(&code),
+            }
+        }
+        ActionCommand::ContractFrozen { contract, frozen } => {
+            GovernanceAction::SetContractFrozen { contract: parse_account(&contract)?, frozen }
         }
         ActionCommand::AddNode { org, key, address, role } => GovernanceAction::AddNode {
             org: OrgId(org),

@@ -89,9 +89,10 @@ fn parse_admin(text: &str, sender: AccountId) -> anyhow::Result<ContractAdmin> {
     Ok(match text.split_once(':') {
         None if text == "self" => ContractAdmin::Account(sender),
         None if text == "none" => ContractAdmin::None,
+        None if text == "governance" => ContractAdmin::Governance,
         Some(("account", id)) => ContractAdmin::Account(parse_account(id)?),
         Some(("org", id)) => ContractAdmin::Organisation(OrgId(id.parse().context("--admin org:ID")?)),
-        _ => bail!("--admin is self, none, account:0xID or org:ID"),
+        _ => bail!("--admin is self, none, governance, account:0xID or org:ID"),
     })
 }
 
@@ -115,7 +116,8 @@ pub enum ContractCommand {
         wasm: PathBuf,
         #[command(flatten)]
         arguments: Arguments,
-        /// Who may upgrade or freeze it: `self` (the sender), `none`, `account:0xID`, `org:ID`.
+        /// Who may upgrade or freeze it: `self` (the sender), `none`, `governance` (approved
+        /// proposals only), `account:0xID`, `org:ID`.
         #[arg(long, default_value = "self")]
         admin: String,
         /// Native value moved to the contract.
@@ -136,6 +138,25 @@ pub enum ContractCommand {
         value: String,
         #[arg(long, default_value_t = CALL_GAS_DEFAULT)]
         gas: u64,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Replace a contract's code, keeping its storage and balance: by its admin, or by anyone
+    /// with the module a governance proposal approved for a contract governance administers.
+    Upgrade {
+        contract: String,
+        wasm: PathBuf,
+        #[arg(long, default_value_t = DEPLOY_GAS_DEFAULT)]
+        gas: u64,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Freeze (`--frozen true`) or unfreeze a contract: its admin, or a regulator (not for a
+    /// contract governance administers: that takes `formica gov propose contract-frozen`).
+    Freeze {
+        contract: String,
+        #[arg(long, action = clap::ArgAction::Set, default_value_t = true)]
+        frozen: bool,
         #[command(flatten)]
         signing: Signing,
     },
@@ -208,6 +229,15 @@ async fn run_on_node(command: ContractCommand, target: &Target) -> anyhow::Resul
                 value: parse_amount(&value, "value")?,
                 gas_limit: gas,
             };
+            submit(target, payload, signing).await
+        }
+        ContractCommand::Upgrade { contract, wasm, gas, signing } => {
+            let code = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+            let payload = Payload::Upgrade { contract: parse_account(&contract)?, code, gas_limit: gas };
+            submit(target, payload, signing).await
+        }
+        ContractCommand::Freeze { contract, frozen, signing } => {
+            let payload = Payload::SetContractFrozen { contract: parse_account(&contract)?, frozen };
             submit(target, payload, signing).await
         }
         ContractCommand::Query { contract, method, arguments, returns, caller, gas } => {

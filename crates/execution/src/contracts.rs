@@ -12,7 +12,8 @@
 //! value, to know how many old chunks to delete; the code length of each new module; the account
 //! or contract of each changed balance), so a transaction either writes everything or nothing.
 
-use crate::governance;
+use crate::contracts_admin::{AdminAction, approved_upgrade, refuse_admin_action};
+use crate::key_index::{self, Lookup};
 use crate::transition::{ChainParameters, Halt, StateOverlay, Unread};
 use formica_state::{CHUNK_BYTES, StateKey, StateValue};
 use formica_types::{
@@ -80,6 +81,7 @@ pub(crate) fn payload_reads(sender: &AccountId, nonce: Nonce, payload: &Payload)
             StateKey::ContractAdmin(*contract),
             StateKey::AdminOf(*sender),
             StateKey::Role(*sender, Role::Regulator),
+            StateKey::ContractUpgrade(*contract),
         ],
         _ => Vec::new(),
     }
@@ -93,7 +95,7 @@ pub(crate) struct Applied {
 }
 
 impl Applied {
-    fn failed(code: FailureCode, message: impl Into<String>, gas_used: u64) -> Self {
+    pub(crate) fn failed(code: FailureCode, message: impl Into<String>, gas_used: u64) -> Self {
         Self { outcome: Outcome::Failure { code, message: bounded(message.into()) }, gas_used, events: Vec::new() }
     }
 }
@@ -153,15 +155,21 @@ pub(crate) fn apply(site: &Site<'_>, overlay: &mut StateOverlay, payload: &Paylo
             finish(site, overlay, outcome)
         }
         Payload::Upgrade { contract, code, gas_limit } => {
-            if let Some(refusal) = refuse_admin_action(overlay, &site.sender, contract, false)? {
+            if let Some(refusal) = refuse_admin_action(overlay, &site.sender, contract, AdminAction::Upgrade(code))? {
                 return Ok(refusal);
             }
+            let governed = approved_upgrade(overlay, contract)?.is_some();
             let code = code.clone();
             let outcome = run(overlay, |backend| vm().upgrade(backend, *contract, code, *gas_limit))?;
-            finish(site, overlay, outcome)
+            let applied = finish(site, overlay, outcome)?;
+            if governed && matches!(applied.outcome, Outcome::Success) {
+                // An approval allows one upgrade.
+                overlay.set(StateKey::ContractUpgrade(*contract), None);
+            }
+            Ok(applied)
         }
         Payload::SetContractFrozen { contract, frozen } => {
-            if let Some(refusal) = refuse_admin_action(overlay, &site.sender, contract, true)? {
+            if let Some(refusal) = refuse_admin_action(overlay, &site.sender, contract, AdminAction::Freeze)? {
                 return Ok(refusal);
             }
             let mut record = contract_record(overlay, contract)?.expect("checked by refuse_admin_action");
@@ -181,34 +189,40 @@ pub(crate) fn apply(site: &Site<'_>, overlay: &mut StateOverlay, payload: &Paylo
     }
 }
 
-/// Whether `sender` may not upgrade (or, with `regulators`, freeze) `contract`: its admin account,
-/// an admin of its admin organisation, and for freezing any regulator may.
-fn refuse_admin_action(
-    overlay: &StateOverlay,
+/// A native `Transfer` to an address without an account: credits the contract there, unless it
+/// is frozen (a frozen contract takes no value, by call or by transfer). No contract code runs.
+/// The contract record is read only now, so transfers between accounts never read one.
+pub(crate) fn transfer_to_contract(
+    overlay: &mut StateOverlay,
     sender: &AccountId,
-    contract: &AccountId,
-    regulators: bool,
-) -> Result<Option<Applied>, Unread> {
-    if contract_record(overlay, contract)?.is_none() {
-        return Ok(Some(Applied::failed(FailureCode::ContractMissing, format!("no contract at {contract}"), 0)));
-    }
-    let admin = match overlay.value(&StateKey::ContractAdmin(*contract))? {
-        Some(StateValue::ContractAdmin(admin)) => *admin,
-        other => panic!("the admin record of contract {contract} holds {other:?}"),
+    to: &AccountId,
+    amount: Amount,
+) -> Result<(), Halt> {
+    let Some(mut record) = contract_record(overlay, to)? else {
+        return crate::transition::fail(FailureCode::RecipientMissing, format!("account {to} does not exist"));
     };
-    let permitted = match admin {
-        ContractAdmin::None => false,
-        ContractAdmin::Account(account) => account == *sender,
-        ContractAdmin::Organisation(org) => governance::member_of(overlay, sender)?.is_some_and(|(of, _)| of == org),
-    };
-    if permitted || (regulators && overlay.has_role(sender, Role::Regulator)?) {
-        return Ok(None);
+    if record.frozen {
+        return crate::transition::fail(FailureCode::RecipientFrozen, format!("contract {to} is frozen"));
     }
-    Ok(Some(Applied::failed(
-        FailureCode::NotPermitted,
-        format!("{sender} is not the admin ({admin}) of contract {contract}"),
-        0,
-    )))
+    // Both new balances are computed before either is written, so a failure leaves no trace.
+    let mut from = overlay.account(sender)?.cloned().expect("the sender exists");
+    let Some(left) = from.balance.checked_sub(amount) else {
+        return crate::transition::fail(
+            FailureCode::InsufficientBalance,
+            format!("balance {} is below {amount}", from.balance),
+        );
+    };
+    let Some(credited) = record.balance.checked_add(amount) else {
+        return crate::transition::fail(
+            FailureCode::BalanceOverflow,
+            format!("balance of contract {to} would overflow"),
+        );
+    };
+    from.balance = left;
+    record.balance = credited;
+    overlay.set(StateKey::Account(*sender), Some(StateValue::Account(from)));
+    overlay.set(StateKey::Contract(*to), Some(StateValue::Contract(record)));
+    Ok(())
 }
 
 /// Runs the VM with the overlay as its backend, and takes the overlay back.
@@ -290,6 +304,15 @@ fn apply_changes(site: &Site<'_>, overlay: &mut StateOverlay, changes: &Changes)
     }
     needed.extend(changes.contracts.keys().map(|address| StateKey::Contract(*address)));
     overlay.require(needed)?;
+    // A key created or removed changes the contract's key index, along the key's path.
+    let mut index_changes = Vec::new();
+    for ((contract, key), value) in &changes.storage {
+        let stored = overlay.value(&StateKey::ContractStorage(*contract, storage_key_hash(key), 0))?.is_some();
+        if stored != value.is_some() {
+            index_changes.push((contract, key.as_slice(), value.is_some()));
+        }
+    }
+    overlay.require(index_changes.iter().flat_map(|(contract, key, _)| key_index::path_keys(contract, key)))?;
     for (account, balance) in &changes.balances {
         if let Some(holder) = overlay.account(account)?
             && holder.frozen
@@ -303,6 +326,13 @@ fn apply_changes(site: &Site<'_>, overlay: &mut StateOverlay, changes: &Changes)
 
     for ((contract, key), value) in &changes.storage {
         write_storage(overlay, contract, key, value.as_deref());
+    }
+    for (contract, key, created) in index_changes {
+        if created {
+            key_index::insert(overlay, contract, key);
+        } else {
+            key_index::remove(overlay, contract, key);
+        }
     }
     for (hash, code) in &changes.codes {
         if overlay.value(&StateKey::CodeLength(*hash))?.is_none() {
@@ -466,14 +496,33 @@ impl Backend for OverlayBackend {
         }))
     }
 
+    fn storage_contains(&self, contract: &AccountId, key: &[u8]) -> Result<bool, BackendError> {
+        Ok(self.value(StateKey::ContractStorage(*contract, storage_key_hash(key), 0)).is_some())
+    }
+
     fn storage_next(
         &self,
-        _contract: &AccountId,
-        _prefix: &[u8],
-        _after: Option<&[u8]>,
+        contract: &AccountId,
+        prefix: &[u8],
+        after: Option<&[u8]>,
     ) -> Result<Option<Entry>, BackendError> {
-        // Storage is keyed by hashes in an unordered database: there is no key order to walk.
-        Err(BackendError::Unsupported("prefix iteration (storage_next, Map::iter) is not available on chain".into()))
+        let read = |path: &[u8]| match key_index::lookup(&self.overlay, &key_index::node_key(contract, path)) {
+            Ok(lookup) => lookup,
+            Err(Unread(keys)) => {
+                self.missing.lock().expect("the missing-records lock is never poisoned").extend(keys);
+                Lookup::Unread
+            }
+        };
+        // An unread node ends the walk with a guess ("no more entries"): the pass is thrown away.
+        let Some(Some(key)) = key_index::next_key(read, prefix, after) else { return Ok(None) };
+        let first = StateKey::ContractStorage(*contract, storage_key_hash(&key), 0);
+        Ok(match self.storage(contract, &key)? {
+            Some(value) => Some((key, value)),
+            None => {
+                assert!(!matches!(self.overlay.value(&first), Ok(None)), "the index names a key without a value");
+                None
+            }
+        })
     }
 
     fn balance(&self, account: &AccountId) -> Result<Option<u128>, BackendError> {

@@ -436,6 +436,12 @@ fn plan_action(
         GovernanceAction::SetGasSchedule { price, tx_gas_max, block_gas_max } => {
             crate::contracts::plan_gas_schedule(price, tx_gas_max, block_gas_max)
         }
+        GovernanceAction::UpgradeContract { contract, code_hash } => {
+            crate::contracts_admin::plan_governance_upgrade(overlay, &contract, code_hash)
+        }
+        GovernanceAction::SetContractFrozen { contract, frozen } => {
+            crate::contracts_admin::plan_governance_freeze(overlay, &contract, frozen)
+        }
     }
 }
 

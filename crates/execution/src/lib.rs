@@ -25,7 +25,12 @@
 //!   payload holds `fee + gas_limit * price` up front and pays `fee + gas_used * price`, success
 //!   or not; a failed payload writes nothing else. A block's contract transactions ask for at most
 //!   the governance-set block gas, and its encoding fits `ChainParameters::block_bytes_max`
-//!   (`block::build_block` leaves out what does not fit).
+//!   (`block::build_block` leaves out what does not fit). Each contract's storage keys are also
+//!   kept in an ordered index in the state (a trie of fixed-size node records, `key_index`), so
+//!   `storage_next` walks them in byte order on chain and in RPC queries. A contract's admin is
+//!   an account, an organisation, nobody, or governance (`contracts_admin`: upgrade and freeze
+//!   only by approved proposal). A native `Transfer` to a contract credits its balance unless it
+//!   is frozen.
 //!
 //! - [`modules`]: the built-in business modules run natively (no gas, the flat fee): asset
 //!   tokens ([`modules::assets`]) and digital invoices ([`modules::invoices`]). Their records are
@@ -41,6 +46,8 @@
 //! - Conservation: fees and transfers move value; nothing creates or destroys it after genesis.
 //!   The sum of all balances (accounts' and contracts') equals the genesis supply
 //!   (property-tested, and checked after every block of the contract tests).
+//! - A contract's key index lists exactly its stored keys; a node exists exactly when a stored key
+//!   lies under it (checked after every block of the contract tests).
 //! - A block containing an inadmissible transaction is invalid as a whole
 //!   ([`ExecutionError::Rejected`]); a proposer leaves such transactions out ([`build_block`]).
 //! - The genesis accounts are created by the first block after genesis, before its transactions.
@@ -54,7 +61,9 @@
 
 pub mod block;
 pub mod contracts;
+mod contracts_admin;
 mod governance;
+mod key_index;
 pub mod modules;
 pub mod transition;
 

@@ -318,6 +318,14 @@ impl World {
                     let length = usize::from(u16::from_be_bytes([first[0], first[1]]));
                     assert!(usize::from(*index) < (length + 2).div_ceil(formica_state::CHUNK_BYTES), "stale chunk");
                 }
+                (StateKey::ContractUpgrade(id), StateValue::ApprovedCode(_)) => {
+                    assert_eq!(
+                        self.records.get(&StateKey::ContractAdmin(*id)),
+                        Some(&StateValue::ContractAdmin(formica_types::ContractAdmin::Governance)),
+                        "only contracts governance administers have approved upgrades"
+                    );
+                }
+                (StateKey::ContractKeyNode(..), StateValue::KeyNode { .. }) => {}
                 (StateKey::ContractAdmin(_), StateValue::ContractAdmin(_))
                 | (StateKey::Code(..), StateValue::Chunk(_))
                 | (StateKey::GasParameters, StateValue::GasParameters(_))
@@ -326,6 +334,56 @@ impl World {
             }
         }
         assert_eq!(self.total_balance(), self.parameters.genesis_accounts.iter().map(|(_, b)| b.get()).sum::<u128>());
+        self.check_key_indexes();
+    }
+
+    /// Every contract's key index lists exactly its stored keys, and no index node lies outside
+    /// a contract's trie or is empty.
+    fn check_key_indexes(&self) {
+        let contracts: Vec<AccountId> = self
+            .records
+            .keys()
+            .filter_map(|key| match key {
+                StateKey::Contract(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut nodes_reached = 0;
+        for contract in contracts {
+            let mut indexed = 0;
+            let mut paths = vec![Vec::new()];
+            while let Some(path) = paths.pop() {
+                let hash = formica_crypto::sha256(&path);
+                let Some(StateValue::KeyNode { children, terminal }) =
+                    self.records.get(&StateKey::ContractKeyNode(contract, hash))
+                else {
+                    assert!(path.is_empty(), "node {path:?} of {contract} under a set bit exists");
+                    continue;
+                };
+                nodes_reached += 1;
+                assert!(*terminal || *children != [0; 32], "an empty node is deleted");
+                if *terminal {
+                    indexed += 1;
+                    let first = StateKey::ContractStorage(contract, hash, 0);
+                    assert!(self.records.contains_key(&first), "indexed key {path:?} of {contract} is stored");
+                }
+                for byte in 0..=255u8 {
+                    if children[usize::from(byte / 8)] & (1 << (byte % 8)) != 0 {
+                        let mut child = path.clone();
+                        child.push(byte);
+                        paths.push(child);
+                    }
+                }
+            }
+            let stored = self
+                .records
+                .keys()
+                .filter(|key| matches!(key, StateKey::ContractStorage(id, _, 0) if *id == contract))
+                .count();
+            assert_eq!(indexed, stored, "{contract}'s index lists every stored key");
+        }
+        let nodes = self.records.keys().filter(|key| matches!(key, StateKey::ContractKeyNode(..))).count();
+        assert_eq!(nodes, nodes_reached, "every index node belongs to a contract's trie");
     }
 }
 

@@ -72,17 +72,15 @@ impl World {
         sign_transaction(body, &[sender])
     }
 
-    /// Deploys the token from `owner`; its receipt and address.
+    /// Deploys the token from `owner`, administered by `owner`; its receipt and address.
     fn deploy_token(&mut self, owner: &AccountSigner) -> (Receipt, AccountId) {
+        self.deploy_token_administered_by(owner, ContractAdmin::Account(owner.account_id()))
+    }
+
+    fn deploy_token_administered_by(&mut self, owner: &AccountSigner, admin: ContractAdmin) -> (Receipt, AccountId) {
         let nonce = self.account(&owner.account_id()).expect("owner exists").nonce;
         let input = encode(&(String::from("Formica Dollar"), String::from("FUSD"), SUPPLY));
-        let payload = Payload::Deploy {
-            code: wasm("token"),
-            input,
-            admin: ContractAdmin::Account(owner.account_id()),
-            value: Amount::ZERO,
-            gas_limit: DEPLOY_GAS,
-        };
+        let payload = Payload::Deploy { code: wasm("token"), input, admin, value: Amount::ZERO, gas_limit: DEPLOY_GAS };
         let receipt = self.run(self.contract_tx(owner, payload)).expect("admissible");
         (receipt, contract_address(&owner.account_id(), nonce))
     }
@@ -289,8 +287,8 @@ fn gas_limits_bound_transactions_and_blocks() {
 }
 
 #[test]
-fn prefix_iteration_is_refused_on_chain_with_a_clear_error() {
-    let Setup { mut world, owner, .. } = setup();
+fn prefix_iteration_walks_the_key_index_in_order_and_pays_per_entry() {
+    let Setup { mut world, owner, other, .. } = setup();
     let nonce = world.account(&owner.account_id()).expect("exists").nonce;
     let payload = Payload::Deploy {
         code: wasm("registry"),
@@ -302,10 +300,50 @@ fn prefix_iteration_is_refused_on_chain_with_a_clear_error() {
     let receipt = world.run(world.contract_tx(&owner, payload)).expect("admissible");
     assert!(receipt.succeeded(), "{receipt:?}");
     let registry = contract_address(&owner.account_id(), nonce);
-    let receipt = world.call(&owner, registry, "list", encode(&(None::<String>, 10u32)), CALL_GAS);
-    let (code, message) = failure(&receipt);
-    assert_eq!(code, FailureCode::ContractFailed);
-    assert!(message.contains("prefix iteration"), "{message}");
+    // Writers live in the same storage under another prefix; listing records never shows them.
+    for writer in [&owner, &other] {
+        let input = encode(&(address(writer.account_id()), true));
+        assert!(world.call(&owner, registry, "set_writer", input, CALL_GAS).succeeded());
+    }
+    let put = |world: &World, sender: &AccountSigner, key: &str| {
+        let payload = Payload::Call {
+            contract: registry,
+            method: "put".into(),
+            input: encode(&(key.to_string(), vec![1u8; 3])),
+            value: Amount::ZERO,
+            gas_limit: CALL_GAS,
+        };
+        world.contract_tx(sender, payload)
+    };
+    // Two writers in one block: the second pass of the executor sees the first's index writes.
+    let block = [put(&world, &owner, "b"), put(&world, &other, "a")];
+    assert!(world.block(&block).expect("admissible").iter().all(Receipt::succeeded));
+    assert!(world.run(put(&world, &owner, "ab")).expect("admissible").succeeded());
+    assert!(world.run(put(&world, &owner, "c")).expect("admissible").succeeded());
+    let list = |world: &World, after: Option<&str>, limit: u32| -> Vec<String> {
+        world.query(registry, "list", &(after.map(str::to_string), limit))
+    };
+    // Keys are the encoded strings (length first), so "ab" comes after "c".
+    assert_eq!(list(&world, None, 10), ["a", "b", "c", "ab"]);
+    assert_eq!(list(&world, None, 2), ["a", "b"]);
+    assert_eq!(list(&world, Some("b"), 10), ["c", "ab"]);
+    assert_eq!(list(&world, Some("bb"), 10), Vec::<String>::new());
+
+    // On chain too, paid per entry walked.
+    let one = world.call(&owner, registry, "list", encode(&(None::<String>, 1u32)), CALL_GAS);
+    let four = world.call(&owner, registry, "list", encode(&(None::<String>, 4u32)), CALL_GAS);
+    assert!(one.succeeded() && four.succeeded(), "{one:?} {four:?}");
+    assert!(four.gas_used > one.gas_used + 3 * 2_000, "{} vs {}", four.gas_used, one.gas_used);
+
+    // A removed key leaves the index; a cursor on it still works.
+    assert!(world.call(&other, registry, "remove", encode(&(String::from("b"),)), CALL_GAS).succeeded());
+    assert_eq!(list(&world, None, 10), ["a", "c", "ab"]);
+    assert_eq!(list(&world, Some("b"), 10), ["c", "ab"]);
+    // Removing a writer removes its key from the other prefix only.
+    let input = encode(&(address(other.account_id()), false));
+    assert!(world.call(&owner, registry, "set_writer", input, CALL_GAS).succeeded());
+    assert_eq!(list(&world, None, 10), ["a", "c", "ab"]);
+
     // An immutable contract cannot be upgraded by anyone.
     let upgrade = Payload::Upgrade { contract: registry, code: wasm("token"), gas_limit: DEPLOY_GAS };
     let receipt = world.run(world.contract_tx(&owner, upgrade)).expect("admissible");
@@ -386,4 +424,108 @@ fn storage_values_grow_shrink_and_vanish_chunk_by_chunk() {
     assert!(world.call(&owner, registry, "remove", encode(&(String::from("doc"),)), CALL_GAS).succeeded());
     assert_eq!(chunks(&world), before, "a removed value leaves no chunk");
     assert!(world.query::<_, bool>(registry, "is_writer", &(address(owner.account_id()),)));
+}
+
+#[test]
+fn a_contract_administered_by_governance_changes_only_by_approved_proposals() {
+    use formica_types::GovernanceAction::{SetContractFrozen, UpgradeContract};
+    let (mut world, admins) = super::consortium();
+    let deployer = &admins[0];
+    let outsider = &admins[5];
+    world.records.insert(StateKey::Role(deployer.account_id(), Role::Deployer), StateValue::Role(Height(1)));
+    world.records.insert(StateKey::Role(outsider.account_id(), Role::Regulator), StateValue::Role(Height(1)));
+    let (receipt, token) = world.deploy_token_administered_by(deployer, ContractAdmin::Governance);
+    assert!(receipt.succeeded(), "{receipt:?}");
+    let token_hash = world.contract(&token).expect("exists").code_hash;
+    let upgrade = |code| Payload::Upgrade { contract: token, code, gas_limit: DEPLOY_GAS };
+    let freeze = |frozen| Payload::SetContractFrozen { contract: token, frozen };
+
+    // No transaction changes it: not its deployer's, not a regulator's.
+    let receipt = world.run(world.contract_tx(deployer, upgrade(wasm("registry")))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+    assert!(failure(&receipt).1.contains("no governance proposal approved"), "{receipt:?}");
+    for sender in [deployer, outsider] {
+        let receipt = world.run(world.contract_tx(sender, freeze(true))).expect("admissible");
+        assert_eq!(failure(&receipt).0, FailureCode::NotPermitted, "{receipt:?}");
+    }
+    assert_eq!(
+        world.contract(&token).expect("exists"),
+        ContractRecord { code_hash: token_hash, frozen: false, balance: Amount::ZERO }
+    );
+
+    // Proposals about a contract governance does not administer, or about no contract, are refused.
+    let (_, own_token) = world.deploy_token(deployer);
+    let registry_hash = formica_crypto::sha256(&wasm("registry"));
+    let about_own = UpgradeContract { contract: own_token, code_hash: registry_hash };
+    world.fails(world.by(&admins[0], super::propose(about_own)), FailureCode::InvalidProposal);
+    let about_nothing = SetContractFrozen { contract: AccountId([9; 32]), frozen: true };
+    world.fails(world.by(&admins[0], super::propose(about_nothing)), FailureCode::ContractMissing);
+
+    // An approved upgrade is carried out by anyone with exactly the approved module, once.
+    world.pass(&admins, UpgradeContract { contract: token, code_hash: registry_hash });
+    assert_eq!(world.records.get(&StateKey::ContractUpgrade(token)), Some(&StateValue::ApprovedCode(registry_hash)));
+    let receipt = world.run(world.contract_tx(outsider, upgrade(wasm("escrow")))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+    assert!(failure(&receipt).1.contains("not this one"), "{receipt:?}");
+    let receipt = world.run(world.contract_tx(outsider, upgrade(wasm("registry")))).expect("admissible");
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert!(receipt.gas_used > 0, "the upgrade's sender pays its gas");
+    assert_eq!(world.contract(&token).expect("exists").code_hash, registry_hash);
+    assert!(!world.records.contains_key(&StateKey::ContractUpgrade(token)), "the approval is used up");
+    let receipt = world.run(world.contract_tx(outsider, upgrade(wasm("registry")))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted);
+
+    // Freezing and unfreezing by vote.
+    world.pass(&admins, SetContractFrozen { contract: token, frozen: true });
+    assert!(world.contract(&token).expect("exists").frozen);
+    let receipt = world.call(outsider, token, "list", encode(&(None::<String>, 1u32)), CALL_GAS);
+    assert_eq!(failure(&receipt).0, FailureCode::ContractFrozen);
+    let again = SetContractFrozen { contract: token, frozen: true };
+    world.fails(world.by(&admins[0], super::propose(again)), FailureCode::ContractFreezeUnchanged);
+    let receipt = world.run(world.contract_tx(outsider, freeze(false))).expect("admissible");
+    assert_eq!(failure(&receipt).0, FailureCode::NotPermitted, "a regulator does not unfreeze it either");
+    world.pass(&admins, SetContractFrozen { contract: token, frozen: false });
+    assert!(!world.contract(&token).expect("exists").frozen);
+}
+
+#[test]
+fn native_transfers_credit_a_contract_unless_it_is_frozen() {
+    let Setup { mut world, owner, other, .. } = setup();
+    let (_, token) = world.deploy_token(&owner);
+    let supply = world.total_balance();
+    let other_before = world.account(&other.account_id()).expect("exists").balance.get();
+    world.ok(world.by(&other, Payload::Transfer { to: token, amount: Amount(700) }));
+    assert_eq!(world.contract(&token).expect("exists").balance, Amount(700));
+    let other_after = world.account(&other.account_id()).expect("exists").balance.get();
+    assert_eq!(other_before - other_after, 700 + FEE);
+    assert_eq!(world.total_balance(), supply, "value moved, none created");
+
+    // Several in one block, from two senders: the contract's record is read once the executor
+    // finds the recipient has no account, and both credits land.
+    let first = world.by(&owner, Payload::Transfer { to: token, amount: Amount(5) });
+    let second = world.by(&other, Payload::Transfer { to: token, amount: Amount(6) });
+    assert!(world.block(&[first, second]).expect("admissible").iter().all(Receipt::succeeded));
+    assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
+
+    // More than the sender holds; an address with neither account nor contract.
+    world.fails(
+        world.by(&other, Payload::Transfer { to: token, amount: Amount(other_after) }),
+        FailureCode::InsufficientBalance,
+    );
+    world.fails(
+        world.by(&other, Payload::Transfer { to: AccountId([9; 32]), amount: Amount(1) }),
+        FailureCode::RecipientMissing,
+    );
+    assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
+
+    // A frozen contract takes no value, by transfer as by call.
+    assert!(
+        world
+            .run(world.contract_tx(&owner, Payload::SetContractFrozen { contract: token, frozen: true }))
+            .expect("admissible")
+            .succeeded()
+    );
+    world.fails(world.by(&other, Payload::Transfer { to: token, amount: Amount(1) }), FailureCode::RecipientFrozen);
+    assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
+    assert_eq!(world.total_balance(), supply);
 }

@@ -560,7 +560,7 @@ fn apply_payload(
         },
         Payload::Transfer { to, amount } => {
             let Some(recipient) = overlay.account(to)? else {
-                return fail(FailureCode::RecipientMissing, format!("account {to} does not exist"));
+                return contracts::transfer_to_contract(overlay, sender, to, *amount);
             };
             if recipient.frozen && !parameters.frozen_accounts_receive && to != sender {
                 return fail(FailureCode::RecipientFrozen, format!("account {to} is frozen"));

@@ -39,6 +39,11 @@ fn workload() -> (Accounts, Vec<bytes::Bytes>) {
                 account: Account::new(key, Amount(1_000_000)),
                 keys: KeySet::single(key),
                 fee: Amount(1),
+                gas: formica_types::GasParameters {
+                    price: Amount::ZERO,
+                    tx_gas_max: 100_000_000,
+                    block_gas_max: 1_000_000_000,
+                },
             };
             (signer.account_id(), state)
         })

@@ -1,7 +1,7 @@
 //! The pool itself: pure bookkeeping, no I/O.
 
 use formica_crypto::KeySet;
-use formica_types::{Account, AccountId, Amount, Hash, Height, Nonce, Transaction};
+use formica_types::{Account, AccountId, Amount, GasParameters, Hash, Height, Nonce, Transaction};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Limits of the pool.
@@ -52,6 +52,8 @@ pub enum AdmissionError {
     Duplicate,
     #[error("cannot read the sender's account: {0}")]
     State(String),
+    #[error("gas limit {limit} is above the chain's limit of {max} per transaction")]
+    GasLimitTooHigh { limit: u64, max: u64 },
 }
 
 /// A sender's finalized account and the keys that may sign for it.
@@ -61,6 +63,8 @@ pub struct SenderState {
     pub keys: KeySet,
     /// The fee per transaction in the same finalized state (governance can change it).
     pub fee: Amount,
+    /// The gas price and limits in the same finalized state.
+    pub gas: GasParameters,
 }
 
 /// The pending transactions, per sender ordered by nonce.
@@ -80,6 +84,13 @@ pub struct Pool {
 pub fn spend(transaction: &Transaction, fee: Amount) -> Option<Amount> {
     let moved = transaction.body.payload.moved();
     fee.checked_add(moved)
+}
+
+/// The most a transaction can pay in fees: the flat fee plus its whole gas limit at the price
+/// (what execution holds before a contract payload runs); `None` if that overflows.
+pub fn fee_with_gas(transaction: &Transaction, fee: Amount, gas: &GasParameters) -> Option<Amount> {
+    let gas_limit = u128::from(transaction.body.payload.gas_limit().unwrap_or(0));
+    gas.price.get().checked_mul(gas_limit).and_then(|cost| fee.checked_add(Amount(cost)))
 }
 
 impl Pool {
@@ -139,6 +150,13 @@ impl Pool {
         if body.expiry_height < next_height {
             return Err(AdmissionError::Expired { expiry: body.expiry_height, height });
         }
+        if let Some(limit) = body.payload.gas_limit()
+            && limit > state.gas.tx_gas_max
+        {
+            return Err(AdmissionError::GasLimitTooHigh { limit, max: state.gas.tx_gas_max });
+        }
+        // A contract payload must be able to pay for all the gas it asks for, as in execution.
+        let fee = fee_with_gas(&transaction, fee, &state.gas).unwrap_or(Amount(u128::MAX));
         if body.fee_limit < fee {
             return Err(AdmissionError::FeeTooLow { fee, limit: body.fee_limit });
         }

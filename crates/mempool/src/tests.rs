@@ -14,7 +14,7 @@ fn account(seed: u64, nonce: u64, balance: u128) -> SenderState {
     let public_key = AccountKey::ed25519(&key(seed).public_key());
     let mut account = Account::new(public_key, Amount(balance));
     account.nonce = Nonce(nonce);
-    SenderState { account, keys: KeySet::single(public_key), fee: FEE }
+    SenderState { account, keys: KeySet::single(public_key), fee: FEE, gas: GAS }
 }
 
 fn transfer(seed: u64, nonce: u64, amount: u128, expiry: u64) -> Transaction {
@@ -30,6 +30,45 @@ fn transfer(seed: u64, nonce: u64, amount: u128, expiry: u64) -> Transaction {
 }
 
 const FEE: Amount = Amount(1);
+const GAS: GasParameters = GasParameters { price: Amount(2), tx_gas_max: 1_000, block_gas_max: 10_000 };
+
+fn call(seed: u64, nonce: u64, gas_limit: u64, fee_limit: u128) -> Transaction {
+    TransactionBody {
+        chain_id: ChainId(1),
+        sender: AccountId::from_public_key(&key(seed).public_key()),
+        nonce: Nonce(nonce),
+        expiry_height: Height(99),
+        fee_limit: Amount(fee_limit),
+        payload: Payload::Call {
+            contract: AccountId([9; 32]),
+            method: "run".into(),
+            input: Vec::new(),
+            value: Amount(10),
+            gas_limit,
+        },
+    }
+    .sign(&[&key(seed)])
+}
+
+#[test]
+fn admission_refuses_contract_calls_over_the_gas_limit_or_unable_to_pay_for_their_gas() {
+    let mut pool = Pool::new(Config::default());
+    let at = Height(1);
+    // 1,000 gas at price 2 plus the flat fee: 2,001; plus the 10 the call moves.
+    assert_eq!(
+        pool.insert(call(1, 0, 1_001, 10_000), Some(&account(1, 0, 10_000)), at, FEE),
+        Err(AdmissionError::GasLimitTooHigh { limit: 1_001, max: 1_000 })
+    );
+    assert_eq!(
+        pool.insert(call(1, 0, 1_000, 2_000), Some(&account(1, 0, 10_000)), at, FEE),
+        Err(AdmissionError::FeeTooLow { fee: Amount(2_001), limit: Amount(2_000) })
+    );
+    assert_eq!(
+        pool.insert(call(1, 0, 1_000, 2_001), Some(&account(1, 0, 2_010)), at, FEE),
+        Err(AdmissionError::InsufficientBalance { needed: Amount(2_011), available: Amount(2_010) })
+    );
+    pool.insert(call(1, 0, 1_000, 2_001), Some(&account(1, 0, 2_011)), at, FEE).expect("admitted");
+}
 
 #[test]
 fn admission_refuses_each_bad_case_with_its_own_error() {

@@ -91,6 +91,7 @@ pub fn submit_error(transaction: &Transaction, error: AdmissionError) -> SubmitE
         }
         AdmissionError::Duplicate => SubmitError::Duplicate { hash: transaction.hash() },
         AdmissionError::State(reason) => SubmitError::Unavailable(BackendError::Unavailable { reason }),
+        AdmissionError::GasLimitTooHigh { limit, max } => SubmitError::GasLimitTooHigh { limit, max },
     }
 }
 

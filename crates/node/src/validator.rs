@@ -173,8 +173,14 @@ impl<E: commonware_storage::Context + Spawner> AccountReader for StateReader<E> 
             None => return Err("the chain has not started yet".into()),
             Some(other) => return Err(format!("the governance record holds {other:?}")),
         };
+        let gas = match self.record(StateKey::GasParameters).await? {
+            Some(StateValue::GasParameters(gas)) => gas,
+            None => return Err("the chain has not started yet".into()),
+            Some(other) => return Err(format!("the gas parameters record holds {other:?}")),
+        };
         Ok(self.details(id).await?.map(|details| SenderState {
             fee,
+            gas,
             keys: KeySet {
                 keys: details.keys,
                 threshold: details.account.threshold,

@@ -244,4 +244,6 @@ pub enum SubmitError {
     Duplicate { hash: Hash },
     #[error("unavailable: {0}")]
     Unavailable(#[from] BackendError),
+    #[error("gas limit {limit} is above the chain's limit of {max} per transaction")]
+    GasLimitTooHigh { limit: u64, max: u64 },
 }

@@ -22,6 +22,8 @@ pub mod codes {
     pub const MEMPOOL_FULL: i32 = -32012;
     pub const DUPLICATE: i32 = -32013;
     pub const SENDER_FROZEN: i32 = -32014;
+    /// A contract transaction asks for more gas than the chain's per-transaction limit.
+    pub const GAS_LIMIT_TOO_HIGH: i32 = -32015;
     pub const UNAVAILABLE: i32 = -32030;
     /// The chain limits the API to member organisations and the request's token is missing or
     /// not valid (the message says which).
@@ -51,6 +53,7 @@ impl SubmitError {
             Self::Duplicate { .. } => codes::DUPLICATE,
             Self::SenderFrozen { .. } => codes::SENDER_FROZEN,
             Self::Unavailable(_) => codes::UNAVAILABLE,
+            Self::GasLimitTooHigh { .. } => codes::GAS_LIMIT_TOO_HIGH,
         }
     }
 
@@ -85,6 +88,7 @@ impl SubmitError {
             Self::MempoolFull { capacity } => json!({ "capacity": capacity }),
             Self::Duplicate { hash } => json!({ "hash": hash_to_hex(hash) }),
             Self::Unavailable(_) => return None,
+            Self::GasLimitTooHigh { limit, max } => json!({ "limit": limit, "max": max }),
         };
         Some(data)
     }

@@ -46,6 +46,8 @@ const CONTRACT_STORAGE_TAG: &[u8] = b"formica/state/contract-storage/v1";
 const GAS_PARAMETERS_TAG: &[u8] = b"formica/state/gas-parameters/v1";
 const MODULE_RECORD_TAG: &[u8] = b"formica/state/module-record/v1";
 const MODULE_KEY_TAG: &[u8] = b"formica/state/module-key/v1";
+const CONTRACT_UPGRADE_TAG: &[u8] = b"formica/state/contract-upgrade/v1";
+const CONTRACT_KEY_NODE_TAG: &[u8] = b"formica/state/contract-key-node/v1";
 
 /// The state key of an account: a tagged hash of its id.
 pub fn account_key(id: &AccountId) -> Hash {
@@ -104,6 +106,13 @@ pub enum StateKey {
     /// fixed encoded size, so its chunk count is known without reading it; values are
     /// [`StateValue::Chunk`]s, the last zero-padded.
     ModuleRecord(Module, [u8; 32], u16),
+    /// The code hash governance approved as the next version of a contract it administers
+    /// ([`StateValue::ApprovedCode`]); deleted by the upgrade that uses it.
+    ContractUpgrade(AccountId),
+    /// A node of a contract's storage-key trie ([`StateValue::KeyNode`]), named by the SHA-256 of
+    /// its path: the key bytes from the root to it (the empty path is the root). A node exists
+    /// exactly when some stored key starts with its path.
+    ContractKeyNode(AccountId, [u8; 32]),
 }
 
 impl StateKey {
@@ -138,6 +147,8 @@ impl StateKey {
             StateKey::ModuleRecord(module, key_hash, chunk) => {
                 hash_tagged(MODULE_RECORD_TAG, &[&[module.tag()], key_hash, &chunk.to_be_bytes()])
             }
+            StateKey::ContractUpgrade(id) => hash_tagged(CONTRACT_UPGRADE_TAG, &[&id.0]),
+            StateKey::ContractKeyNode(id, path_hash) => hash_tagged(CONTRACT_KEY_NODE_TAG, &[&id.0, path_hash]),
         }
     }
 }
@@ -177,6 +188,15 @@ pub enum StateValue {
     /// A chunk of code or of a storage value (the last chunk is zero-padded).
     Chunk([u8; CHUNK_BYTES]),
     GasParameters(GasParameters),
+    // Tags 30 to 39 are the contracts' second range.
+    /// A module's SHA-256 that an approved proposal allows as a contract's next code.
+    ApprovedCode([u8; 32]),
+    /// A node of a contract's storage-key trie: which next bytes lead to stored keys (bit `b % 8`
+    /// of byte `b / 8` for byte `b`), and whether its path is itself a stored key.
+    KeyNode {
+        children: [u8; 32],
+        terminal: bool,
+    },
 }
 
 impl StateValue {
@@ -200,6 +220,8 @@ impl StateValue {
     const TAG_CODE_LENGTH: u8 = 22;
     const TAG_CHUNK: u8 = 23;
     const TAG_GAS_PARAMETERS: u8 = 24;
+    const TAG_APPROVED_CODE: u8 = 30;
+    const TAG_KEY_NODE: u8 = 31;
     /// The largest record; every value is padded to it.
     const BODY: usize = Account::SIZE;
 
@@ -232,6 +254,8 @@ impl StateValue {
             StateValue::CodeLength(_) => 4,
             StateValue::Chunk(_) => CHUNK_BYTES,
             StateValue::GasParameters(_) => GasParameters::SIZE,
+            StateValue::ApprovedCode(_) => 32,
+            StateValue::KeyNode { .. } => 33,
         }
     }
 }
@@ -320,6 +344,15 @@ impl Write for StateValue {
                 Self::TAG_GAS_PARAMETERS.write(buf);
                 parameters.write(buf);
             }
+            StateValue::ApprovedCode(code_hash) => {
+                Self::TAG_APPROVED_CODE.write(buf);
+                buf.put_slice(code_hash);
+            }
+            StateValue::KeyNode { children, terminal } => {
+                Self::TAG_KEY_NODE.write(buf);
+                buf.put_slice(children);
+                terminal.write(buf);
+            }
         }
         buf.put_bytes(0, Self::BODY - self.body_size());
     }
@@ -353,6 +386,8 @@ impl Read for StateValue {
             Self::TAG_CODE_LENGTH => StateValue::CodeLength(u32::read(buf)?),
             Self::TAG_CHUNK => StateValue::Chunk(<[u8; CHUNK_BYTES]>::read(buf)?),
             Self::TAG_GAS_PARAMETERS => StateValue::GasParameters(GasParameters::read(buf)?),
+            Self::TAG_APPROVED_CODE => StateValue::ApprovedCode(<[u8; 32]>::read(buf)?),
+            Self::TAG_KEY_NODE => StateValue::KeyNode { children: <[u8; 32]>::read(buf)?, terminal: bool::read(buf)? },
             tag => return Err(CodecError::InvalidEnum(tag)),
         };
         let padding = Self::BODY - value.body_size();

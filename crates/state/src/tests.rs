@@ -86,6 +86,14 @@ fn contract_records_round_trip_at_the_fixed_value_size() {
         StateValue::ContractAdmin(ContractAdmin::None),
         StateValue::ContractAdmin(ContractAdmin::Account(AccountId([2; 32]))),
         StateValue::ContractAdmin(ContractAdmin::Organisation(OrgId(3))),
+        StateValue::ContractAdmin(ContractAdmin::Governance),
+        StateValue::ApprovedCode([9; 32]),
+        StateValue::KeyNode { children: [0xa5; 32], terminal: true },
+        StateValue::ProposalAction(GovernanceAction::UpgradeContract {
+            contract: AccountId([4; 32]),
+            code_hash: [5; 32],
+        }),
+        StateValue::ProposalAction(GovernanceAction::SetContractFrozen { contract: AccountId([4; 32]), frozen: true }),
         StateValue::CodeLength(262_144),
         StateValue::Chunk([7; CHUNK_BYTES]),
         StateValue::GasParameters(GasParameters { price: Amount(1), tx_gas_max: 2, block_gas_max: 3 }),
@@ -107,6 +115,8 @@ fn contract_records_round_trip_at_the_fixed_value_size() {
         StateKey::GasParameters,
         StateKey::ModuleRecord(formica_types::Module::Assets, [1; 32], 0),
         StateKey::ModuleRecord(formica_types::Module::Assets, [1; 32], 1),
+        StateKey::ContractUpgrade(AccountId([1; 32])),
+        StateKey::ContractKeyNode(AccountId([1; 32]), [1; 32]),
     ];
     let hashes: std::collections::BTreeSet<_> = keys.iter().map(StateKey::hash).collect();
     assert_eq!(hashes.len(), keys.len());

@@ -34,12 +34,17 @@ pub enum ContractAdmin {
     Account(AccountId),
     /// Any admin of an active member organisation.
     Organisation(OrgId),
+    /// The member organisations by vote: only an approved proposal upgrades
+    /// (`GovernanceAction::UpgradeContract`) or freezes (`GovernanceAction::SetContractFrozen`)
+    /// the contract; no transaction of any account, not even a regulator's, does.
+    Governance,
 }
 
 impl ContractAdmin {
     const TAG_NONE: u8 = 0;
     const TAG_ACCOUNT: u8 = 1;
     const TAG_ORGANISATION: u8 = 2;
+    const TAG_GOVERNANCE: u8 = 3;
     /// The largest encoding (an account admin).
     pub const SIZE_MAX: usize = 1 + AccountId::SIZE;
 }
@@ -50,6 +55,7 @@ impl fmt::Display for ContractAdmin {
             ContractAdmin::None => f.write_str("none"),
             ContractAdmin::Account(id) => write!(f, "account {id}"),
             ContractAdmin::Organisation(org) => write!(f, "{org}"),
+            ContractAdmin::Governance => f.write_str("governance"),
         }
     }
 }
@@ -66,6 +72,7 @@ impl Write for ContractAdmin {
                 Self::TAG_ORGANISATION.write(buf);
                 org.write(buf);
             }
+            ContractAdmin::Governance => Self::TAG_GOVERNANCE.write(buf),
         }
     }
 }
@@ -73,7 +80,7 @@ impl Write for ContractAdmin {
 impl EncodeSize for ContractAdmin {
     fn encode_size(&self) -> usize {
         1 + match self {
-            ContractAdmin::None => 0,
+            ContractAdmin::None | ContractAdmin::Governance => 0,
             ContractAdmin::Account(_) => AccountId::SIZE,
             ContractAdmin::Organisation(_) => OrgId::SIZE,
         }
@@ -87,6 +94,7 @@ impl Read for ContractAdmin {
             Self::TAG_NONE => ContractAdmin::None,
             Self::TAG_ACCOUNT => ContractAdmin::Account(AccountId::read(buf)?),
             Self::TAG_ORGANISATION => ContractAdmin::Organisation(OrgId::read(buf)?),
+            Self::TAG_GOVERNANCE => ContractAdmin::Governance,
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -349,6 +349,14 @@ pub enum GovernanceAction {
     /// Sets the price of contract gas and the gas limits of a transaction and of a block, from the
     /// next transaction on. Refused unless `0 < tx_gas_max <= block_gas_max`.
     SetGasSchedule { price: Amount, tx_gas_max: u64, block_gas_max: u64 },
+    /// Authorises the upgrade of a contract administered by governance
+    /// ([`ContractAdmin::Governance`](crate::ContractAdmin::Governance)) to the module with
+    /// SHA-256 `code_hash`. The module is too large for a proposal, so the approval is recorded and
+    /// any account then carries the upgrade out with an `Upgrade` transaction carrying exactly
+    /// that module (paying its gas); a later approval replaces an earlier one.
+    UpgradeContract { contract: AccountId, code_hash: [u8; 32] },
+    /// Freezes or unfreezes a contract administered by governance.
+    SetContractFrozen { contract: AccountId, frozen: bool },
 }
 
 mod public_key_hex {
@@ -410,7 +418,9 @@ impl GovernanceAction {
     const TAG_SET_CONSENSUS_TIMEOUTS: u8 = 13;
     const TAG_SET_API_ACCESS: u8 = 14;
     const TAG_SET_GAS_SCHEDULE: u8 = 15;
-    /// The largest encoding (an organisation's admission).
+    const TAG_UPGRADE_CONTRACT: u8 = 16;
+    const TAG_SET_CONTRACT_FROZEN: u8 = 17;
+    /// The largest encoding (an organisation's admission, a contract upgrade).
     pub const SIZE_MAX: usize = 1 + OrgName::SIZE + AccountId::SIZE;
 }
 
@@ -493,6 +503,16 @@ impl Write for GovernanceAction {
                 tx_gas_max.write(buf);
                 block_gas_max.write(buf);
             }
+            GovernanceAction::UpgradeContract { contract, code_hash } => {
+                Self::TAG_UPGRADE_CONTRACT.write(buf);
+                contract.write(buf);
+                code_hash.write(buf);
+            }
+            GovernanceAction::SetContractFrozen { contract, frozen } => {
+                Self::TAG_SET_CONTRACT_FROZEN.write(buf);
+                contract.write(buf);
+                frozen.write(buf);
+            }
         }
     }
 }
@@ -514,6 +534,8 @@ impl EncodeSize for GovernanceAction {
             GovernanceAction::SetConsensusTimeouts { .. } => ConsensusTimeouts::SIZE,
             GovernanceAction::SetApiAccess { .. } => 1,
             GovernanceAction::SetGasSchedule { .. } => Amount::SIZE + 8 + 8,
+            GovernanceAction::UpgradeContract { .. } => AccountId::SIZE + 32,
+            GovernanceAction::SetContractFrozen { .. } => AccountId::SIZE + 1,
         }
     }
 }
@@ -563,6 +585,12 @@ impl Read for GovernanceAction {
                 tx_gas_max: u64::read(buf)?,
                 block_gas_max: u64::read(buf)?,
             },
+            Self::TAG_UPGRADE_CONTRACT => {
+                GovernanceAction::UpgradeContract { contract: AccountId::read(buf)?, code_hash: <[u8; 32]>::read(buf)? }
+            }
+            Self::TAG_SET_CONTRACT_FROZEN => {
+                GovernanceAction::SetContractFrozen { contract: AccountId::read(buf)?, frozen: bool::read(buf)? }
+            }
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -137,7 +137,7 @@ proptest! {
 
     #[test]
     fn contract_payloads_round_trip(
-        tag in 0u8..5,
+        tag in 0u8..8,
         code in proptest::collection::vec(any::<u8>(), 0..300),
         method in "[a-z_]{1,64}",
         value: u128,
@@ -156,6 +156,21 @@ proptest! {
             1 => Payload::Call { contract, method, input: code, value: Amount(value), gas_limit: gas },
             2 => Payload::Upgrade { contract, code, gas_limit: gas },
             3 => Payload::SetContractFrozen { contract, frozen },
+            4 => Payload::Deploy {
+                code: code.clone(),
+                input: code,
+                admin: ContractAdmin::Governance,
+                value: Amount(value),
+                gas_limit: gas,
+            },
+            5 => Payload::Propose {
+                action: Box::new(GovernanceAction::UpgradeContract { contract, code_hash: [value as u8; 32] }),
+                expiry_blocks: 1,
+            },
+            6 => Payload::Propose {
+                action: Box::new(GovernanceAction::SetContractFrozen { contract, frozen }),
+                expiry_blocks: 1,
+            },
             _ => Payload::Propose {
                 action: Box::new(GovernanceAction::SetGasSchedule {
                     price: Amount(value),

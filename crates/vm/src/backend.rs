@@ -47,6 +47,10 @@ pub trait Backend: 'static {
     fn code(&self, code_hash: &CodeHash) -> Result<Option<Vec<u8>>, BackendError>;
     /// The value under `key` in `contract`'s storage.
     fn storage(&self, contract: &AccountId, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError>;
+    /// Whether `contract`'s storage holds `key` (a backend may answer without reading the value).
+    fn storage_contains(&self, contract: &AccountId, key: &[u8]) -> Result<bool, BackendError> {
+        Ok(self.storage(contract, key)?.is_some())
+    }
     /// The first entry of `contract`'s storage whose key starts with `prefix` and is greater than
     /// `after` (or the first with the prefix when `after` is `None`), in byte order of keys.
     fn storage_next(
@@ -136,6 +140,24 @@ impl Backend for MemoryState {
     }
 }
 
+/// The nodes of an ordered key index (a trie over key bytes) a walk from `after` to `found`
+/// under `prefix` visits: up from `after`'s node to where `found` branches off, then down to
+/// `found`'s node; from `prefix`'s node when there is no cursor inside the prefix. It depends only
+/// on the keys, so every backend charges the same gas for the same step.
+pub fn index_walk_nodes(prefix: &[u8], after: Option<&[u8]>, found: Option<&[u8]>) -> u64 {
+    let start = match after {
+        Some(after) if after.starts_with(prefix) => after,
+        _ => prefix,
+    };
+    let branch = match found {
+        Some(found) => start.iter().zip(found).take_while(|(a, b)| a == b).count().max(prefix.len()),
+        None => prefix.len(),
+    };
+    let up = start.len() - branch;
+    let down = found.map_or(0, |found| found.len() - branch);
+    (up + down + 1) as u64
+}
+
 /// The smallest key that can come next: the prefix itself, or the successor of `after`.
 pub(crate) fn lower_bound(prefix: &[u8], after: Option<&[u8]>) -> Vec<u8> {
     match after {
@@ -145,5 +167,25 @@ pub(crate) fn lower_bound(prefix: &[u8], after: Option<&[u8]>) -> Vec<u8> {
             next
         }
         _ => prefix.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index_walk_nodes;
+
+    #[test]
+    fn an_index_walk_counts_the_nodes_up_to_the_branch_and_down_to_the_key() {
+        // From the prefix's node down to "abc": "ab", "abc".
+        assert_eq!(index_walk_nodes(b"ab", None, Some(b"abc")), 2);
+        // From "abc" up to "ab" (where "abd" branches off), down to "abd".
+        assert_eq!(index_walk_nodes(b"", Some(b"abc"), Some(b"abd")), 3);
+        // From "a\x00\x00" up to the root, down to "b\x01": 3 up, 2 down, the root.
+        assert_eq!(index_walk_nodes(b"", Some(b"a\x00\x00"), Some(b"b\x01")), 6);
+        // Nothing after the cursor: up to the prefix's node.
+        assert_eq!(index_walk_nodes(b"a", Some(b"abc"), None), 3);
+        // A cursor outside the prefix walks from the prefix.
+        assert_eq!(index_walk_nodes(b"b", Some(b"a"), Some(b"bb")), 2);
+        assert_eq!(index_walk_nodes(b"b", Some(b"c"), None), 1);
     }
 }

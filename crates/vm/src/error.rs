@@ -64,7 +64,7 @@ pub enum BackendError {
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(String),
-    /// The chain does not offer this operation (for example prefix iteration on chain). A
+    /// The chain does not offer this operation (a backend that cannot serve it). A
     /// decision every validator takes the same way: the call fails with this message.
     #[error("not supported by the chain: {0}")]
     Unsupported(String),

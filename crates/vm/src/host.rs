@@ -289,6 +289,9 @@ fn link_storage(linker: &mut Linker<HostState>) {
                 let key = read(&mut caller, key, key_len, "storage key", limits.storage_key_bytes_max)?;
                 let value = read(&mut caller, value, value_len, "storage value", limits.storage_value_bytes_max)?;
                 let contract = frame(&caller).contract;
+                if !backend(caller.data().world().storage_contains(&contract, &key))? {
+                    charge(&mut caller, index_nodes_gas(&gas, &key))?;
+                }
                 caller.data_mut().world_mut().set_storage(contract, key, Some(value));
                 Ok(())
             },
@@ -297,10 +300,13 @@ fn link_storage(linker: &mut Linker<HostState>) {
     linker
         .func_wrap(MODULE, "storage_remove", |mut caller: Host<'_>, key: i32, key_len: i32| -> HostResult<()> {
             let limits = caller.data().inner.limits.clone();
-            let remove = caller.data().inner.gas.storage_remove;
-            charge_call(&mut caller, remove)?;
+            let gas = caller.data().inner.gas.clone();
+            charge_call(&mut caller, gas.storage_remove)?;
             let key = read(&mut caller, key, key_len, "storage key", limits.storage_key_bytes_max)?;
             let contract = frame(&caller).contract;
+            if backend(caller.data().world().storage_contains(&contract, &key))? {
+                charge(&mut caller, index_nodes_gas(&gas, &key))?;
+            }
             caller.data_mut().world_mut().set_storage(contract, key, None);
             Ok(())
         })
@@ -327,8 +333,9 @@ fn link_storage(linker: &mut Linker<HostState>) {
                     _ => Some(read(&mut caller, after, after_len, "storage key", limits.storage_key_bytes_max)?),
                 };
                 let contract = frame(&caller).contract;
-                let (entry, steps) = backend(caller.data().world().storage_next(&contract, &prefix, after.as_deref()))?;
-                charge(&mut caller, gas.storage_read.saturating_mul(steps - 1))?;
+                let (entry, walk) = backend(caller.data().world().storage_next(&contract, &prefix, after.as_deref()))?;
+                charge(&mut caller, gas.storage_read.saturating_mul(walk.steps - 1))?;
+                charge(&mut caller, gas.storage_index_node.saturating_mul(walk.index_nodes))?;
                 let Some((key, value)) = entry else { return Ok(-1) };
                 charge(&mut caller, gas.storage_read_byte * (key.len() + value.len()) as u64)?;
                 // The key buffer must hold `storage_key_bytes_max` bytes; keys are never longer.
@@ -338,6 +345,11 @@ fn link_storage(linker: &mut Linker<HostState>) {
             },
         )
         .expect("unique name");
+}
+
+/// Gas for the index nodes a key's creation or removal may write: one per byte and the root.
+fn index_nodes_gas(gas: &crate::GasSchedule, key: &[u8]) -> u64 {
+    gas.storage_index_node.saturating_mul(key.len() as u64 + 1)
 }
 
 fn link_value(linker: &mut Linker<HostState>) {

@@ -2,7 +2,7 @@
 //! frame takes a checkpoint on entry; a failed frame rolls back to it, so its writes, transfers
 //! and events vanish while its callers' survive.
 
-use crate::backend::{Backend, Changes, CodeHash, ContractInfo, Entry, Event, lower_bound};
+use crate::backend::{Backend, Changes, CodeHash, ContractInfo, Entry, Event, index_walk_nodes, lower_bound};
 use crate::error::{Result, VmError};
 use formica_types::AccountId;
 use std::collections::BTreeMap;
@@ -106,6 +106,14 @@ impl World {
         }
     }
 
+    /// Whether `key` is in `contract`'s storage as written so far.
+    pub(crate) fn storage_contains(&self, contract: &AccountId, key: &[u8]) -> Result<bool> {
+        match self.storage.get(&(*contract, key.to_vec())) {
+            Some(value) => Ok(value.is_some()),
+            None => Ok(self.backend.storage_contains(contract, key)?),
+        }
+    }
+
     pub(crate) fn set_storage(&mut self, contract: AccountId, key: Vec<u8>, value: Option<Vec<u8>>) {
         let key = (contract, key);
         let previous = self.storage.insert(key.clone(), value);
@@ -113,19 +121,25 @@ impl World {
     }
 
     /// The next live entry after `after` with `prefix`, merging the overlay (whose removals hide
-    /// backend entries) with the backend. Also returns how many entries were looked at, which the
-    /// caller charges for: removals skipped here were paid for when they were written.
+    /// backend entries) with the backend. Also returns how many backend entries were looked at
+    /// and how many index nodes those lookups walk ([`index_walk_nodes`]), which the caller
+    /// charges for: removals skipped here were paid for when they were written.
     pub(crate) fn storage_next(
         &self,
         contract: &AccountId,
         prefix: &[u8],
         after: Option<&[u8]>,
-    ) -> Result<(Option<Entry>, u64)> {
+    ) -> Result<(Option<Entry>, Walk)> {
         let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
-        let mut steps = 0u64;
+        let mut walk = Walk::default();
         loop {
-            steps += 1;
+            walk.steps += 1;
             let committed = self.backend.storage_next(contract, prefix, cursor.as_deref())?;
+            walk.index_nodes = walk.index_nodes.saturating_add(index_walk_nodes(
+                prefix,
+                cursor.as_deref(),
+                committed.as_ref().map(|(key, _)| key.as_slice()),
+            ));
             let start = lower_bound(prefix, cursor.as_deref());
             let written = self
                 .storage
@@ -133,11 +147,11 @@ impl World {
                 .next()
                 .filter(|((owner, key), _)| owner == contract && key.starts_with(prefix));
             match (committed, written) {
-                (None, None) => return Ok((None, steps)),
-                (Some(entry), None) => return Ok((Some(entry), steps)),
-                (Some(entry), Some(((_, key), _))) if entry.0 < *key => return Ok((Some(entry), steps)),
+                (None, None) => return Ok((None, walk)),
+                (Some(entry), None) => return Ok((Some(entry), walk)),
+                (Some(entry), Some(((_, key), _))) if entry.0 < *key => return Ok((Some(entry), walk)),
                 (_, Some(((_, key), value))) => match value {
-                    Some(value) => return Ok((Some((key.clone(), value.clone())), steps)),
+                    Some(value) => return Ok((Some((key.clone(), value.clone())), walk)),
                     None => cursor = Some(key.clone()),
                 },
             }
@@ -185,6 +199,15 @@ impl World {
     pub(crate) fn emit(&mut self, event: Event) {
         self.events.push(event);
     }
+}
+
+/// The work of one `storage_next`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Walk {
+    /// Backend lookups (one, plus one per removed key skipped).
+    pub(crate) steps: u64,
+    /// Index nodes those lookups walk.
+    pub(crate) index_nodes: u64,
 }
 
 fn restore<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, previous: Option<V>) {

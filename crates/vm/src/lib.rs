@@ -39,7 +39,7 @@ mod limits;
 pub mod testing;
 mod vm;
 
-pub use backend::{Backend, Changes, CodeHash, Context, ContractInfo, Entry, Event, MemoryState};
+pub use backend::{Backend, Changes, CodeHash, Context, ContractInfo, Entry, Event, MemoryState, index_walk_nodes};
 pub use error::{BackendError, Result, VmError};
 pub use limits::{GasSchedule, Limits};
 pub use vm::{CONSTRUCTOR, Call, Deploy, Outcome, Vm, code_hash};

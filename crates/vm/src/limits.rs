@@ -71,6 +71,10 @@ pub struct GasSchedule {
     pub storage_write: u64,
     pub storage_write_byte: u64,
     pub storage_remove: u64,
+    /// Each node of the chain's ordered key index a storage call may touch: `key length + 1` when
+    /// a `storage_set` creates a key or a `storage_remove` deletes one, and the nodes between the
+    /// cursor and the entry found for `storage_next` (see `docs/contracts.md`).
+    pub storage_index_node: u64,
     pub event: u64,
     pub event_topic: u64,
     pub event_byte: u64,
@@ -95,6 +99,7 @@ impl Default for GasSchedule {
             storage_write: 10_000,
             storage_write_byte: 20,
             storage_remove: 5_000,
+            storage_index_node: 1_000,
             event: 2_000,
             event_topic: 200,
             event_byte: 10,

@@ -292,10 +292,11 @@ fn submit_error_codes_are_distinct_and_stable() {
         SubmitError::MempoolFull { capacity: 1 },
         SubmitError::Duplicate { hash },
         SubmitError::SenderFrozen { sender: AccountId([0; 32]) },
+        SubmitError::GasLimitTooHigh { limit: 2, max: 1 },
         SubmitError::Unavailable(formica_rpc::BackendError::ShuttingDown),
     ];
     let found: Vec<i32> = errors.iter().map(SubmitError::code).collect();
-    let expected: Vec<i32> = (1..=14).map(|n| -32000 - n).chain([-32030]).collect();
+    let expected: Vec<i32> = (1..=15).map(|n| -32000 - n).chain([-32030]).collect();
     assert_eq!(found, expected);
 }
 

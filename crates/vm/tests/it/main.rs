@@ -20,6 +20,7 @@ const IMPORTS: &str = r#"
   (import "formica" "revert" (func $revert (param i32 i32)))
   (import "formica" "storage_get" (func $storage_get (param i32 i32 i32 i32) (result i64)))
   (import "formica" "storage_set" (func $storage_set (param i32 i32 i32 i32)))
+  (import "formica" "storage_remove" (func $storage_remove (param i32 i32)))
   (import "formica" "emit" (func $emit (param i32 i32 i32 i32)))
   (import "formica" "call" (func $call (param i32 i32 i32 i32 i32 i32 i64 i32 i32) (result i64)))
   (import "formica" "sha256" (func $sha256 (param i32 i32 i32)))
