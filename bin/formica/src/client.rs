@@ -2,10 +2,12 @@
 //!
 //! A command talks to `--rpc URL` if given, otherwise to the first node of the local devnet
 //! described by `<dir>/devnet.json` (written by `formica up`). Every command prints a short
-//! human-readable form, or with `--json` the API's JSON view for scripts.
+//! human-readable form, or with `--json` the API's JSON view for scripts. `verify block` and
+//! `account --proof` check what the node says against the genesis file (`--genesis`, default the
+//! devnet's) instead of trusting it (see `formica_client::finality`).
 
 use anyhow::{Context, anyhow, bail};
-use formica_client::{Client, types::ReceiptView};
+use formica_client::{Client, FinalityChecker, types::ReceiptView};
 use formica_crypto::{AccountSigner, KeyFile};
 use formica_types::{
     AccountId, AccountKey, Amount, GovernanceAction, Hash, Height, KeyScheme, OrgId, OrgName, Payload, Role,
@@ -66,14 +68,26 @@ pub enum ClientCommand {
     Account {
         /// The account id (`0x` hex).
         id: Option<String>,
-        /// Also fetch a proof of the account against the finalized state root.
+        /// Also fetch a proof of the account against the finalized state root, and check it
+        /// and the block's finality as a light client (trusting only the genesis file).
         #[arg(long)]
         proof: bool,
+        /// The genesis file the proof is checked against; default: the devnet's.
+        #[arg(long, requires = "proof")]
+        genesis: Option<PathBuf>,
         #[command(subcommand)]
         manage: Option<AccountCommand>,
     },
     /// Show a finalized block.
     Block { height: u64 },
+    /// Check what a node says as a light client, trusting only the genesis file.
+    Verify {
+        #[command(subcommand)]
+        command: VerifyCommand,
+        /// The chain's genesis file (the trust anchor); default: the devnet's `genesis.json`.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
     /// Build, sign and submit transactions.
     Tx {
         #[command(subcommand)]
@@ -129,6 +143,15 @@ pub enum ClientCommand {
         #[arg(long, default_value_t = 3_600)]
         ttl_secs: u64,
     },
+}
+
+/// Light-client checks.
+#[derive(Debug, clap::Subcommand)]
+pub enum VerifyCommand {
+    /// Check that the block at HEIGHT is final: its finalization certificate carries a quorum of
+    /// its epoch's validators, whose set is followed from the genesis across every epoch
+    /// boundary before it.
+    Block { height: u64 },
 }
 
 /// Account management, as transactions (the same as the `tx` subcommands of the same name).
@@ -626,11 +649,16 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
     match command {
         ClientCommand::Status => status(&target).await,
         ClientCommand::Account { manage: Some(command), .. } => transaction(&target, command.into_transaction()).await,
-        ClientCommand::Account { id: Some(id), proof, manage: None } => account(&target, &id, proof).await,
+        ClientCommand::Account { id: Some(id), proof, genesis, manage: None } => {
+            account(&target, &id, proof.then_some(genesis)).await
+        }
         ClientCommand::Account { id: None, manage: None, .. } => {
             bail!("name an account (`formica account <ID>`) or a command (`formica account keys ...`)")
         }
         ClientCommand::Block { height } => block(&target, height).await,
+        ClientCommand::Verify { command: VerifyCommand::Block { height }, genesis } => {
+            verify_block(&target, genesis, height).await
+        }
         ClientCommand::Tx { command } => transaction(&target, command).await,
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
         ClientCommand::Asset { command } => crate::asset::run(&target, command).await,
@@ -713,11 +741,53 @@ async fn status(target: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn account(target: &Target, id: &str, with_proof: bool) -> anyhow::Result<()> {
+/// The light client's chain of trust, anchored in `genesis` (default: the devnet's genesis file).
+fn finality_checker(target: &Target, genesis: Option<PathBuf>) -> anyhow::Result<FinalityChecker> {
+    let path = genesis.unwrap_or_else(|| target.dir.join("genesis.json"));
+    let genesis = formica_node::read_genesis(&path).with_context(|| {
+        format!("the genesis file {} (pass --genesis FILE, the chain's genesis file)", path.display())
+    })?;
+    FinalityChecker::from_genesis(&genesis).with_context(|| format!("the genesis file {}", path.display()))
+}
+
+async fn verify_block(target: &Target, genesis: Option<PathBuf>, height: u64) -> anyhow::Result<()> {
+    let mut checker = finality_checker(target, genesis)?;
+    let client = target.client().await?;
+    let height = Height(height);
+    let verdict = client.verified_header(&mut checker, height).await;
+    let epoch = formica_client::finality::epoch_of(height, checker.epoch_blocks());
+    match verdict {
+        Ok(header) => {
+            let validators = checker.committee(epoch).map_or(0, |committee| committee.validators.len());
+            if target.json {
+                return print_json(&serde_json::json!({
+                    "height": height,
+                    "block_hash": hash_to_hex(&header.digest()),
+                    "epoch": epoch,
+                    "validators": validators,
+                    "state_root": hash_to_hex(&header.state_root),
+                    "final": true,
+                }));
+            }
+            println!("block        {} at height {height}", hash_to_hex(&header.digest()));
+            println!("epoch        {epoch} ({validators} validators, followed from the genesis)");
+            println!("state root   {}", hash_to_hex(&header.state_root));
+            println!("verdict      FINAL: finalized by a quorum of epoch {epoch}'s validators");
+            Ok(())
+        }
+        Err(formica_client::ClientError::Unverified(reason)) => {
+            bail!("verdict: NOT VERIFIED: block {height} is not proven final: {reason}")
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot check block {height}")),
+    }
+}
+
+async fn account(target: &Target, id: &str, with_proof: Option<Option<PathBuf>>) -> anyhow::Result<()> {
     let id = AccountId::from_hex(id).with_context(|| format!("account id {id:?}"))?;
     let client = target.client().await?;
-    if with_proof {
-        let (proof, check) = client.verified_account(id).await?;
+    if let Some(genesis) = with_proof {
+        let mut checker = finality_checker(target, genesis)?;
+        let (proof, check) = client.verified_account(id, &mut checker).await?;
         if target.json {
             return print_json(&serde_json::json!({ "proof": proof, "check": format!("{check:?}") }));
         }
@@ -734,9 +804,11 @@ async fn account(target: &Target, id: &str, with_proof: bool) -> anyhow::Result<
         println!("state root   {}", hash_to_hex(&proof.state_root));
         println!("proof        {} bytes", proof.proof.len().saturating_sub(2) / 2);
         match check {
-            formica_client::ProofCheck::Verified => {
-                println!("verified     the proof matches the state root in the header of block {}", proof.height)
-            }
+            formica_client::ProofCheck::Verified => println!(
+                "verified     the proof matches the state root of block {}, which a quorum of its epoch's \
+                 validators finalized",
+                proof.height
+            ),
             formica_client::ProofCheck::AbsentUnproven => {
                 println!("verified     no (absence cannot be proven in unordered state)")
             }

@@ -5,7 +5,8 @@
 //! - `formica node --config FILE`: one production node.
 //! - `formica genesis ...`: a genesis file from what each organisation hands in.
 //! - `formica keys new`, `formica status`, `formica account`, `formica block`, `formica tx ...`:
-//!   client commands over JSON-RPC (see [`client`]).
+//!   client commands over JSON-RPC (see [`client`]); `formica verify block HEIGHT` checks a
+//!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
 //!   (see [`invoice`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).

@@ -1,6 +1,7 @@
 //! [`Client`]: typed calls, transaction building, and waiting for finality.
 
 use crate::error::{ClientError, Result};
+use crate::finality::FinalityChecker;
 use commonware_codec::{DecodeExt, Encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
@@ -8,8 +9,8 @@ use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::invoices::InvoiceView;
 use formica_rpc::types::{
-    AccountProofView, AccountRecordView, AccountView, BlockView, GovernanceView, OrganisationView, ProposalView,
-    ReceiptView, StatusView, TransactionView, codec,
+    AccountProofView, AccountRecordView, AccountView, BlockView, FinalityView, GovernanceView, OrganisationView,
+    ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
     AccountId, AccountKey, Amount, Hash, Height, InvoiceNumber, Nonce, Payload, Symbol, Transaction, TransactionBody,
@@ -140,6 +141,12 @@ impl Client {
 
     pub async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>> {
         call!(self, get_block_by_hash(hash_to_hex(&hash)))
+    }
+
+    /// The finality proof of the block at `height` as the node serves it (`None` if the node
+    /// has no finalized block there). Unchecked: [`Client::verified_header`] checks it.
+    pub async fn finality(&self, height: Height) -> Result<Option<FinalityView>> {
+        call!(self, get_finality(height.get()))
     }
 
     /// The account as of the latest finalized block.
@@ -400,7 +407,8 @@ pub fn websocket_url(url: &str) -> Result<String> {
 /// What checking an account proof established.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProofCheck {
-    /// The account value is in the state whose root the block header at the proof's height commits to.
+    /// The account value is in the state whose root the block header at the proof's height
+    /// commits to, and that header is proven final by a quorum of its epoch's validators.
     Verified,
     /// The account does not exist; unordered state has no exclusion proofs, so absence is unproven.
     AbsentUnproven,
@@ -409,21 +417,36 @@ pub enum ProofCheck {
 }
 
 impl Client {
-    /// Fetches an account with its proof and checks it: the Merkle proof against the state root,
-    /// and that state root against the header of the block at that height, whose encoding must
-    /// hash to the block hash. (The finalization certificate's validator signatures are not
-    /// served yet, so the header itself is trusted from this node.)
-    pub async fn verified_account(&self, id: AccountId) -> Result<(AccountProofView, ProofCheck)> {
+    /// Fetches an account with its proof and checks it without trusting the node: the Merkle
+    /// proof against the state root, that state root against the header of the block at that
+    /// height, and that header's finality (its finalization certificate under the committee of
+    /// its epoch, learned through `checker`'s chain of trust; see [`crate::finality`]).
+    ///
+    /// A proof or header that does not check out gives [`ProofCheck::Invalid`]; a finality proof
+    /// that does not check out gives [`ClientError::Unverified`] with the reason.
+    pub async fn verified_account(
+        &self,
+        id: AccountId,
+        checker: &mut FinalityChecker,
+    ) -> Result<(AccountProofView, ProofCheck)> {
         let view = self.account_proof(id).await?;
         let Some(block) = self.block_by_height(view.height).await? else {
             return Ok((view, ProofCheck::Invalid));
         };
         let check = check_account_proof(&view, &block);
+        if check == ProofCheck::Invalid {
+            return Ok((view, check));
+        }
+        let header = self.verified_header(checker, view.height).await?;
+        if header.digest() != block.hash || header.state_root != view.state_root {
+            return Ok((view, ProofCheck::Invalid));
+        }
         Ok((view, check))
     }
 }
 
-/// Checks an account proof against the block at its height (see [`Client::verified_account`]).
+/// Checks an account proof against the block at its height (see [`Client::verified_account`]);
+/// the block's finality is not checked here.
 pub fn check_account_proof(view: &AccountProofView, block: &BlockView) -> ProofCheck {
     if !crate::verify_block_header(block)
         || block.hash != view.block_hash

@@ -25,6 +25,9 @@ pub enum ClientError {
     AccountNotFound { account: AccountId },
     #[error("the finalized height is too close to the maximum to set an expiry")]
     ExpiryOverflow,
+    /// What the node served does not prove what it claims (finality, a header, a proof).
+    #[error("not verified: {0}")]
+    Unverified(#[from] crate::finality::FinalityError),
     #[error("timed out after {} ms waiting for {what}", .timeout.as_millis())]
     Timeout { what: String, timeout: Duration },
 }

@@ -9,7 +9,12 @@
 //! account's finalized nonce, an expiry past the finalized height), submitting them, and waiting
 //! for finality ([`Client::wait_for_receipt`]: a WebSocket subscription, or polling when that is
 //! not possible). It also checks what a node says where it can without trusting it:
-//! [`verify_block_header`] recomputes a block's digest from its encoded header.
+//! [`verify_block_header`] recomputes a block's digest from its encoded header, and
+//! [`finality`] checks that a block was finalized by a quorum of its epoch's validators
+//! ([`check_finality`]), following validator-set changes from a trust anchor (the genesis file or
+//! a checkpoint) across epochs ([`FinalityChecker`], [`Client::verified_header`]).
+//! [`Client::verified_account`] checks an account's Merkle proof against a header proven final
+//! that way, so its verdict depends on nothing the node says.
 //!
 //! Errors are [`ClientError`]; a refusal by the node keeps its stable JSON-RPC code
 //! ([`ClientError::code`], compared with [`formica_rpc::codes`]). Every call is bounded by
@@ -18,9 +23,11 @@
 
 mod client;
 mod error;
+pub mod finality;
 
 pub use client::{Client, ClientConfig, ProofCheck, check_account_proof, websocket_url};
 pub use error::{ClientError, Result};
+pub use finality::{Committee, FinalityChecker, FinalityError, check_finality};
 pub use formica_crypto::{AccountSigner, KeyFile};
 pub use formica_rpc::codes;
 pub use formica_rpc::types;

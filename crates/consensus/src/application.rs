@@ -43,11 +43,26 @@ pub trait TransactionSource: Clone + Send + Sync + 'static {
     fn candidates(&self, limit: usize) -> impl Future<Output = Vec<Transaction>> + Send;
 }
 
+/// The quorum certificate that finalized a block: the finalize votes of at least two thirds of
+/// its epoch's committee on the block's digest, under the chain's consensus namespace.
+pub type FinalizationCertificate = commonware_consensus::simplex::types::Finalization<SigningScheme, Hash>;
+
 /// Told about every finalized block, in height order, once its state is applied. Must make
 /// whatever it records durable before returning: the block is acknowledged right after.
 pub trait FinalizedObserver: Clone + Send + Sync + 'static {
-    fn finalized(&self, block: Arc<Block>, receipts: Arc<Vec<Receipt>>) -> impl Future<Output = ()> + Send;
+    /// `finalization` is the block's own finalization certificate when this node holds one. A
+    /// block finalized only through a descendant's certificate (simplex finalizes ancestors
+    /// implicitly), or backfilled without its certificate, comes with `None`.
+    fn finalized(
+        &self,
+        block: Arc<Block>,
+        receipts: Arc<Vec<Receipt>>,
+        finalization: Option<FinalizationCertificate>,
+    ) -> impl Future<Output = ()> + Send;
 }
+
+/// Where the application finds finalization certificates: marshal's archive.
+pub type CertificateSource = commonware_consensus::marshal::core::Mailbox<SigningScheme, crate::engine::Variant>;
 
 /// The genesis block of a chain with the given parameters and validator set.
 ///
@@ -117,6 +132,7 @@ pub struct FormicaApplication<M, O> {
     receipts: ReceiptCache,
     faults: FaultInjection,
     boundaries: Option<crate::epochs::BoundarySender>,
+    certificates: Option<CertificateSource>,
     _source: std::marker::PhantomData<M>,
 }
 
@@ -130,6 +146,7 @@ impl<M, O> FormicaApplication<M, O> {
             receipts: Arc::new(Mutex::new(BTreeMap::new())),
             faults: FaultInjection::NONE,
             boundaries: None,
+            certificates: None,
             _source: std::marker::PhantomData,
         }
     }
@@ -139,6 +156,27 @@ impl<M, O> FormicaApplication<M, O> {
     pub fn with_boundaries(mut self, boundaries: crate::epochs::BoundarySender) -> Self {
         self.boundaries = Some(boundaries);
         self
+    }
+
+    /// The same application, handing the observer each finalized block's certificate from
+    /// marshal's archive (without this, the observer gets none).
+    pub fn with_certificates(mut self, certificates: CertificateSource) -> Self {
+        self.certificates = Some(certificates);
+        self
+    }
+
+    /// The certificate marshal holds for `block`, if it finalizes exactly this block.
+    async fn certificate(&self, block: &Block) -> Option<FinalizationCertificate> {
+        let marshal = self.certificates.as_ref()?;
+        let height = commonware_consensus::types::Height::new(block.header.height.get());
+        let finalization = marshal.get_finalization(height).await?;
+        if finalization.proposal.payload != block.hash() {
+            // Marshal stores certificates by height next to the block it finalized, so this
+            // would be a bug there; recording a certificate of another block would be worse.
+            warn!(height = %block.header.height, "the stored finalization is of another block; not recording it");
+            return None;
+        }
+        Some(finalization)
     }
 
     /// The same application with deliberate bugs (tests of the tests only).
@@ -380,8 +418,9 @@ where
         _readers: <StateDatabases<E> as DatabaseSet<E>>::Readers,
     ) {
         info!(height = %block.header.height, transactions = block.transactions.len(), "block finalized");
+        let certificate = self.certificate(block).await;
         let block = Arc::new(block.clone());
-        self.observer.finalized(block.clone(), captured).await;
+        self.observer.finalized(block.clone(), captured, certificate).await;
         if formica_execution::is_epoch_last(&self.parameters, block.header.height)
             && let Some(boundaries) = &self.boundaries
         {

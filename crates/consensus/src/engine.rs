@@ -277,7 +277,8 @@ where
     let (boundary_sender, boundaries) = BoundarySender::channel();
     let application = FormicaApplication::new(config.parameters.clone(), genesis.clone(), config.observer)
         .with_faults(config.faults)
-        .with_boundaries(boundary_sender);
+        .with_boundaries(boundary_sender)
+        .with_certificates(marshal_mailbox.clone());
     // The orchestrator restarts from the stored boundary block of the current epoch, so marshal
     // keeps at least an epoch of blocks whatever the operator configured.
     let epoch_blocks = usize::try_from(parameters.epoch_blocks).unwrap_or(usize::MAX);

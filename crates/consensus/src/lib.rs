@@ -15,6 +15,9 @@
 //!   re-executing it reproduces the receipts root, the state root and the state sync target.
 //! - Every node replays the same finalized blocks in the same order, so every node holds the
 //!   same state root at every height.
+//! - The observer gets each finalized block with the finalization certificate marshal holds for
+//!   it ([`FinalizedObserver`]), so a node can keep certificates as long as it keeps blocks and
+//!   light clients can check finality without trusting it.
 //! - The committee of epoch `e + 1` is the validator list the last block of epoch `e` states,
 //!   which every validator checked against its own execution before voting; [`epochs`] moves the
 //!   engine, the p2p peer sets and the certificate verifier to it together.
@@ -24,6 +27,6 @@ pub mod engine;
 pub mod epochs;
 
 pub use application::{
-    EMPTY_BLOCK_WAIT, FaultInjection, FinalizedObserver, FormicaApplication, SigningScheme, TIMESTAMP_DRIFT_MAX,
-    TransactionSource, genesis_block,
+    CertificateSource, EMPTY_BLOCK_WAIT, FaultInjection, FinalizationCertificate, FinalizedObserver,
+    FormicaApplication, SigningScheme, TIMESTAMP_DRIFT_MAX, TransactionSource, genesis_block,
 };

@@ -5,8 +5,8 @@ use crate::{Chain, Validator};
 use commonware_runtime::{Clock, Spawner};
 use formica_mempool::{AdmissionError, Mempool};
 use formica_rpc::{
-    AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FinalizedBlock, QueryResult,
-    Status, SubmitError, TransactionRecord,
+    AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FINALITY_HEADERS_MAX,
+    Finality, FinalizedBlock, QueryResult, Status, SubmitError, TransactionRecord,
 };
 use formica_state::{IndexError, Indexes};
 use formica_state::{StateKey, StateValue};
@@ -34,6 +34,8 @@ pub struct NodeBackend<E: commonware_storage::Context + Spawner> {
     finalized: broadcast::Sender<Arc<FinalizedBlock>>,
     peers: PeerCounter,
     committees: formica_consensus::epochs::Committees,
+    /// Marshal's archive: certificates that reached the node after their block was indexed.
+    certificates: formica_consensus::CertificateSource,
 }
 
 impl<E> NodeBackend<E>
@@ -52,8 +54,52 @@ where
             finalized: validator.finalized.clone(),
             peers,
             committees: validator.engine.committees.clone(),
+            certificates: validator.engine.marshal.clone(),
         }
     }
+}
+
+impl<E: commonware_storage::Context + Spawner> NodeBackend<E> {
+    /// The encoded certificate of the finalized `block`: from the indexes, or else from marshal
+    /// (then copied into the indexes, so it outlives marshal's pruning).
+    async fn certificate(&self, block: &Block) -> Result<Option<Vec<u8>>, BackendError> {
+        use commonware_codec::Encode as _;
+        let height = block.header.height;
+        if let Some(certificate) = self.indexes.finalization(height).map_err(storage)? {
+            return Ok(Some(certificate));
+        }
+        let Some(finalization) =
+            self.certificates.get_finalization(commonware_consensus::types::Height::new(height.get())).await
+        else {
+            return Ok(None);
+        };
+        if finalization.proposal.payload != block.hash() {
+            return Ok(None);
+        }
+        let certificate = finalization.encode().to_vec();
+        self.indexes.insert_finalization(height, &certificate).map_err(storage)?;
+        Ok(Some(certificate))
+    }
+
+    /// The validators of `epoch`: the genesis ones, or those the previous epoch's last block names.
+    fn committee(&self, epoch: u64) -> Result<Vec<PublicKey>, BackendError> {
+        let Some(previous) = epoch.checked_sub(1) else {
+            return Ok(self.chain.parameters.genesis_nodes.validators());
+        };
+        let boundary = epoch_last(previous, self.chain.parameters.epoch_blocks)
+            .ok_or_else(|| unavailable(format!("epoch {epoch} is beyond the last height")))?;
+        let block = self
+            .indexes
+            .block_by_height(boundary)
+            .map_err(storage)?
+            .ok_or_else(|| unavailable(format!("the last block of epoch {previous} is not indexed")))?;
+        Ok(block.header.next_nodes.validators())
+    }
+}
+
+/// The last height of `epoch` with `epoch_blocks` heights per epoch.
+fn epoch_last(epoch: u64, epoch_blocks: u64) -> Option<Height> {
+    epoch.checked_add(1)?.checked_mul(epoch_blocks)?.checked_sub(1).map(Height)
 }
 
 fn unavailable(reason: String) -> BackendError {
@@ -318,6 +364,39 @@ where
             mempool_size: self.mempool.len() as u64,
             node_public_key: self.public_key.clone(),
         })
+    }
+
+    async fn finality(&self, height: Height) -> Result<Option<Finality>, BackendError> {
+        let Some(block) = self.indexes.block_by_height(height).map_err(storage)? else {
+            return Ok(None);
+        };
+        let epoch_blocks = self.chain.parameters.epoch_blocks;
+        let epoch = height.get() / epoch_blocks;
+        // A certificate is only checked against its own epoch's committee: the link stops at the
+        // epoch's last block, which is always finalized by a certificate of that epoch.
+        let last = epoch_last(epoch, epoch_blocks).unwrap_or(Height(u64::MAX)).min(self.head.get().height);
+        let mut block = block;
+        let mut headers = Vec::new();
+        loop {
+            let certificate = self.certificate(&block).await?;
+            let at = block.header.height;
+            headers.push(block.header);
+            if let Some(certificate) = certificate {
+                return Ok(Some(Finality { headers, certificate, epoch, validators: self.committee(epoch)? }));
+            }
+            let next = at.next().filter(|next| *next <= last && headers.len() < FINALITY_HEADERS_MAX);
+            let found = match next {
+                Some(next) => self.indexes.block_by_height(next).map_err(storage)?,
+                None => None,
+            };
+            let Some(found) = found else {
+                return Err(unavailable(format!(
+                    "this node holds no finalization certificate of block {height} or of a descendant up to \
+                     height {at} in its epoch"
+                )));
+            };
+            block = found;
+        }
     }
 
     fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>> {

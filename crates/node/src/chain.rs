@@ -100,9 +100,7 @@ impl Chain {
 
     /// The consensus signing namespace: votes of one chain are worthless on another.
     pub fn namespace(&self) -> Vec<u8> {
-        let mut namespace = b"FORMICA_CONSENSUS_V1_".to_vec();
-        namespace.extend_from_slice(&self.genesis.chain_id.get().to_be_bytes());
-        namespace
+        formica_types::consensus_namespace(self.genesis.chain_id)
     }
 
     /// The genesis block.

@@ -206,7 +206,7 @@ impl<E: commonware_storage::Context + Spawner> TransactionSource for PoolSource<
     }
 }
 
-/// Records each finalized block: indexes (durably), mempool, head, subscribers.
+/// Records each finalized block: indexes with its certificate (durably), mempool, head, subscribers.
 pub struct Observer<E: commonware_storage::Context + Spawner> {
     indexes: Indexes,
     mempool: Mempool<StateReader<E>>,
@@ -226,8 +226,16 @@ impl<E: commonware_storage::Context + Spawner> Clone for Observer<E> {
 }
 
 impl<E: commonware_storage::Context + Spawner> FinalizedObserver for Observer<E> {
-    async fn finalized(&self, block: Arc<Block>, receipts: Arc<Vec<Receipt>>) {
-        if let Err(error) = self.indexes.insert_finalized(&block, &receipts) {
+    async fn finalized(
+        &self,
+        block: Arc<Block>,
+        receipts: Arc<Vec<Receipt>>,
+        finalization: Option<formica_consensus::FinalizationCertificate>,
+    ) {
+        use commonware_codec::Encode as _;
+        // Kept with the block, durably, for light clients (`formica_getFinality`).
+        let certificate = finalization.map(|finalization| finalization.encode());
+        if let Err(error) = self.indexes.insert_finalized(&block, &receipts, certificate.as_deref()) {
             // The indexes would silently miss a finalized block: stop rather than serve that.
             panic!("cannot record finalized block {} in the indexes: {error}", block.header.height);
         }

@@ -6,8 +6,8 @@ use crate::assets::{AssetView, AttestationView, HoldingView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use crate::invoices::InvoiceView;
 use crate::types::{
-    AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
-    StatusView, TransactionView,
+    AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
+    ReceiptView, StatusView, TransactionView,
 };
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
@@ -42,6 +42,12 @@ pub trait FormicaApi {
     /// An account (or its absence) with a proof against the latest finalized state root.
     #[method(name = "getAccountProof", with_extensions)]
     async fn get_account_proof(&self, id: String) -> RpcResult<AccountProofView>;
+
+    /// What proves the finalized block at `height` final: its finalization certificate (or a
+    /// descendant's, with the headers linking them) and its epoch's committee (`null` if no block
+    /// at `height` is finalized yet).
+    #[method(name = "getFinality", with_extensions)]
+    async fn get_finality(&self, height: u64) -> RpcResult<Option<FinalityView>>;
 
     /// Governance as of the latest finalized block: members, counters, policies.
     #[method(name = "getGovernance", with_extensions)]

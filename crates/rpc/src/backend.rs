@@ -2,8 +2,8 @@
 
 use formica_types::{
     Account, AccountId, Amount, ApprovalRule, Block, ChainId, ContractAdmin, ContractRecord, FailureCode,
-    GasParameters, GovernanceAction, GovernanceState, Hash, Height, KeyEntry, Module, Nonce, OrgId, Organisation,
-    PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role, Transaction, hash_to_hex,
+    GasParameters, GovernanceAction, GovernanceState, Hash, Header, Height, KeyEntry, Module, Nonce, OrgId,
+    Organisation, PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role, Transaction, hash_to_hex,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -107,9 +107,40 @@ pub trait Backend: Send + Sync + 'static {
         std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve contracts".into() }))
     }
 
+    /// What proves the finalized block at `height` final ([`Finality`]); `None` if no block at
+    /// `height` is finalized yet. At most [`FINALITY_HEADERS_MAX`] headers; a node that holds no
+    /// certificate that close returns [`BackendError::Unavailable`].
+    fn finality(&self, _height: Height) -> impl Future<Output = Result<Option<Finality>, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve finality proofs".into() }))
+    }
+
     /// Finalized blocks as they are committed (with their receipts), for subscriptions. The
     /// channel is bounded; a subscriber that falls behind by more than its capacity is told so.
     fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>>;
+}
+
+/// The most headers one finality proof links: a block's own certificate is normally stored,
+/// and when it is not (simplex finalized it through a descendant) a certified descendant is at
+/// most a few blocks away.
+pub const FINALITY_HEADERS_MAX: usize = 64;
+
+/// What proves a finalized block final to a client that trusts only the validator set of its
+/// epoch: the block's header, the headers of its descendants up to the first one whose own
+/// finalization certificate the node holds, that certificate, and the epoch's committee.
+///
+/// The client checks that each header's `parent` is the digest of the one before, that the
+/// certificate finalizes the last header's digest in the same epoch, and that its signatures
+/// carry a quorum of the committee (`formica-client`'s finality module). The committee is shown
+/// for convenience only: a client takes it from its own chain of trust, never from here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finality {
+    /// At least one, at most [`FINALITY_HEADERS_MAX`], consecutive heights, all in `epoch`.
+    pub headers: Vec<Header>,
+    /// The encoded simplex finalization certificate of the last header's block.
+    pub certificate: Vec<u8>,
+    pub epoch: u64,
+    /// The validators of `epoch`, as the previous epoch's last block (or the genesis) states them.
+    pub validators: Vec<PublicKey>,
 }
 
 /// A deployed contract's records.

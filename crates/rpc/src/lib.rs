@@ -9,7 +9,9 @@
 //! # Methods
 //! `formica_sendTransaction`, `formica_getTransaction`, `formica_getTransactionReceipt`,
 //! `formica_getBlockByHeight`, `formica_getBlockByHash`, `formica_getAccount`,
-//! `formica_getAccountProof`, `formica_status`, `formica_health`; subscriptions (WebSocket only)
+//! `formica_getAccountProof`, `formica_getFinality` (a block's finalization certificate, the
+//! headers linking the block to it, and the epoch's committee: [`Finality`]), `formica_status`,
+//! `formica_health`; subscriptions (WebSocket only)
 //! `formica_subscribeFinalizedBlocks` / `formica_unsubscribeFinalizedBlocks` (notifications
 //! `formica_finalizedBlock`) and `formica_subscribeTransaction` / `formica_unsubscribeTransaction`
 //! (one `formica_transactionReceipt` notification when the transaction is final).
@@ -68,8 +70,8 @@ pub mod types;
 
 pub use api::{FormicaApiClient, FormicaApiServer};
 pub use backend::{
-    AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FinalizedBlock, QueryResult,
-    Status, SubmitError, TransactionRecord,
+    AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FINALITY_HEADERS_MAX,
+    Finality, FinalizedBlock, QueryResult, Status, SubmitError, TransactionRecord,
 };
 pub use error::codes;
 pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};

@@ -5,8 +5,8 @@ use crate::api::FormicaApiServer;
 use crate::backend::{Backend, FinalizedBlock, SubmitError};
 use crate::error::{codes, invalid_params};
 use crate::types::{
-    AccountProofView, AccountView, BlockView, GovernanceView, HealthView, OrganisationView, ProposalView, ReceiptView,
-    StatusView, TransactionView, codec,
+    AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
+    ReceiptView, StatusView, TransactionView, codec,
 };
 use commonware_codec::Decode;
 use formica_types::{AccountId, ChainId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex};
@@ -297,6 +297,20 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         let id = parse_account_id(&id)?;
         let proof = self.backend.account_proof(id).await?;
         Ok(AccountProofView::from(&proof))
+    }
+
+    async fn get_finality(&self, ext: &Extensions, height: u64) -> RpcResult<Option<FinalityView>> {
+        self.authorise(ext).await?;
+        let Some(finality) = self.backend.finality(Height(height)).await? else {
+            return Ok(None);
+        };
+        match FinalityView::new(&finality) {
+            Some(view) if view.height == Height(height) => Ok(Some(view)),
+            _ => Err(crate::backend::BackendError::Storage {
+                reason: format!("the finality proof of height {height} is malformed"),
+            }
+            .into()),
+        }
     }
 
     async fn get_governance(&self, ext: &Extensions) -> RpcResult<GovernanceView> {

@@ -9,7 +9,7 @@
 //! strings themselves.
 
 use crate::backend::AccountDetails;
-use crate::backend::{AccountProof, FinalizedBlock, Status, TransactionRecord};
+use crate::backend::{AccountProof, FINALITY_HEADERS_MAX, Finality, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
     Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts,
@@ -654,6 +654,47 @@ impl From<&Status> for StatusView {
             mempool_size: status.mempool_size,
             node_public_key: status.node_public_key.clone(),
         }
+    }
+}
+
+/// What proves a finalized block final (`formica_getFinality`; see [`Finality`]): the headers
+/// from the block to the first descendant with its own finalization certificate (usually the
+/// block itself), that certificate, and the committee of the epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalityView {
+    pub height: Height,
+    #[serde(with = "codec::hash")]
+    pub block_hash: Hash,
+    /// The consensus epoch of the block and of the certificate.
+    pub epoch: u64,
+    /// The height of the block the certificate is of (`height` unless the block was finalized
+    /// through a descendant).
+    pub certified_height: Height,
+    /// `0x` hex of the encoded simplex finalization certificate (proposal and signatures).
+    pub certificate: String,
+    /// `0x` hex of the canonical header encodings, from `height` to `certified_height`.
+    pub headers: Vec<String>,
+    /// The committee of `epoch` as this node knows it; a client checks against its own.
+    #[serde(with = "codec::public_keys")]
+    pub validators: Vec<PublicKey>,
+}
+
+impl FinalityView {
+    /// The view of a backend's answer; `None` if it breaks the shape [`Finality`] promises.
+    pub fn new(finality: &Finality) -> Option<Self> {
+        let (first, last) = (finality.headers.first()?, finality.headers.last()?);
+        if finality.headers.len() > FINALITY_HEADERS_MAX {
+            return None;
+        }
+        Some(Self {
+            height: first.height,
+            block_hash: first.digest(),
+            epoch: finality.epoch,
+            certified_height: last.height,
+            certificate: codec::to_hex(&finality.certificate),
+            headers: finality.headers.iter().map(|header| codec::to_hex(&header.encode())).collect(),
+            validators: finality.validators.clone(),
+        })
     }
 }
 

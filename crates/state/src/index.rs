@@ -1,10 +1,15 @@
-//! Secondary indexes on `fjall`: finalized blocks by height and hash, transactions by hash, and
-//! receipts by position.
+//! Secondary indexes on `fjall`: finalized blocks by height and hash, transactions by hash,
+//! receipts by position, and the finalization certificates of finalized blocks by height.
 //!
 //! The indexes are derived data. They are written once per finalized block, in one atomic batch,
 //! and synced before the block is acknowledged to consensus, so after a crash every acknowledged
 //! block is indexed; a block indexed but not acknowledged is written again (same keys, same
-//! bytes) when it is replayed.
+//! bytes) when it is replayed. Nothing is pruned: blocks and their certificates are kept for as
+//! long as the node runs, which is what lets light clients check old blocks' finality.
+//!
+//! Certificates are opaque bytes here (their format belongs to consensus). A block may have no
+//! certificate of its own (simplex finalizes ancestors through a descendant's certificate); one
+//! that reaches the node after its block was indexed is added by [`Indexes::insert_finalization`].
 
 use bytes::Bytes;
 use commonware_codec::{Decode, DecodeExt, Encode};
@@ -40,8 +45,13 @@ pub struct Indexes {
     block_heights: Keyspace,
     transactions: Keyspace,
     receipts: Keyspace,
+    finalizations: Keyspace,
     limits: BlockLimits,
 }
+
+/// The largest stored finalization certificate read back (a larger entry is corrupt): a
+/// proposal and one signature per validator of the largest committee, with generous framing.
+pub const FINALIZATION_BYTES_MAX: usize = 256 + 72 * formica_types::VALIDATORS_MAX as usize;
 
 fn height_key(height: Height) -> [u8; 8] {
     height.get().to_be_bytes()
@@ -66,15 +76,21 @@ impl Indexes {
         let block_heights = database.keyspace("block_heights", KeyspaceCreateOptions::default)?;
         let transactions = database.keyspace("transactions", KeyspaceCreateOptions::default)?;
         let receipts = database.keyspace("receipts", KeyspaceCreateOptions::default)?;
-        Ok(Self { database, blocks, block_heights, transactions, receipts, limits })
+        let finalizations = database.keyspace("finalizations", KeyspaceCreateOptions::default)?;
+        Ok(Self { database, blocks, block_heights, transactions, receipts, finalizations, limits })
     }
 
-    /// Records a finalized block and its receipts, durably.
-    pub fn insert_finalized(&self, block: &Block, receipts: &[Receipt]) -> Result<()> {
+    /// Records a finalized block, its receipts and (if the node holds it) the encoded certificate
+    /// that finalized it, durably.
+    pub fn insert_finalized(&self, block: &Block, receipts: &[Receipt], finalization: Option<&[u8]>) -> Result<()> {
         assert_eq!(block.transactions.len(), receipts.len(), "one receipt per transaction");
         let height = block.header.height;
         let mut batch = self.database.batch().durability(Some(PersistMode::SyncData));
         batch.insert(&self.blocks, height_key(height), block.encode().to_vec());
+        if let Some(finalization) = finalization {
+            assert!(finalization.len() <= FINALIZATION_BYTES_MAX, "a certificate of at most VALIDATORS_MAX signers");
+            batch.insert(&self.finalizations, height_key(height), finalization.to_vec());
+        }
         batch.insert(&self.block_heights, block.hash().as_ref().to_vec(), height_key(height).to_vec());
         for (index, (transaction, receipt)) in block.transactions.iter().zip(receipts).enumerate() {
             let index = u32::try_from(index).expect("a block holds fewer than 2^32 transactions");
@@ -87,6 +103,27 @@ impl Indexes {
         }
         batch.commit()?;
         Ok(())
+    }
+
+    /// Records the encoded certificate of the finalized block at `height`, durably (for a
+    /// certificate that arrived after its block was indexed).
+    pub fn insert_finalization(&self, height: Height, finalization: &[u8]) -> Result<()> {
+        assert!(finalization.len() <= FINALIZATION_BYTES_MAX, "a certificate of at most VALIDATORS_MAX signers");
+        let mut batch = self.database.batch().durability(Some(PersistMode::SyncData));
+        batch.insert(&self.finalizations, height_key(height), finalization.to_vec());
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// The encoded certificate that finalized the block at `height`, if the node holds one.
+    pub fn finalization(&self, height: Height) -> Result<Option<Vec<u8>>> {
+        let Some(bytes) = self.finalizations.get(height_key(height))? else {
+            return Ok(None);
+        };
+        if bytes.len() > FINALIZATION_BYTES_MAX {
+            return Err(corrupt("finalization", format!("{} bytes, at most {FINALIZATION_BYTES_MAX}", bytes.len())));
+        }
+        Ok(Some(bytes.to_vec()))
     }
 
     /// The highest indexed height, if any block was indexed.

@@ -7,7 +7,8 @@
 //!   `state_root` in every block header, and [`verify_account_proof`] checks that an account has
 //!   a given value against such a root: a client needs nothing else to trust an answer.
 //! - The secondary indexes ([`Indexes`], on `fjall`): finalized blocks by height and hash,
-//!   transactions by hash, receipts by position.
+//!   transactions by hash, receipts by position, and the finalization certificates of finalized
+//!   blocks (opaque bytes, at most [`FINALIZATION_BYTES_MAX`]) by height. Nothing is pruned.
 //!
 //! # What survives a restart
 //! The state database is persisted by `commonware-glue`'s stateful actor when a block is
@@ -27,7 +28,7 @@ pub use db::{
     AccountProof, BITMAP_CHUNK_BYTES, StateConfig, StateDatabases, StateDb, encode_account_proof, state_config,
     verify_account_proof,
 };
-pub use index::{IndexError, Indexes, TransactionLocation};
+pub use index::{FINALIZATION_BYTES_MAX, IndexError, Indexes, TransactionLocation};
 pub use layout::{
     CHUNK_BYTES, StateKey, StateValue, account_key, module_record_bytes, module_record_chunks, module_record_keys,
 };

@@ -59,10 +59,12 @@ fn indexes_find_blocks_transactions_and_receipts_after_reopening() {
     {
         let indexes = Indexes::open(directory.path(), BlockLimits::default()).expect("opens");
         assert_eq!(indexes.head().expect("reads"), None);
-        indexes.insert_finalized(&first, &[]).expect("writes");
-        indexes.insert_finalized(&second, &receipts).expect("writes");
+        indexes.insert_finalized(&first, &[], None).expect("writes");
+        indexes.insert_finalized(&second, &receipts, Some(&[7; 100])).expect("writes");
         // Replaying a block after a crash writes the same entries again.
-        indexes.insert_finalized(&second, &receipts).expect("writes");
+        indexes.insert_finalized(&second, &receipts, Some(&[7; 100])).expect("writes");
+        // A certificate that arrives after its block was indexed.
+        indexes.insert_finalization(Height(1), &[9; 80]).expect("writes");
     }
     let indexes = Indexes::open(directory.path(), BlockLimits::default()).expect("reopens");
     assert_eq!(indexes.head().expect("reads"), Some(Height(2)));
@@ -75,6 +77,9 @@ fn indexes_find_blocks_transactions_and_receipts_after_reopening() {
     assert_eq!(receipt, receipts[1]);
     assert_eq!(indexes.receipts(Height(2)).expect("reads"), receipts);
     assert_eq!(indexes.transaction(&hash_tagged(b"none", &[])).expect("reads"), None);
+    assert_eq!(indexes.finalization(Height(2)).expect("reads"), Some(vec![7; 100]));
+    assert_eq!(indexes.finalization(Height(1)).expect("reads"), Some(vec![9; 80]));
+    assert_eq!(indexes.finalization(Height(3)).expect("reads"), None);
 }
 
 #[test]

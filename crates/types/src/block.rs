@@ -6,7 +6,7 @@
 
 use crate::governance::ConsensusTimeouts;
 use crate::nodes::NodeSet;
-use crate::primitives::{Hash, Height, PublicKey, hash_tagged};
+use crate::primitives::{ChainId, Hash, Height, PublicKey, hash_tagged};
 use crate::receipt::Receipt;
 use crate::transaction::{Transaction, TransactionLimits};
 use bytes::BufMut;
@@ -46,6 +46,18 @@ impl BlockLimits {
         let counted = Header::ENCODED_BYTES_MAX + 5 + self.transactions_max * self.transaction.encoded_bytes_max;
         counted.min(self.bytes_max)
     }
+}
+
+/// The start of the namespace validators sign consensus messages under; the chain id follows.
+pub const CONSENSUS_NAMESPACE_PREFIX: &[u8] = b"FORMICA_CONSENSUS_V1_";
+
+/// The namespace of a chain's consensus votes and certificates (the prefix, then the chain id
+/// big-endian): votes of one chain are worthless on another. Light clients verify finalization
+/// certificates under it.
+pub fn consensus_namespace(chain_id: ChainId) -> Vec<u8> {
+    let mut namespace = CONSENSUS_NAMESPACE_PREFIX.to_vec();
+    namespace.extend_from_slice(&chain_id.get().to_be_bytes());
+    namespace
 }
 
 /// A block header.
@@ -253,4 +265,18 @@ pub fn transactions_root(transactions: &[Transaction]) -> Hash {
 pub fn receipts_root(receipts: &[Receipt]) -> Hash {
     let leaves: Vec<Hash> = receipts.iter().map(Receipt::hash).collect();
     merkle_root(&leaves)
+}
+
+#[cfg(test)]
+mod namespace_tests {
+    use super::*;
+
+    /// Frozen: validators sign under it and light clients verify under it.
+    #[test]
+    fn the_consensus_namespace_is_the_prefix_and_the_big_endian_chain_id() {
+        let mut expected = b"FORMICA_CONSENSUS_V1_".to_vec();
+        expected.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(consensus_namespace(ChainId(258)), expected);
+        assert_ne!(consensus_namespace(ChainId(1)), consensus_namespace(ChainId(2)));
+    }
 }

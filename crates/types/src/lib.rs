@@ -35,7 +35,10 @@ mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use assets::{ASSET_DECIMALS_MAX, AssetOp, AssetRecord, Attestation, Holding, Symbol};
-pub use block::{Block, BlockContext, BlockLimits, Header, merkle_root, receipts_root, transactions_root};
+pub use block::{
+    Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_root,
+    receipts_root, transactions_root,
+};
 pub use contract::{
     CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,
     ContractRecord, EVENT_DATA_BYTES_MAX, EVENT_TOPICS_MAX, EVENTS_PER_TRANSACTION_MAX, GasParameters,

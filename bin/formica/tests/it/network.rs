@@ -243,13 +243,33 @@ async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     let created = SENDERS as u128 * 1_000_000;
     assert_eq!(dev_account.balance, Amount(1_000_000_000_000_000_000 - created + total_sent + fees));
 
-    // An account proof from the restarted node verifies against its block header; a tampered one fails.
-    let (mut proof, check) = clients[3].verified_account(recipient).await.expect("proof");
+    // An account proof from the restarted node verifies against its block header, which its
+    // finalization certificate proves final to a client trusting only the genesis file; a
+    // tampered proof fails.
+    let genesis = formica_node::read_genesis(&dir.join("genesis.json")).expect("genesis file");
+    let mut checker = formica_client::FinalityChecker::from_genesis(&genesis).expect("trust anchor");
+    let (mut proof, check) = clients[3].verified_account(recipient, &mut checker).await.expect("proof");
     assert_eq!(check, formica_client::ProofCheck::Verified);
     let block = clients[3].block_by_height(proof.height).await.expect("rpc").expect("block");
     if let Some(account) = proof.account.as_mut() {
         account.balance = Amount(account.balance.get() + 1);
     }
     assert_eq!(formica_client::check_account_proof(&proof, &block), formica_client::ProofCheck::Invalid);
+
+    // The CLI's light-client check: a finalized block is FINAL, a height not reached is refused.
+    let verify = |height: u64| {
+        Command::new(binary())
+            .args(["verify", "block", &height.to_string(), "--dir"])
+            .arg(&dir)
+            .output()
+            .expect("formica verify runs")
+    };
+    let output = verify(target);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "verify block: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("FINAL: finalized by a quorum"), "{stdout}");
+    let output = verify(u64::MAX / 2);
+    assert!(!output.status.success(), "a block that does not exist is not verified");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("NOT VERIFIED"), "{output:?}");
     drop(nodes);
 }

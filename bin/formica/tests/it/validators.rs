@@ -227,6 +227,18 @@ async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_final
     let b = node5.block_by_height(Height(height)).await.expect("rpc").expect("block");
     assert_eq!((a.hash, a.state_root), (b.hash, b.state_root));
 
+    // A light client trusting only the genesis file follows the committee through the join,
+    // the removal and the rotation, and finds the latest block final (`formica verify block`
+    // asks node 0 by default).
+    let output = Command::new(binary())
+        .args(["verify", "block", &height.to_string(), "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("formica verify runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "verify block: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("FINAL: finalized by a quorum"), "{stdout}");
+
     // Old epochs' consensus journals are removed: node 0 keeps its current epoch's and the one
     // before, never epoch 0's (the chain is several epochs on by now).
     let epoch = clients[0].status().await.expect("status").epoch;

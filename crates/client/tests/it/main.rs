@@ -5,7 +5,10 @@ mod fake;
 
 use fake::{CHAIN_ID, FakeNode, account_of, key};
 use formica_client::types::ReceiptStatus;
-use formica_client::{AccountSigner, Client, ClientError, codes, verify_block_header, websocket_url};
+use formica_client::{
+    AccountSigner, Client, ClientError, Committee, FinalityChecker, FinalityError, codes, verify_block_header,
+    websocket_url,
+};
 use formica_rpc::{RunningServer, ServerConfig, serve};
 use formica_types::{AccountId, Amount, Height, Nonce, hash_tagged};
 use std::sync::Arc;
@@ -169,6 +172,47 @@ async fn account_proof_and_status() {
     let absent = client.account_proof(AccountId([3; 32])).await.expect("call");
     assert!(absent.account.is_none());
     assert_eq!(client.status().await.expect("call").chain_id, CHAIN_ID);
+    // The fake's proof bytes are not a Merkle proof: never reported as verified.
+    let anchor = Committee { epoch: 0, validators: fake::committee(0) };
+    let mut checker = FinalityChecker::from_checkpoint(CHAIN_ID, 1_000_000, anchor).expect("anchor");
+    let (_, check) = client.verified_account(account_of(&key(1)), &mut checker).await.expect("call");
+    assert_eq!(check, formica_client::ProofCheck::Invalid);
+}
+
+#[tokio::test]
+async fn verified_headers_follow_the_committees_from_the_anchor_over_rpc() {
+    let node = FakeNode::with_epochs(&[1], BALANCE, 8, 4);
+    for _ in 0..10 {
+        node.finalize();
+    }
+    let server = start(node.clone()).await;
+    let client = Client::connect(&server.http_url()).await.expect("connects");
+    let anchor = Committee { epoch: 0, validators: fake::committee(0) };
+    let mut checker = FinalityChecker::from_checkpoint(CHAIN_ID, 4, anchor.clone()).expect("anchor");
+
+    // Height 9 is in epoch 2: the checker learns epochs 1 and 2 from the last blocks of 0 and 1.
+    let header = client.verified_header(&mut checker, Height(9)).await.expect("final");
+    let block = client.block_by_height(Height(9)).await.expect("call").expect("block");
+    assert_eq!((header.height, header.digest()), (Height(9), block.hash));
+    assert_eq!(checker.committee(2).expect("learned").validators, fake::committee(2));
+    client.verified_header(&mut checker, Height(2)).await.expect("an earlier epoch is still known");
+
+    // A node lying about finality (certificates of the wrong committee) is caught.
+    node.set_forged_finality(true);
+    let mut fresh = FinalityChecker::from_checkpoint(CHAIN_ID, 4, anchor).expect("anchor");
+    match client.verified_header(&mut fresh, Height(9)).await {
+        Err(ClientError::Unverified(FinalityError::QuorumNotReached { epoch: 0, validators: 4 })) => {}
+        other => panic!("expected the boundary of epoch 0 to fail, got {other:?}"),
+    }
+    match client.verified_header(&mut checker, Height(9)).await {
+        Err(ClientError::Unverified(FinalityError::QuorumNotReached { epoch: 2, .. })) => {}
+        other => panic!("expected the block's own proof to fail, got {other:?}"),
+    }
+    node.set_forged_finality(false);
+    match client.verified_header(&mut checker, Height(50)).await {
+        Err(ClientError::Unverified(FinalityError::NotFinalized { .. })) => {}
+        other => panic!("expected no block, got {other:?}"),
+    }
 }
 
 #[tokio::test]

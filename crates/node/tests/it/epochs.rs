@@ -6,9 +6,12 @@ use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{Clock, Handle, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize};
+use formica_client::FinalityChecker;
+use formica_client::finality::epoch_last;
 use formica_consensus::engine::{self, Channels, Timeouts};
 use formica_consensus::epochs::{Committees, KeyedPeers};
 use formica_node::{Chain, ChainHead, ValidatorConfig, validator};
+use formica_rpc::types::FinalityView;
 use formica_types::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,6 +79,8 @@ struct Running {
     committees: Committees,
     mempool: formica_mempool::Mempool<validator::StateReader<deterministic::Context>>,
     indexes: formica_state::Indexes,
+    /// The node's RPC backend (what `formica_getFinality` answers from).
+    backend: std::sync::Arc<formica_node::backend::NodeBackend<deterministic::Context>>,
     task: Handle<()>,
 }
 
@@ -119,18 +124,21 @@ async fn start_node(
         let validator = validator::start(context, chain, config, channels, gossip, manager, control.clone(), tracker)
             .await
             .expect("the node starts");
+        let backend =
+            std::sync::Arc::new(formica_node::backend::NodeBackend::new(&validator, std::sync::Arc::new(|| 0)));
         let _ = sender.send((
             validator.head.clone(),
             validator.engine.committees.clone(),
             validator.mempool.clone(),
             validator.indexes.clone(),
+            backend,
         ));
         // The node lives as long as this task: aborting the task stops it.
         futures::future::pending::<()>().await;
         drop(validator);
     });
-    let (head, committees, mempool, indexes) = receiver.await.expect("the node reports its handles");
-    Running { key: key.public_key(), head, committees, mempool, indexes, task }
+    let (head, committees, mempool, indexes, backend) = receiver.await.expect("the node reports its handles");
+    Running { key: key.public_key(), head, committees, mempool, indexes, backend, task }
 }
 
 /// Waits until every node in `nodes` has finalized `height` (fails after two simulated minutes).
@@ -157,6 +165,13 @@ async fn pass(context: &deterministic::Context, node: &Running, transaction: Tra
         context.sleep(Duration::from_millis(100)).await;
         waited += Duration::from_millis(100);
     }
+}
+
+/// What `node` serves as the finality proof of `height`, as a client receives it.
+async fn finality(node: &Running, height: u64) -> Result<FinalityView, formica_rpc::BackendError> {
+    use formica_rpc::Backend as _;
+    let finality = node.backend.finality(Height(height)).await?.expect("the block is finalized");
+    Ok(FinalityView::new(&finality).expect("a well-formed proof"))
 }
 
 /// The first height of the epoch after the one containing `height`.
@@ -264,6 +279,31 @@ fn validators_join_leave_and_rotate_by_vote_at_epoch_boundaries() {
                 .map(|node| node.indexes.block_by_height(Height(height)).expect("reads").expect("indexed").hash())
                 .collect();
             assert!(hashes.iter().all(|hash| *hash == hashes[0]), "same block at height {height}");
+        }
+
+        // A light client trusting only the genesis file follows the committee through the join,
+        // the removal and the rotation, and finds every block final (node 3 ran throughout).
+        let mut checker = FinalityChecker::from_genesis(&genesis(&genesis_keys)).expect("trust anchor");
+        for epoch in 0..lowest / EPOCH_BLOCKS {
+            let boundary = epoch_last(epoch, EPOCH_BLOCKS).expect("small").get();
+            let view = finality(&nodes[3], boundary).await.expect("a boundary is always certified in its epoch");
+            checker.learn_next(epoch, &view).expect("the boundary is final under its epoch's committee");
+        }
+        let latest = checker.committee(lowest / EPOCH_BLOCKS).expect("learned").validators;
+        assert!(latest.contains(&rotated.public_key()) && !latest.contains(&genesis_keys[0].public_key()));
+        for height in 1..=lowest {
+            let view = finality(&nodes[3], height).await.expect("node 3 holds a certificate");
+            let header = checker.check(Height(height), &view).expect("final");
+            assert_eq!(
+                header.digest(),
+                nodes[3].indexes.block_by_height(Height(height)).expect("reads").expect("indexed").hash()
+            );
+        }
+        // A node that joined late may lack old certificates, but never serves a proof that fails.
+        for height in 1..=lowest {
+            if let Ok(view) = finality(&successor, height).await {
+                checker.check(Height(height), &view).expect("whatever a node serves verifies");
+            }
         }
     });
 }

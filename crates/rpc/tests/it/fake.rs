@@ -4,6 +4,9 @@
 //! balance, fee, expiry, duplicates, capacity); `finalize` turns the pool into a block, applies
 //! it, stores receipts and publishes the block on the broadcast channel.
 //!
+//! Every block is "finalized" by a genuine simplex certificate of its epoch's committee (four
+//! well-known keys per epoch, [`committee_keys`]); an epoch's last block names the next committee.
+//!
 //! Shared by the formica-rpc and formica-client tests (the client includes it by path).
 
 #![allow(dead_code)]
@@ -12,7 +15,8 @@ use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::{Signer, ed25519::PrivateKey};
 use commonware_utils::range::NonEmptyRange;
 use formica_rpc::{
-    AccountDetails, AccountProof, Backend, BackendError, FinalizedBlock, Status, SubmitError, TransactionRecord,
+    AccountDetails, AccountProof, Backend, BackendError, Finality, FinalizedBlock, Status, SubmitError,
+    TransactionRecord,
 };
 use formica_types::{
     Account, AccountId, AccountKey, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height, Nonce,
@@ -132,8 +136,59 @@ impl Ledger {
     }
 }
 
+/// The signing keys of epoch `epoch`'s committee.
+pub fn committee_keys(epoch: u64) -> Vec<PrivateKey> {
+    (0..4).map(|index| key(2_000 + 10 * epoch + index)).collect()
+}
+
+/// The validators of epoch `epoch`.
+pub fn committee(epoch: u64) -> Vec<formica_types::PublicKey> {
+    committee_keys(epoch).iter().map(|key| key.public_key()).collect()
+}
+
+fn node_set(epoch: u64) -> formica_types::NodeSet {
+    formica_types::NodeSet(
+        committee(epoch)
+            .into_iter()
+            .map(|key| formica_types::Node {
+                key,
+                org: formica_types::OrgId(1),
+                address: formica_types::NodeAddress("127.0.0.1:1".parse().expect("address")),
+                role: formica_types::NodeRole::Validator,
+            })
+            .collect(),
+    )
+}
+
+/// The encoding of a finalization of `header` by the first three of the four keys of `signers`.
+pub fn certify(header: &Header, signers: &[PrivateKey]) -> Vec<u8> {
+    use commonware_codec::Encode;
+    use commonware_consensus::simplex::scheme::ed25519::Scheme;
+    use commonware_consensus::simplex::types::{Finalization, Finalize, Proposal};
+    let namespace = formica_types::consensus_namespace(CHAIN_ID);
+    let participants = commonware_utils::ordered::Set::from_iter_dedup(signers.iter().map(|key| key.public_key()));
+    let proposal = Proposal::new(header.context.round, header.context.parent.0, header.digest());
+    let votes: Vec<Finalize<Scheme, Hash>> = signers[..3]
+        .iter()
+        .map(|signer| {
+            let scheme = Scheme::signer(&namespace, participants.clone(), signer.clone()).expect("a member");
+            Finalize::sign(&scheme, proposal.clone()).expect("signs")
+        })
+        .collect();
+    let scheme = Scheme::verifier(&namespace, participants);
+    let strategy = commonware_parallel::Sequential;
+    Finalization::from_finalizes(&scheme, commonware_utils::non_empty![@votes.iter()], &strategy)
+        .expect("a quorum assembles")
+        .encode()
+        .to_vec()
+}
+
 pub struct FakeNode {
     ledger: Mutex<Ledger>,
+    /// Heights per epoch.
+    epoch_blocks: u64,
+    /// Sign finality proofs with the next epoch's committee instead of the block's own (a lying node).
+    forged_finality: Mutex<bool>,
     blocks: broadcast::Sender<Arc<FinalizedBlock>>,
     capacity: usize,
     node_key: PrivateKey,
@@ -144,6 +199,11 @@ pub struct FakeNode {
 impl FakeNode {
     /// A node whose genesis funds the accounts of `funded` seeds with `balance` each.
     pub fn new(funded: &[u64], balance: u128, capacity: usize) -> Arc<Self> {
+        Self::with_epochs(funded, balance, capacity, 1_000_000)
+    }
+
+    /// Like [`FakeNode::new`], with a new committee every `epoch_blocks` heights.
+    pub fn with_epochs(funded: &[u64], balance: u128, capacity: usize, epoch_blocks: u64) -> Arc<Self> {
         let mut ledger = Ledger::default();
         for seed in funded {
             let key = key(*seed);
@@ -156,6 +216,8 @@ impl FakeNode {
         let (blocks, _) = broadcast::channel(16);
         Arc::new(Self {
             ledger: Mutex::new(ledger),
+            epoch_blocks,
+            forged_finality: Mutex::new(false),
             blocks,
             capacity,
             node_key: key(1000),
@@ -172,6 +234,11 @@ impl FakeNode {
         self.ledger.lock().expect("not poisoned").pending.len()
     }
 
+    /// Makes the node serve finality proofs signed by the wrong committee.
+    pub fn set_forged_finality(&self, forged: bool) {
+        *self.forged_finality.lock().expect("not poisoned") = forged;
+    }
+
     pub fn set_shutting_down(&self) {
         self.ledger.lock().expect("not poisoned").shutting_down = true;
     }
@@ -184,7 +251,7 @@ impl FakeNode {
             let receipts: Vec<Receipt> = transactions.iter().map(|transaction| ledger.execute(transaction)).collect();
             let parent = ledger.blocks.last().expect("genesis exists").hash();
             let height = ledger.height().next().expect("small");
-            let block = build_block(height, parent, transactions, &receipts);
+            let block = build_block_in(height, parent, transactions, &receipts, self.epoch_blocks);
             for (index, (transaction, receipt)) in block.transactions.iter().zip(&receipts).enumerate() {
                 ledger.records.push(TransactionRecord {
                     transaction: transaction.clone(),
@@ -209,9 +276,22 @@ impl FakeNode {
 }
 
 pub fn build_block(height: Height, parent: Hash, transactions: Vec<Transaction>, receipts: &[Receipt]) -> Block {
+    build_block_in(height, parent, transactions, receipts, u64::MAX)
+}
+
+/// A block at `height` of a chain with `epoch_blocks` heights per epoch.
+fn build_block_in(
+    height: Height,
+    parent: Hash,
+    transactions: Vec<Transaction>,
+    receipts: &[Receipt],
+    epoch_blocks: u64,
+) -> Block {
+    let epoch = height.get() / epoch_blocks;
+    let last = (height.get() + 1).is_multiple_of(epoch_blocks);
     let header = Header {
         context: BlockContext {
-            round: Round::new(Epoch::new(0), View::new(height.get() + 1)),
+            round: Round::new(Epoch::new(epoch), View::new(height.get() + 1)),
             leader: key(1000).public_key(),
             parent: (View::new(height.get()), parent),
         },
@@ -223,7 +303,7 @@ pub fn build_block(height: Height, parent: Hash, transactions: Vec<Transaction>,
         state_ops_root: hash_tagged(b"test-ops", &[&height.get().to_be_bytes()]),
         state_range: NonEmptyRange::new(0..height.get() + 1).expect("non-empty"),
         receipts_root: receipts_root(receipts),
-        next_nodes: formica_types::NodeSet::default(),
+        next_nodes: if last { node_set(epoch + 1) } else { formica_types::NodeSet::default() },
         epoch_timeouts: Default::default(),
     };
     Block::new(header, transactions)
@@ -308,6 +388,24 @@ impl Backend for FakeNode {
             mempool_size: ledger.pending.len() as u64,
             node_public_key: self.node_key.public_key(),
         })
+    }
+
+    async fn finality(&self, height: Height) -> Result<Option<Finality>, BackendError> {
+        let ledger = self.available()?;
+        let Some(block) = ledger.blocks.iter().find(|block| block.header.height == height) else {
+            return Ok(None);
+        };
+        let epoch = height.get() / self.epoch_blocks;
+        let signers = match *self.forged_finality.lock().expect("not poisoned") {
+            true => committee_keys(epoch + 1),
+            false => committee_keys(epoch),
+        };
+        Ok(Some(Finality {
+            headers: vec![block.header.clone()],
+            certificate: certify(&block.header, &signers),
+            epoch,
+            validators: committee(epoch),
+        }))
     }
 
     fn finalized_blocks(&self) -> broadcast::Receiver<Arc<FinalizedBlock>> {

@@ -123,6 +123,32 @@ async fn submit_and_read_back_over_websocket() {
 }
 
 #[tokio::test]
+async fn finality_proofs_carry_the_header_the_certificate_and_the_committee() {
+    use commonware_codec::DecodeExt;
+    let node = FakeNode::with_epochs(&[1], BALANCE, 8, 4);
+    for _ in 0..5 {
+        node.finalize();
+    }
+    let server = start(node.clone()).await;
+    let client = http(&server);
+    let block = client.get_block_by_height(3).await.expect("call").expect("block");
+    let proof = client.get_finality(3).await.expect("call").expect("final");
+    assert_eq!((proof.height, proof.block_hash, proof.epoch), (Height(3), block.hash, 0));
+    assert_eq!((proof.certified_height, proof.headers.len()), (Height(3), 1));
+    assert_eq!(proof.headers[0], block.header_hex, "the canonical header encoding");
+    let header = formica_types::Header::decode(hex::decode(&proof.headers[0][2..]).expect("hex")).expect("header");
+    assert_eq!(header.next_nodes.validators(), fake::committee(1), "the epoch's last block names the next committee");
+    assert_eq!(proof.validators, fake::committee(0));
+    assert!(proof.certificate.starts_with("0x") && proof.certificate.len() > 2 + 3 * 128, "three signatures");
+    let raw: serde_json::Value = client.request("formica_getFinality", rpc_params![5]).await.expect("raw call");
+    assert_eq!(raw["epoch"], serde_json::json!(1));
+    assert_eq!(raw["validators"][0], serde_json::json!(formica_types::public_key_to_hex(&fake::committee(1)[0])));
+    assert_eq!(client.get_finality(6).await.expect("call"), None, "not finalized yet");
+    node.set_shutting_down();
+    assert_eq!(code(client.get_finality(3).await), codes::UNAVAILABLE);
+}
+
+#[tokio::test]
 async fn each_refusal_has_its_code() {
     let node = FakeNode::new(&[1, 2, 3], BALANCE, 2);
     let server = start(node.clone()).await;
