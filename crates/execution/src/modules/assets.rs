@@ -67,9 +67,7 @@ pub(crate) fn reads(sender: &AccountId, op: &AssetOp) -> Vec<StateKey> {
 
 /// A symbol as an event topic: its bytes, zero-padded.
 pub fn symbol_topic(symbol: &Symbol) -> [u8; 32] {
-    let mut topic = [0u8; 32];
-    topic[..symbol.as_str().len()].copy_from_slice(symbol.as_str().as_bytes());
-    topic
+    super::event_topic(symbol.as_str())
 }
 
 /// Applies a (non-native-transfer) asset operation.

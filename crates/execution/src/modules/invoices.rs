@@ -48,9 +48,7 @@ pub(crate) fn reads(sender: &AccountId, op: &InvoiceOp) -> Vec<StateKey> {
 
 /// The invoice's number and seller as event topics.
 fn topics(record: &InvoiceRecord) -> [[u8; 32]; 2] {
-    let mut number = [0u8; 32];
-    number[..record.terms.number.as_str().len()].copy_from_slice(record.terms.number.as_str().as_bytes());
-    [record.seller.0, number]
+    [record.seller.0, super::event_topic(record.terms.number.as_str())]
 }
 
 /// Applies an invoice operation in a block at `height` with timestamp `timestamp_ms`.

@@ -40,11 +40,12 @@ pub fn decode_record<R: ModuleRecord>(chunks: &[Option<&StateValue>]) -> Option<
     Some(R::decode(bytes).unwrap_or_else(|error| panic!("a module record does not decode: {error}")))
 }
 
-/// An event name as topic 0: its bytes, zero-padded to 32.
-pub fn event_topic(name: &str) -> [u8; 32] {
-    assert!(name.len() <= 32, "event names are short");
+/// A short text as an event topic (an event's name as topic 0, a symbol or an invoice number):
+/// its bytes, zero-padded to 32.
+pub fn event_topic(text: &str) -> [u8; 32] {
+    assert!(text.len() <= 32, "topic texts are at most 32 bytes");
     let mut topic = [0u8; 32];
-    topic[..name.len()].copy_from_slice(name.as_bytes());
+    topic[..text.len()].copy_from_slice(text.as_bytes());
     topic
 }
 
@@ -71,11 +72,17 @@ impl<'a> Scratch<'a> {
     /// The module record under `key`, as changed so far.
     pub(crate) fn record<R: ModuleRecord>(&self, module: Module, key: &[u8]) -> Result<Option<R>, Unread> {
         let keys = record_keys::<R>(module, key);
-        let missing: BTreeSet<StateKey> = keys.iter().filter(|key| self.value(key).is_err()).copied().collect();
+        let mut missing = BTreeSet::new();
+        let mut chunks: Vec<Option<&StateValue>> = Vec::with_capacity(keys.len());
+        for key in &keys {
+            match self.value(key) {
+                Ok(chunk) => chunks.push(chunk),
+                Err(Unread(unread)) => missing.extend(unread),
+            }
+        }
         if !missing.is_empty() {
             return Err(Unread(missing));
         }
-        let chunks: Vec<Option<&StateValue>> = keys.iter().map(|key| self.value(key).expect("checked above")).collect();
         Ok(decode_record(&chunks))
     }
 
