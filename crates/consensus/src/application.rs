@@ -394,19 +394,21 @@ where
             }
             Ok(records)
         };
-        let (_, receipts) =
+        let mut run = formica_execution::TransactionRun::new(
+            &self.parameters,
+            height,
+            block.header.timestamp_ms,
+            &block.transactions,
+            formica_execution::Admission::Strict,
+        );
+        let (_, executed) =
             formica_execution::run_with_reads(&self.parameters, height, &block.transactions, read, |overlay| {
-                formica_execution::execute_transactions(
-                    &self.parameters,
-                    height,
-                    block.header.timestamp_ms,
-                    overlay,
-                    &block.transactions,
-                )
+                run.resume(overlay)
             })
             .await
             .expect("reading finalized state must not fail");
-        let receipts = receipts.expect("a finalized block's transactions are admissible");
+        executed.expect("a finalized block's transactions are admissible");
+        let receipts = run.finish().receipts;
         Arc::new(receipts)
     }
 

@@ -20,7 +20,10 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use formica_contract::{Address, encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_execution::contracts::contract_address;
-use formica_execution::{ChainParameters, Records, StateOverlay, apply_genesis, execute_transactions, run_with_reads};
+use formica_execution::{
+    Admission, ChainParameters, Records, StateOverlay, TransactionRun, apply_genesis, execute_transactions,
+    run_with_reads,
+};
 use formica_state::{StateKey, StateValue};
 use formica_types::{
     AccountId, Amount, ApprovalRule, ChainId, ContractAdmin, GasParameters, Height, KeyScheme, Nonce, Payload, Role,
@@ -133,9 +136,10 @@ impl Chain {
         if self.height == Height(1) {
             apply_genesis(&self.parameters, &mut overlay);
         }
-        let receipts = execute_transactions(&self.parameters, self.height, 0, &mut overlay, transactions)
-            .expect("a complete overlay lacks nothing")
-            .expect("admissible");
+        let receipts = execute_transactions(&self.parameters, self.height, 0, &mut overlay, transactions, |_| {
+            unreachable!("a complete overlay lacks nothing")
+        })
+        .expect("admissible");
         assert!(receipts.iter().all(|receipt| receipt.succeeded()), "{receipts:?}");
         for (key, value) in overlay.into_changes() {
             match value {
@@ -154,12 +158,14 @@ impl Chain {
             std::future::ready(Ok(records))
         };
         let mut passes = 0;
-        let (_, receipts) = now(run_with_reads(&self.parameters, height, transactions, read, |overlay| {
+        let mut run = TransactionRun::new(&self.parameters, height, 0, transactions, Admission::Strict);
+        let (_, executed) = now(run_with_reads(&self.parameters, height, transactions, read, |overlay| {
             passes += 1;
-            execute_transactions(&self.parameters, height, 0, overlay, transactions)
+            run.resume(overlay)
         }))
         .expect("memory reads do not fail");
-        let receipts = receipts.expect("admissible");
+        executed.expect("admissible");
+        let receipts = run.finish().receipts;
         assert!(receipts.iter().all(|receipt| receipt.succeeded()), "{receipts:?}");
         passes
     }

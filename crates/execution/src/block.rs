@@ -1,7 +1,8 @@
 //! Executing whole blocks against the state database's speculative batches.
 
 use crate::transition::{
-    ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, first_reads, second_reads,
+    ChainParameters, Checkpoint, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, first_reads,
+    second_reads,
 };
 use commonware_codec::EncodeSize;
 use commonware_glue::stateful::db::{DatabaseSet, Unmerkleized as _};
@@ -45,11 +46,12 @@ pub type Records = Vec<(StateKey, Option<StateValue>)>;
 /// Runs `run` on an overlay that holds every record it needs, read with `read`.
 ///
 /// First the records the transactions name are read in two rounds ([`first_reads`],
-/// [`second_reads`]); `run` then executes. Whenever it reports records it was not given
-/// ([`Unread`]), they are read, the overlay is rolled back to what was read, and `run` starts
-/// again. Each pass reads at least one new record and passes are deterministic, so every
-/// validator ends with the same result. Blocks of ordinary transactions finish in one pass;
-/// governance transactions, whose records depend on records, take a few.
+/// [`second_reads`]); `run` then executes. Whenever it reports records it lacked ([`Unread`]),
+/// those not read yet are read and `run` is called again. `run` must leave the overlay at a
+/// point it can resume from ([`TransactionRun`] keeps the transactions it finished and resumes
+/// at the one that lacked records). Each call finds at least one record its transaction could
+/// not see before and calls are deterministic, so every validator ends with the same result.
+/// Blocks of ordinary transactions finish in one call.
 pub async fn run_with_reads<R, F, T>(
     parameters: &ChainParameters,
     height: Height,
@@ -66,33 +68,182 @@ where
     let (to_read, absent) = second_reads(&overlay);
     overlay.extend(absent.into_iter().map(|key| (key, None)));
     overlay.extend(read(to_read).await?);
+    if height == Height(1) {
+        apply_genesis(parameters, &mut overlay);
+    }
     loop {
-        if height == Height(1) {
-            apply_genesis(parameters, &mut overlay);
-        }
         match run(&mut overlay) {
             Ok(value) => return Ok((overlay, value)),
             Err(Unread(keys)) => {
-                overlay.rollback();
-                assert!(
-                    !keys.is_empty() && overlay.missing(keys.iter().copied()) == keys,
-                    "a pass reports only records it was not given"
-                );
-                overlay.extend(read(keys).await?);
+                assert!(!keys.is_empty(), "a run reports the records it lacked");
+                let missing = overlay.missing(keys);
+                if !missing.is_empty() {
+                    overlay.extend(read(missing).await?);
+                }
             }
         }
     }
 }
 
-/// Adds a transaction's unread records to those of the pass; `true` if it had some.
-fn note_unread(rejection: &Rejection, pass: &mut BTreeSet<StateKey>) -> bool {
-    match rejection {
-        Rejection::Unread(Unread(keys)) => {
-            pass.extend(keys.iter().copied());
-            true
+/// How a [`TransactionRun`] treats a transaction that may not be in the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// The block is invalid (a verifier executing a proposed or finalized block).
+    Strict,
+    /// The transaction is left out (a proposer building a block from candidates).
+    LeaveOut,
+}
+
+/// A block's transactions run in order, resumable after records were found missing.
+///
+/// The first call runs every transaction, skipping any that lacks records, so one round of
+/// reads finds the records of all of them. From the first transaction that lacked records on,
+/// everything it ran is undone (later transactions saw a state without its changes), and later
+/// calls run the transactions one by one from there: a transaction that lacks records is undone
+/// alone, its records read, and the run resumes at it. No transaction is ever run again because
+/// another one lacked records, so a block's work is its transactions' work plus their own
+/// repeated runs, which contract calls pay for (see `crate::contracts`).
+pub struct TransactionRun<'a> {
+    parameters: &'a ChainParameters,
+    height: Height,
+    timestamp_ms: u64,
+    candidates: &'a [Transaction],
+    admission: Admission,
+    /// The chain's limit of transactions per block, as it was before the block.
+    limit: Option<usize>,
+    /// The next candidate to run.
+    next: usize,
+    /// Whether the first call (over all candidates) is done.
+    scouted: bool,
+    budget: Budget,
+    /// Candidates included (their indexes) and their receipts.
+    included: Vec<usize>,
+    receipts: Vec<Receipt>,
+    /// Candidates left out (their indexes), with the reason.
+    left_out: Vec<(usize, Rejection)>,
+}
+
+/// What a finished [`TransactionRun`] ran.
+pub struct RunOutcome {
+    /// Indexes of the candidates included, in order.
+    pub included: Vec<usize>,
+    pub receipts: Vec<Receipt>,
+    /// Indexes of the candidates left out, with the reason.
+    pub left_out: Vec<(usize, Rejection)>,
+}
+
+impl<'a> TransactionRun<'a> {
+    pub fn new(
+        parameters: &'a ChainParameters,
+        height: Height,
+        timestamp_ms: u64,
+        candidates: &'a [Transaction],
+        admission: Admission,
+    ) -> Self {
+        Self {
+            parameters,
+            height,
+            timestamp_ms,
+            candidates,
+            admission,
+            limit: None,
+            next: 0,
+            scouted: false,
+            budget: Budget::default(),
+            included: Vec::new(),
+            receipts: Vec::new(),
+            left_out: Vec::new(),
         }
-        _ => false,
     }
+
+    /// Runs the candidates not run yet. `Err` names records to read before calling again;
+    /// `Ok(Err(_))` is a block that may not be executed (only with [`Admission::Strict`]).
+    pub fn resume(&mut self, overlay: &mut StateOverlay) -> std::result::Result<Result<()>, Unread> {
+        let limit = match self.limit {
+            Some(limit) => limit,
+            None => *self.limit.insert(crate::governance::block_transactions(self.parameters, overlay)?),
+        };
+        if self.admission == Admission::Strict && self.candidates.len() > limit {
+            return Ok(Err(ExecutionError::TooManyTransactions { count: self.candidates.len(), limit }));
+        }
+        let scouting = !self.scouted;
+        self.scouted = true;
+        let mut unread = BTreeSet::new();
+        // Where the first transaction that lacked records started, in a scouting call.
+        let mut resume_at: Option<(usize, Checkpoint, Budget, usize, usize)> = None;
+        while self.next < self.candidates.len() {
+            if self.admission == Admission::LeaveOut && self.receipts.len() == limit {
+                break;
+            }
+            let index = self.next;
+            let transaction = &self.candidates[index];
+            let checkpoint = overlay.checkpoint();
+            let budget = self.budget;
+            let applied = self.budget.check(self.parameters, overlay, transaction).and_then(|size| {
+                let receipt = apply_transaction(self.parameters, self.height, self.timestamp_ms, overlay, transaction)?;
+                self.budget.add(size, transaction);
+                Ok(receipt)
+            });
+            match applied {
+                Ok(receipt) => {
+                    self.included.push(index);
+                    self.receipts.push(receipt);
+                }
+                Err(Rejection::Unread(Unread(keys))) => {
+                    overlay.rollback_to(checkpoint);
+                    unread.extend(keys);
+                    if !scouting {
+                        return Err(Unread(unread));
+                    }
+                    if resume_at.is_none() {
+                        resume_at = Some((index, checkpoint, budget, self.receipts.len(), self.left_out.len()));
+                        // From here on the state misses this transaction's changes.
+                        overlay.set_speculative(true);
+                    }
+                }
+                Err(rejection) => {
+                    // After a skipped transaction, a rejection may be wrong: it is run again.
+                    if resume_at.is_none() {
+                        if self.admission == Admission::Strict {
+                            return Ok(Err(ExecutionError::Rejected { index, rejection }));
+                        }
+                        self.left_out.push((index, rejection));
+                    }
+                }
+            }
+            self.next += 1;
+        }
+        if let Some((index, checkpoint, budget, receipts, left_out)) = resume_at {
+            overlay.set_speculative(false);
+            overlay.rollback_to(checkpoint);
+            self.next = index;
+            self.budget = budget;
+            self.included.truncate(receipts);
+            self.receipts.truncate(receipts);
+            self.left_out.truncate(left_out);
+            return Err(Unread(unread));
+        }
+        Ok(Ok(()))
+    }
+
+    /// How many candidates have run to their final result so far.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// What the run included and left out (call once `resume` finished).
+    pub fn finish(self) -> RunOutcome {
+        RunOutcome { included: self.included, receipts: self.receipts, left_out: self.left_out }
+    }
+}
+
+/// Runs `f`; if it lacks records, undoes what it changed.
+fn undo_unread<T>(
+    overlay: &mut StateOverlay,
+    f: impl FnOnce(&mut StateOverlay) -> std::result::Result<T, Unread>,
+) -> std::result::Result<T, Unread> {
+    let checkpoint = overlay.checkpoint();
+    f(overlay).inspect_err(|_| overlay.rollback_to(checkpoint))
 }
 
 async fn write_overlay<E>(mut batch: Batch<E>, overlay: StateOverlay) -> Result<Merkleized<E>>
@@ -159,66 +310,51 @@ pub async fn execute_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let (overlay, (receipts, epoch)) = run_with_reads(
+    let mut run = TransactionRun::new(parameters, height, timestamp_ms, transactions, Admission::Strict);
+    let mut executed = None;
+    let (overlay, epoch) = run_with_reads(
         parameters,
         height,
         transactions,
         |keys| read_records(&batch, keys),
         |overlay| {
-            let receipts = execute_transactions(parameters, height, timestamp_ms, overlay, transactions)?;
-            Ok((receipts, end_block(parameters, height, overlay)?))
+            if executed.is_none() {
+                executed = Some(run.resume(overlay)?);
+            }
+            undo_unread(overlay, |overlay| end_block(parameters, height, overlay))
         },
     )
     .await?;
-    let receipts = receipts?;
+    executed.expect("the transactions ran")?;
+    let receipts = run.finish().receipts;
     Ok(Executed { merkleized: write_overlay(batch, overlay).await?, receipts, epoch })
 }
 
-/// One pass over a block's transactions. A transaction that needs unread records is skipped and
-/// the pass goes on, so one pass finds the unread records of every transaction (the results of
-/// such a pass are thrown away; a skipped transaction left the overlay as a failed payload
-/// would, or untouched).
+/// Runs a block's transactions on `overlay` with [`Admission::Strict`], calling `read` for every
+/// record they lack (a synchronous [`run_with_reads`] loop, for overlays whose records are at
+/// hand). Returns the receipts, or why the block may not be executed.
 pub fn execute_transactions(
     parameters: &ChainParameters,
     height: Height,
     timestamp_ms: u64,
     overlay: &mut StateOverlay,
     transactions: &[Transaction],
-) -> std::result::Result<Result<Vec<Receipt>>, Unread> {
-    let limit = crate::governance::block_transactions(parameters, overlay)?;
-    if transactions.len() > limit {
-        return Ok(Err(ExecutionError::TooManyTransactions { count: transactions.len(), limit }));
-    }
-    let mut unread = BTreeSet::new();
-    let mut receipts = Vec::with_capacity(transactions.len());
-    let mut rejected = None;
-    let mut budget = Budget::default();
-    for (index, transaction) in transactions.iter().enumerate() {
-        let applied = budget.check(parameters, overlay, transaction).and_then(|size| {
-            let receipt = apply_transaction(parameters, height, timestamp_ms, overlay, transaction)?;
-            budget.add(size, transaction);
-            Ok(receipt)
-        });
-        match applied {
-            Ok(receipt) => receipts.push(receipt),
-            Err(rejection) => {
-                if !note_unread(&rejection, &mut unread) && rejected.is_none() {
-                    rejected = Some(ExecutionError::Rejected { index, rejection });
-                }
+    mut read: impl FnMut(BTreeSet<StateKey>) -> Records,
+) -> Result<Vec<Receipt>> {
+    let mut run = TransactionRun::new(parameters, height, timestamp_ms, transactions, Admission::Strict);
+    loop {
+        match run.resume(overlay) {
+            Ok(result) => return result.map(|()| run.finish().receipts),
+            Err(Unread(keys)) => {
+                let missing = overlay.missing(keys);
+                overlay.extend(read(missing));
             }
         }
     }
-    if !unread.is_empty() {
-        return Err(Unread(unread));
-    }
-    Ok(match rejected {
-        Some(error) => Err(error),
-        None => Ok(receipts),
-    })
 }
 
 /// What the transactions of a block have used of its budgets so far.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Budget {
     /// Gas the contract payloads asked for (their limits, not what they used: whether a
     /// transaction fits must be known before it runs).
@@ -282,46 +418,25 @@ pub async fn build_block<E>(
 where
     E: commonware_storage::Context + commonware_runtime::Spawner,
 {
-    let (overlay, (transactions, receipts, left_out, epoch)) = run_with_reads(
+    let mut run = TransactionRun::new(parameters, height, timestamp_ms, &candidates, Admission::LeaveOut);
+    let mut done = false;
+    let (overlay, epoch) = run_with_reads(
         parameters,
         height,
         &candidates,
         |keys| read_records(&batch, keys),
         |overlay| {
-            let limit = crate::governance::block_transactions(parameters, overlay)?;
-            let mut unread = BTreeSet::new();
-            let mut transactions = Vec::new();
-            let mut receipts = Vec::new();
-            let mut left_out = Vec::new();
-            let mut budget = Budget::default();
-            for transaction in &candidates {
-                if transactions.len() == limit {
-                    break;
-                }
-                let applied = budget.check(parameters, overlay, transaction).and_then(|size| {
-                    let receipt = apply_transaction(parameters, height, timestamp_ms, overlay, transaction)?;
-                    budget.add(size, transaction);
-                    Ok(receipt)
-                });
-                match applied {
-                    Ok(receipt) => {
-                        receipts.push(receipt);
-                        transactions.push(transaction.clone());
-                    }
-                    Err(rejection) => {
-                        if !note_unread(&rejection, &mut unread) {
-                            left_out.push((transaction.clone(), rejection));
-                        }
-                    }
-                }
+            if !done {
+                run.resume(overlay)?.expect("a proposer leaves out what it may not include");
+                done = true;
             }
-            if !unread.is_empty() {
-                return Err(Unread(unread));
-            }
-            Ok((transactions, receipts, left_out, end_block(parameters, height, overlay)?))
+            undo_unread(overlay, |overlay| end_block(parameters, height, overlay))
         },
     )
     .await?;
+    let RunOutcome { included, receipts, left_out } = run.finish();
+    let transactions = included.iter().map(|index| candidates[*index].clone()).collect();
+    let left_out = left_out.into_iter().map(|(index, rejection)| (candidates[index].clone(), rejection)).collect();
     let merkleized = write_overlay(batch, overlay).await?;
     Ok(Built { merkleized, transactions, receipts, left_out, epoch })
 }

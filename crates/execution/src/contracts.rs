@@ -2,11 +2,13 @@
 //! overlay, and the chunked state records contracts live in.
 //!
 //! The VM reads through `OverlayBackend`: the overlay is moved into it for the call and moved
-//! back afterwards (no copy). A record the overlay lacks is answered as absent and noted; after
-//! the call, noted records turn the transaction into [`Unread`], so the block executor reads them
-//! and runs the pass again (the answers given in this pass are thrown away with it). Guessing
-//! "absent" instead of stopping lets one pass discover every record a call reads before its path
-//! depends on one, so most calls need one or two extra passes, not one per read.
+//! back afterwards (no copy). A record the run may not see (not read yet, or not known to this
+//! transaction: see `run_metered`) is answered as absent and noted; after the call, noted records
+//! turn the transaction into [`Unread`], so the block executor reads them and runs the
+//! transaction again (the answers given in this run are thrown away with it). Guessing "absent"
+//! instead of stopping lets one run discover every record a call reads before its path depends
+//! on one. Runs that stopped for missing records are paid for out of the transaction's gas
+//! limit, so dependent reads cannot make a block's work outgrow its gas budget.
 //!
 //! Every record a call writes is checked for before the first write (chunk 0 of each storage
 //! value, to know how many old chunks to delete; the code length of each new module; the account
@@ -107,6 +109,8 @@ pub(crate) struct Site<'a> {
     pub(crate) timestamp_ms: u64,
     pub(crate) sender: AccountId,
     pub(crate) nonce: Nonce,
+    /// The transaction's hash: what its runs found out is kept under it.
+    pub(crate) transaction: [u8; 32],
 }
 
 /// Applies a contract payload. Nothing is written unless it succeeds; the caller charges the gas.
@@ -135,7 +139,12 @@ pub(crate) fn apply(site: &Site<'_>, overlay: &mut StateOverlay, payload: &Paylo
                 value: value.get(),
                 gas_limit: *gas_limit,
             };
-            let outcome = run(overlay, |backend| vm().deploy(backend, context, deploy))?;
+            let outcome =
+                match run_metered(site, overlay, payload, *gas_limit, |backend| vm().deploy(backend, context, deploy))?
+                {
+                    Ok(outcome) => outcome,
+                    Err(failed) => return Ok(failed),
+                };
             let applied = finish(site, overlay, outcome)?;
             if matches!(applied.outcome, Outcome::Success) {
                 overlay.set(StateKey::ContractAdmin(address), Some(StateValue::ContractAdmin(*admin)));
@@ -151,8 +160,10 @@ pub(crate) fn apply(site: &Site<'_>, overlay: &mut StateOverlay, payload: &Paylo
                 value: value.get(),
                 gas_limit: *gas_limit,
             };
-            let outcome = run(overlay, |backend| vm().call(backend, context, call))?;
-            finish(site, overlay, outcome)
+            match run_metered(site, overlay, payload, *gas_limit, |backend| vm().call(backend, context, call))? {
+                Ok(outcome) => finish(site, overlay, outcome),
+                Err(failed) => Ok(failed),
+            }
         }
         Payload::Upgrade { contract, code, gas_limit } => {
             if let Some(refusal) = refuse_admin_action(overlay, &site.sender, contract, AdminAction::Upgrade(code))? {
@@ -160,7 +171,12 @@ pub(crate) fn apply(site: &Site<'_>, overlay: &mut StateOverlay, payload: &Paylo
             }
             let governed = approved_upgrade(overlay, contract)?.is_some();
             let code = code.clone();
-            let outcome = run(overlay, |backend| vm().upgrade(backend, *contract, code, *gas_limit))?;
+            let outcome = match run_metered(site, overlay, payload, *gas_limit, |backend| {
+                vm().upgrade(backend, *contract, code, *gas_limit)
+            })? {
+                Ok(outcome) => outcome,
+                Err(failed) => return Ok(failed),
+            };
             let applied = finish(site, overlay, outcome)?;
             if governed && matches!(applied.outcome, Outcome::Success) {
                 // An approval allows one upgrade.
@@ -225,17 +241,85 @@ pub(crate) fn transfer_to_contract(
     Ok(())
 }
 
-/// Runs the VM with the overlay as its backend, and takes the overlay back.
+/// Runs the VM with the overlay as its backend (every record the overlay holds is visible), and
+/// takes the overlay back.
 fn run(
     overlay: &mut StateOverlay,
     call: impl FnOnce(Arc<dyn Backend>) -> formica_vm::Outcome,
 ) -> Result<formica_vm::Outcome, Unread> {
-    let backend = Arc::new(OverlayBackend { overlay: std::mem::take(overlay), missing: Mutex::default() });
+    let (outcome, missing) = run_seeing(overlay, None, call);
+    if missing.is_empty() { Ok(outcome) } else { Err(Unread(missing)) }
+}
+
+/// Runs the VM seeing only `visible` records (and those changed in the block), or every record
+/// the overlay holds (`None`); returns the outcome and the records found missing.
+fn run_seeing(
+    overlay: &mut StateOverlay,
+    visible: Option<BTreeSet<StateKey>>,
+    call: impl FnOnce(Arc<dyn Backend>) -> formica_vm::Outcome,
+) -> (formica_vm::Outcome, BTreeSet<StateKey>) {
+    let backend = Arc::new(OverlayBackend { overlay: std::mem::take(overlay), visible, missing: Mutex::default() });
     let outcome = call(backend.clone());
     let backend = Arc::into_inner(backend).expect("the VM keeps no reference to the backend after a call");
     *overlay = backend.overlay;
-    let missing = backend.missing.into_inner().expect("the missing-records lock is never poisoned");
-    if missing.is_empty() { Ok(outcome) } else { Err(Unread(missing)) }
+    (outcome, backend.missing.into_inner().expect("the missing-records lock is never poisoned"))
+}
+
+/// Whether a record is part of contract code (content-addressed, and read by the VM only when
+/// its module cache misses, so whether a run needs it differs between validators).
+fn is_code(key: &StateKey) -> bool {
+    matches!(key, StateKey::CodeLength(_) | StateKey::Code(..))
+}
+
+/// Runs the VM for the contract payload of `site`'s transaction, paying for the runs that
+/// stop for missing records.
+///
+/// A run sees the records the block changed so far and the records the transaction is known to
+/// read: its declared reads, and whatever its earlier runs (on the right state) reported
+/// missing; anything else is answered as absent and reported. The runs a transaction needs thus
+/// depend only on the transaction, the state before the block and the changes before it, never
+/// on what other transactions happened to read, so proposer and verifiers agree on them. The
+/// gas of each run that stopped for missing records is summed; once the sum reaches the
+/// transaction's gas limit the payload fails with `OutOfGas` and is charged its whole limit. A
+/// transaction's repeated runs therefore cost at most about twice its gas limit, and a block's
+/// work stays within a small multiple of its gas budget. Runs that stopped for missing code
+/// are free and teach nothing (whether code is read depends on a validator's module cache).
+fn run_metered(
+    site: &Site<'_>,
+    overlay: &mut StateOverlay,
+    payload: &Payload,
+    gas_limit: u64,
+    call: impl FnOnce(Arc<dyn Backend>) -> formica_vm::Outcome,
+) -> Result<Result<formica_vm::Outcome, Applied>, Unread> {
+    if overlay.is_complete() {
+        return run(overlay, call).map(Ok);
+    }
+    let speculative = overlay.is_speculative();
+    let discovery = overlay.discovery(site.transaction);
+    if discovery.gas >= gas_limit {
+        let message = format!(
+            "the call's {} runs that stopped for records not read yet used {} gas, its whole limit \
+             (state read in long dependent chains costs a run per link)",
+            discovery.runs, discovery.gas
+        );
+        return Ok(Err(Applied::failed(FailureCode::OutOfGas, message, gas_limit)));
+    }
+    if discovery.known.is_empty() {
+        discovery.known.extend(payload_reads(&site.sender, site.nonce, payload));
+    }
+    // A speculative run only finds records to read together; it sees everything read.
+    let visible = (!speculative).then(|| discovery.known.clone());
+    let (outcome, missing) = run_seeing(overlay, visible, call);
+    if missing.is_empty() {
+        return Ok(Ok(outcome));
+    }
+    if !speculative && !missing.iter().any(is_code) {
+        let discovery = overlay.discovery(site.transaction);
+        discovery.known.extend(missing.iter().copied());
+        discovery.gas = discovery.gas.saturating_add(outcome.gas_used);
+        discovery.runs += 1;
+    }
+    Err(Unread(missing))
 }
 
 /// Applies a VM outcome: the changes of a success, or the failure with its gas.
@@ -424,22 +508,35 @@ fn write_code(overlay: &mut StateOverlay, hash: &CodeHash, code: &[u8]) {
     }
 }
 
-/// The VM's view of the overlay. Records the overlay lacks are answered as absent and noted.
+/// The VM's view of the overlay. Records the overlay lacks, or that the run may not see, are
+/// answered as absent and noted.
 pub(crate) struct OverlayBackend {
     pub(crate) overlay: StateOverlay,
+    /// The records the run may see besides code and records changed in the block (`None`:
+    /// every record the overlay holds).
+    pub(crate) visible: Option<BTreeSet<StateKey>>,
     pub(crate) missing: Mutex<BTreeSet<StateKey>>,
 }
 
 impl OverlayBackend {
-    /// The record, or `None` (noting it) when it was not read.
-    fn value(&self, key: StateKey) -> Option<&StateValue> {
-        match self.overlay.value(&key) {
-            Ok(value) => value,
-            Err(Unread(keys)) => {
-                self.missing.lock().expect("the missing-records lock is never poisoned").extend(keys);
-                None
-            }
+    /// The record as the run may see it, or `Unread` (noting it) when it may not.
+    fn lookup(&self, key: &StateKey) -> Result<Option<&StateValue>, Unread> {
+        if let Some(visible) = &self.visible
+            && !is_code(key)
+            && !visible.contains(key)
+            && !self.overlay.is_dirty(key)
+        {
+            self.missing.lock().expect("the missing-records lock is never poisoned").insert(*key);
+            return Err(Unread::default());
         }
+        self.overlay.value(key).inspect_err(|Unread(keys)| {
+            self.missing.lock().expect("the missing-records lock is never poisoned").extend(keys.iter().copied());
+        })
+    }
+
+    /// The record, or `None` (noting it) when it was not read or may not be seen.
+    fn value(&self, key: StateKey) -> Option<&StateValue> {
+        self.lookup(&key).unwrap_or(None)
     }
 
     fn chunks(&self, keys: impl Iterator<Item = StateKey>) -> Option<Vec<u8>> {
@@ -506,11 +603,11 @@ impl Backend for OverlayBackend {
         prefix: &[u8],
         after: Option<&[u8]>,
     ) -> Result<Option<Entry>, BackendError> {
-        let read = |path: &[u8]| match key_index::lookup(&self.overlay, &key_index::node_key(contract, path)) {
-            Ok(lookup) => lookup,
-            Err(Unread(keys)) => {
-                self.missing.lock().expect("the missing-records lock is never poisoned").extend(keys);
-                Lookup::Unread
+        let read = |path: &[u8]| {
+            let key = key_index::node_key(contract, path);
+            match self.lookup(&key) {
+                Ok(_) => key_index::lookup(&self.overlay, &key).expect("the node was read"),
+                Err(_) => Lookup::Unread,
             }
         };
         // An unread node ends the walk with a guess ("no more entries"): the pass is thrown away.

@@ -16,9 +16,10 @@
 //!   in two batched reads ([`first_reads`]: named by the transactions; [`second_reads`]: the
 //!   senders' extra key slots and recovery records), apply transactions in memory
 //!   ([`StateOverlay`]), write the changed records back in key order, and compute the new roots.
-//!   A pass that needs records it was not given ([`Unread`]: governance records that depend on
-//!   other records, records a contract reads) reads them, rolls back and runs again
-//!   ([`run_with_reads`]).
+//!   A transaction that needs records it was not given ([`Unread`]: governance records that
+//!   depend on other records, records a contract reads) is undone, the records are read, and the
+//!   block resumes at that transaction ([`TransactionRun`], [`run_with_reads`]): no transaction
+//!   runs again because another one lacked records.
 //! - [`contracts`]: deploy, call, upgrade and freeze payloads run through `formica-vm` against a
 //!   backend over the overlay, with one process-wide VM and compiled-module cache
 //!   ([`contracts::vm`]); contract code and storage chunked into fixed-size records. A contract
@@ -68,13 +69,13 @@ pub mod modules;
 pub mod transition;
 
 pub use block::{
-    Batch, Built, EpochFacts, Executed, ExecutionError, Merkleized, Records, build_block, execute_block,
-    execute_transactions, is_epoch_last, run_with_reads,
+    Admission, Batch, Built, EpochFacts, Executed, ExecutionError, Merkleized, Records, RunOutcome, TransactionRun,
+    build_block, execute_block, execute_transactions, is_epoch_last, run_with_reads,
 };
 pub use governance::nodes;
 pub use transition::{
-    ChainParameters, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, check_admissible, check_sender,
-    fee_max, first_reads, second_reads,
+    ChainParameters, Checkpoint, Rejection, StateOverlay, Unread, apply_genesis, apply_transaction, check_admissible,
+    check_sender, fee_max, first_reads, second_reads,
 };
 
 #[cfg(test)]

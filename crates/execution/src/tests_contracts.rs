@@ -529,3 +529,140 @@ fn native_transfers_credit_a_contract_unless_it_is_frozen() {
     assert_eq!(world.contract(&token).expect("exists").balance, Amount(711));
     assert_eq!(world.total_balance(), supply);
 }
+
+/// A contract whose `seed` stores a chain of 64 one-byte keys (key `i` holds `i + 1`) and whose
+/// `walk` follows it from key 0 until a key is absent: 64 reads, each depending on the last.
+const CHAIN: &str = r#"
+(module
+  (import "formica" "storage_get" (func $get (param i32 i32 i32 i32) (result i64)))
+  (import "formica" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "seed") (local $i i32)
+    (loop $next
+      (i32.store8 (i32.const 0) (local.get $i))
+      (i32.store8 (i32.const 1) (i32.add (local.get $i) (i32.const 1)))
+      (call $set (i32.const 0) (i32.const 1) (i32.const 1) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 64)))))
+  (func (export "walk")
+    (i32.store8 (i32.const 0) (i32.const 0))
+    (loop $next
+      (br_if $next
+        (i64.ge_s (call $get (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1)) (i64.const 0))))))
+"#;
+
+/// The chain contract deployed and seeded by `owner`.
+fn seeded_chain(world: &mut World, owner: &AccountSigner) -> AccountId {
+    let code = wat::parse_str(CHAIN).expect("valid text format");
+    let nonce = world.account(&owner.account_id()).expect("owner exists").nonce;
+    let admin = ContractAdmin::Account(owner.account_id());
+    let payload = Payload::Deploy { code, input: Vec::new(), admin, value: Amount::ZERO, gas_limit: DEPLOY_GAS };
+    let receipt = world.run(world.contract_tx(owner, payload)).expect("admissible");
+    assert!(receipt.succeeded(), "{receipt:?}");
+    let chain = contract_address(&owner.account_id(), nonce);
+    let receipt = world.call(owner, chain, "seed", Vec::new(), CALL_GAS);
+    assert!(receipt.succeeded(), "{receipt:?}");
+    chain
+}
+
+#[test]
+fn dependent_reads_resume_at_their_transaction_and_the_other_transactions_run_once() {
+    let Setup { mut world, owner, other, regulator } = setup();
+    let chain = seeded_chain(&mut world, &owner);
+    let walk = Payload::Call {
+        contract: chain,
+        method: "walk".into(),
+        input: Vec::new(),
+        value: Amount::ZERO,
+        gas_limit: DEPLOY_GAS,
+    };
+    let before = world.account(&regulator.account_id()).expect("exists").balance;
+    let block = [
+        world.by(&regulator, Payload::Transfer { to: other.account_id(), amount: Amount(5) }),
+        world.contract_tx(&owner, walk),
+        world.by(&other, Payload::Transfer { to: regulator.account_id(), amount: Amount(7) }),
+    ];
+    // Checked against execution over the whole state, and the run never moves back (`World::block`).
+    let receipts = world.block(&block).expect("admissible");
+    assert!(receipts.iter().all(Receipt::succeeded), "{receipts:?}");
+    // One resume per link of the chain (each read depends on the last), not one block per link.
+    assert!(world.resumes >= 64, "{} resumes", world.resumes);
+    assert_eq!(world.account(&regulator.account_id()).expect("exists").balance, Amount(before.get() - 5 - FEE + 7));
+}
+
+#[test]
+fn a_call_whose_dependent_reads_cost_more_runs_than_its_gas_limit_pays_fails_out_of_gas() {
+    let Setup { mut world, owner, .. } = setup();
+    let chain = seeded_chain(&mut world, &owner);
+    // Over the whole state the walk needs about 160k gas; discovering its 64 links one run at a
+    // time costs far more than 2M.
+    world.unchecked = true;
+    let storage = |world: &World| -> Vec<(StateKey, StateValue)> {
+        world
+            .records
+            .iter()
+            .filter(|(key, _)| matches!(key, StateKey::ContractStorage(..)))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    };
+    let storage_before = storage(&world);
+    let balance = world.account(&owner.account_id()).expect("exists").balance.get();
+    let receipt = world.call(&owner, chain, "walk", Vec::new(), CALL_GAS);
+    let (code, message) = failure(&receipt);
+    assert_eq!(code, FailureCode::OutOfGas);
+    assert!(message.contains("runs that stopped for records not read yet"), "{message}");
+    assert_eq!(receipt.gas_used, CALL_GAS, "the whole limit is charged");
+    let charged = FEE + u128::from(CALL_GAS) * GAS_PRICE;
+    assert_eq!(world.account(&owner.account_id()).expect("exists").balance.get(), balance - charged);
+    assert_eq!(storage(&world), storage_before, "nothing else changed");
+    // With a limit that pays for the discovery, the same call succeeds and is charged only its
+    // last run's gas.
+    let receipt = world.call(&owner, chain, "walk", Vec::new(), DEPLOY_GAS);
+    assert!(receipt.succeeded(), "{receipt:?}");
+    assert!(receipt.gas_used < 200_000, "{receipt:?}");
+}
+
+#[test]
+fn what_a_call_discovers_does_not_depend_on_what_other_transactions_read() {
+    let Setup { mut world, owner, .. } = setup();
+    let chain = seeded_chain(&mut world, &owner);
+    let walk = Payload::Call {
+        contract: chain,
+        method: "walk".into(),
+        input: Vec::new(),
+        value: Amount::ZERO,
+        gas_limit: DEPLOY_GAS,
+    };
+    let transaction = world.contract_tx(&owner, walk);
+    let height = Height(world.height.get() + 1);
+    let discovered = |preread: bool| {
+        let mut overlay = StateOverlay::new(
+            world.read(crate::transition::first_reads(&world.parameters, height, [&transaction])).into_iter().collect(),
+        );
+        if preread {
+            // As if another transaction of the block had read the whole chain already.
+            overlay.extend(
+                world
+                    .records
+                    .iter()
+                    .filter(|(key, _)| matches!(key, StateKey::ContractStorage(..)))
+                    .map(|(key, value)| (*key, Some(value.clone()))),
+            );
+        }
+        let receipts = crate::block::execute_transactions(
+            &world.parameters,
+            height,
+            TIMESTAMP_MS,
+            &mut overlay,
+            std::slice::from_ref(&transaction),
+            |keys| world.read(keys),
+        )
+        .expect("admissible");
+        let discovery = overlay.discovery(transaction.hash().0).clone();
+        (receipts, discovery.gas, discovery.runs, discovery.known)
+    };
+    let (receipts, gas, runs, known) = discovered(false);
+    assert!(receipts[0].succeeded(), "{receipts:?}");
+    assert!(runs >= 64, "{runs} runs");
+    assert_eq!(discovered(true), (receipts, gas, runs, known), "the same runs, gas and receipts either way");
+}

@@ -104,7 +104,7 @@ impl From<Unread> for Rejection {
 }
 
 /// Records execution needed that were not read before it ran. The block executor reads them
-/// and runs the block again from the start (see `crate::block`); nothing is ever guessed.
+/// and runs the transaction that needed them again (see `crate::block`); nothing is ever guessed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Unread(pub BTreeSet<StateKey>);
 
@@ -114,22 +114,54 @@ impl Unread {
     }
 }
 
+/// A point in an overlay's changes that [`StateOverlay::rollback_to`] returns to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Checkpoint(usize);
+
+/// One change, with what it replaced (`None`: the record was not in the overlay at all) and
+/// whether it was the record's first change.
+#[derive(Clone, Debug)]
+struct Undo {
+    key: StateKey,
+    previous: Option<Option<StateValue>>,
+    first: bool,
+}
+
+/// What a contract transaction's runs have found out so far in this block (see
+/// `crate::contracts`): kept across rollbacks, since it depends only on the transaction, the
+/// state before the block and the changes of the transactions before it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Discovery {
+    /// Records the transaction's VM runs may see besides those changed in the block: its
+    /// declared reads and the records its earlier runs reported missing.
+    pub(crate) known: BTreeSet<StateKey>,
+    /// Gas its runs that stopped for missing records used, summed.
+    pub(crate) gas: u64,
+    /// How many runs stopped for missing records.
+    pub(crate) runs: u32,
+}
+
 /// The state records one block reads, and the ones it changed.
 #[derive(Clone, Debug, Default)]
 pub struct StateOverlay {
     records: BTreeMap<StateKey, Option<StateValue>>,
     dirty: BTreeSet<StateKey>,
-    /// What each changed record held before its first change (`None`: it was not in the
-    /// overlay at all), so a run can be undone.
-    original: BTreeMap<StateKey, Option<Option<StateValue>>>,
+    /// Every change in order, so the overlay can return to any [`Checkpoint`].
+    undo: Vec<Undo>,
     /// The overlay holds the whole state: a record it lacks does not exist.
     complete: bool,
+    /// Per transaction (by hash): what its contract runs found out.
+    discovery: BTreeMap<[u8; 32], Discovery>,
+    /// Transactions run now may see a state that misses earlier transactions' changes (the
+    /// block executor's first pass, after a transaction that lacked records): what their runs
+    /// find is read, but not taken as their discovery.
+    speculative: bool,
 }
 
 impl StateOverlay {
     /// An overlay over records already read (`None`: the record does not exist).
     pub fn new(records: BTreeMap<StateKey, Option<StateValue>>) -> Self {
-        Self { records, dirty: BTreeSet::new(), original: BTreeMap::new(), complete: false }
+        Self { records, ..Self::default() }
     }
 
     /// An overlay over the whole state (every record not given does not exist). For checking
@@ -139,15 +171,52 @@ impl StateOverlay {
         Self { complete: true, ..Self::new(records) }
     }
 
-    /// Undoes every change: the overlay holds what was read, and nothing else.
-    pub fn rollback(&mut self) {
-        for (key, original) in std::mem::take(&mut self.original) {
-            match original {
+    /// Whether the overlay holds the whole state.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// The current point in the changes.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint(self.undo.len())
+    }
+
+    /// Undoes every change made since `checkpoint`.
+    pub fn rollback_to(&mut self, checkpoint: Checkpoint) {
+        while self.undo.len() > checkpoint.0 {
+            let Undo { key, previous, first } = self.undo.pop().expect("the log is longer than the checkpoint");
+            match previous {
                 Some(value) => self.records.insert(key, value),
                 None => self.records.remove(&key),
             };
+            if first {
+                self.dirty.remove(&key);
+            }
         }
-        self.dirty.clear();
+    }
+
+    /// Undoes every change: the overlay holds what was read, and nothing else.
+    pub fn rollback(&mut self) {
+        self.rollback_to(Checkpoint(0));
+    }
+
+    /// Whether `key` was changed in this block so far.
+    pub(crate) fn is_dirty(&self, key: &StateKey) -> bool {
+        self.dirty.contains(key)
+    }
+
+    /// What the contract runs of the transaction `hash` found out so far.
+    pub(crate) fn discovery(&mut self, hash: [u8; 32]) -> &mut Discovery {
+        self.discovery.entry(hash).or_default()
+    }
+
+    /// Whether transactions run now may see a state missing earlier transactions' changes.
+    pub(crate) fn is_speculative(&self) -> bool {
+        self.speculative
+    }
+
+    pub(crate) fn set_speculative(&mut self, speculative: bool) {
+        self.speculative = speculative;
     }
 
     /// Which of `keys` were not read.
@@ -196,9 +265,8 @@ impl StateOverlay {
 
     pub(crate) fn set(&mut self, key: StateKey, value: Option<StateValue>) {
         let previous = self.records.insert(key, value);
-        if self.dirty.insert(key) {
-            self.original.insert(key, previous);
-        }
+        let first = self.dirty.insert(key);
+        self.undo.push(Undo { key, previous, first });
     }
 
     fn set_account(&mut self, id: AccountId, account: Account) {
@@ -480,7 +548,14 @@ pub fn apply_transaction(
     // record found unread leaves the state as a failed payload would).
     let (outcome, gas_used, events) =
         if body.payload.gas_limit().is_some() || matches!(body.payload, Payload::SetContractFrozen { .. }) {
-            let site = contracts::Site { parameters, height, timestamp_ms, sender: body.sender, nonce: body.nonce };
+            let site = contracts::Site {
+                parameters,
+                height,
+                timestamp_ms,
+                sender: body.sender,
+                nonce: body.nonce,
+                transaction: transaction.hash().0,
+            };
             let applied = contracts::apply(&site, overlay, &body.payload)?;
             (applied.outcome, applied.gas_used, applied.events)
         } else if let Payload::Asset(op) = &body.payload
