@@ -35,6 +35,20 @@ pub struct StateSample {
     pub local_state_root: Hash,
     /// The sum of every balance in the node's state at `height`.
     pub balance_total: Amount,
+    /// Per issued asset: what the known accounts hold of it, against its record.
+    pub assets: Vec<AssetSample>,
+}
+
+/// One issued asset in a [`StateSample`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetSample {
+    pub symbol: String,
+    /// The sum of every known account's holding.
+    pub held: Amount,
+    /// The asset record's supply, minted and burned totals.
+    pub supply: Amount,
+    pub minted: Amount,
+    pub burned: Amount,
 }
 
 /// One signed vote seen leaving a validator.
@@ -139,6 +153,7 @@ pub enum Violation {
     NotCaughtUp { node: String, head: Height, needed: Height },
     ExecutedTwice { node: String, sender: AccountId, nonce: Nonce, heights: (Height, Height) },
     NotConserved { node: String, height: Height, total: Amount, supply: Amount },
+    AssetNotConserved { node: String, height: Height, asset: AssetSample },
     DoubleSigned { signer: u32, epoch: u64, view: u64, kind: VoteKind, payloads: (Option<Hash>, Option<Hash>) },
     SlowBlocks { from: Duration, to: Duration, gap_max: Duration },
     SlowCatchUp { node: String, window_start: Duration, needed: Height, within: Duration },
@@ -179,6 +194,11 @@ impl fmt::Display for Violation {
             Self::NotConserved { node, height, total, supply } => {
                 write!(f, "{node} holds {total} in total at height {height}, the genesis supply is {supply}")
             }
+            Self::AssetNotConserved { node, height, asset } => write!(
+                f,
+                "{node} at height {height}: accounts hold {} {}, its supply is {} (minted {}, burned {})",
+                asset.held, asset.symbol, asset.supply, asset.minted, asset.burned
+            ),
             Self::DoubleSigned { signer, epoch, view, kind, payloads } => {
                 write!(
                     f,
@@ -338,18 +358,32 @@ fn check_exactly_once(nodes: &[&NodeLog]) -> Vec<Violation> {
     violations
 }
 
+/// Native value equals the genesis supply, and per issued asset the holdings equal the supply,
+/// which equals minted minus burned, at every sampled height.
 fn check_conservation(nodes: &[&NodeLog], supply: Amount) -> Vec<Violation> {
-    nodes
-        .iter()
-        .flat_map(|node| {
-            node.states.iter().filter(|sample| sample.balance_total != supply).map(|sample| Violation::NotConserved {
-                node: node.name.clone(),
-                height: sample.height,
-                total: sample.balance_total,
-                supply,
-            })
-        })
-        .collect()
+    let mut violations = Vec::new();
+    for node in nodes {
+        for sample in &node.states {
+            if sample.balance_total != supply {
+                violations.push(Violation::NotConserved {
+                    node: node.name.clone(),
+                    height: sample.height,
+                    total: sample.balance_total,
+                    supply,
+                });
+            }
+            for asset in &sample.assets {
+                if asset.held != asset.supply || asset.minted.checked_sub(asset.burned) != Some(asset.supply) {
+                    violations.push(Violation::AssetNotConserved {
+                        node: node.name.clone(),
+                        height: sample.height,
+                        asset: asset.clone(),
+                    });
+                }
+            }
+        }
+    }
+    violations
 }
 
 /// No honest validator signs two different votes of one kind in one view.
@@ -514,19 +548,29 @@ mod tests {
     #[test]
     fn value_created_or_a_diverged_state_is_caught() {
         let mut records = agreeing();
+        let asset = |held| AssetSample {
+            symbol: "SIM".into(),
+            held: Amount(held),
+            supply: Amount(50),
+            minted: Amount(60),
+            burned: Amount(10),
+        };
         records.nodes[0].states.push(StateSample {
             height: Height(2),
             local_state_root: hash(102),
             balance_total: Amount(100),
+            assets: vec![asset(50)],
         });
         assert_eq!(check(&records), Vec::new());
         records.nodes[1].states.push(StateSample {
             height: Height(2),
             local_state_root: hash(7),
             balance_total: Amount(101),
+            assets: vec![asset(51)],
         });
         let violations = check(&records);
         assert!(violations.iter().any(|violation| matches!(violation, Violation::NotConserved { .. })));
+        assert!(violations.iter().any(|violation| matches!(violation, Violation::AssetNotConserved { .. })));
         assert!(violations.iter().any(|violation| matches!(violation, Violation::LocalStateDiverged { .. })));
     }
 

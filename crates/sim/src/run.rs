@@ -3,8 +3,8 @@
 
 use crate::{
     checker::{
-        self, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, StableWindow, StateSample,
-        Violation,
+        self, AssetSample, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, StableWindow,
+        StateSample, Violation,
     },
     cluster::{Cluster, Context, NodeView, healthy_link},
     plan::{Event, Partition, Plan, Profile},
@@ -17,7 +17,7 @@ use formica_consensus::FaultInjection;
 use formica_execution::ChainParameters;
 use formica_node::Chain;
 use formica_state::{StateKey, StateValue};
-use formica_types::{AccountId, Amount, Height};
+use formica_types::{AccountId, Amount, AssetRecord, Height, Holding};
 use rand::{SeedableRng as _, rngs::StdRng};
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
@@ -55,6 +55,9 @@ pub struct SeedReport {
     pub blocks: u64,
     /// (validator, view, vote kind) in which a Byzantine validator was seen signing two votes.
     pub byzantine_double_votes: usize,
+    /// State samples (of honest and Byzantine nodes) in which the issued asset was held, each
+    /// checked for conservation per asset.
+    pub asset_samples: usize,
 }
 
 impl SeedReport {
@@ -161,6 +164,22 @@ async fn apply(cluster: &mut Cluster, event: &Event) {
     }
 }
 
+/// Reads one fixed-size module record of the assets module through a database read guard.
+macro_rules! module_record {
+    ($guard:expr, $type:ty, $key:expr) => {{
+        let size = <$type as commonware_codec::FixedSize>::SIZE;
+        let keys = formica_state::module_record_keys(formica_types::Module::Assets, &$key, size);
+        let mut values = Vec::with_capacity(keys.len());
+        for key in &keys {
+            values.push($guard.get(&key.hash()).await.expect("simulated storage reads"));
+        }
+        let chunks: Vec<Option<&StateValue>> = values.iter().map(Option::as_ref).collect();
+        formica_state::module_record_bytes(&chunks, size)
+            .expect("module records are whole")
+            .map(|bytes| <$type as commonware_codec::DecodeExt<()>>::decode(bytes).expect("module records decode"))
+    }};
+}
+
 /// Reads a node's state root and the total of every known balance in one consistent view, and
 /// the finalized height whose header carries that root. `require`: if the root matches no
 /// recent header after retrying, record it anyway against the head (the checker flags it).
@@ -182,19 +201,40 @@ async fn sample_state(
                 total = total.checked_add(account.balance).expect("balances fit in an Amount");
             }
         }
+        // The issued asset: its record, and every known account's holding.
+        let mut assets = Vec::new();
+        let symbol = workload::asset();
+        let record: Option<AssetRecord> = module_record!(guard, AssetRecord, AssetRecord::key(&symbol));
+        if let Some(record) = record {
+            let mut held = Amount::ZERO;
+            for id in accounts {
+                let holding: Option<Holding> = module_record!(guard, Holding, Holding::key(&symbol, id));
+                if let Some(holding) = holding {
+                    held = held.checked_add(holding.balance).expect("holdings fit in an Amount");
+                }
+            }
+            assets.push(AssetSample {
+                symbol: workload::ASSET.to_string(),
+                held,
+                supply: record.supply,
+                minted: record.minted,
+                burned: record.burned,
+            });
+        }
         drop(guard);
         if let Some(head) = view.head.by_state_root(&root) {
             // Before block 1 the state is empty: genesis accounts are created by block 1.
             if head.height == Height(0) {
                 return None;
             }
-            return Some(StateSample { height: head.height, local_state_root: root, balance_total: total });
+            return Some(StateSample { height: head.height, local_state_root: root, balance_total: total, assets });
         }
         if !require {
             return None;
         }
         if attempt + 1 == ATTEMPTS && view.head.get().height > Height(0) {
-            return Some(StateSample { height: view.head.get().height, local_state_root: root, balance_total: total });
+            let height = view.head.get().height;
+            return Some(StateSample { height, local_state_root: root, balance_total: total, assets });
         }
         context.sleep(Duration::from_millis(50)).await;
     }
@@ -358,6 +398,12 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             .count(),
         blocks: records.nodes.iter().map(|node| node.blocks.len() as u64).max().unwrap_or(0),
         byzantine_double_votes,
+        asset_samples: records
+            .nodes
+            .iter()
+            .flat_map(|node| &node.states)
+            .filter(|sample| sample.assets.iter().any(|asset| asset.held > Amount::ZERO))
+            .count(),
         violations,
         plan,
     }

@@ -1,6 +1,12 @@
-//! The client: signs transfers and account creations from funded accounts, submits each to a
-//! random running validator, re-submits what is not final after a while (to another node), and
-//! records which transactions a node acknowledged as final, at which height and index.
+//! The client: signs transfers, account creations and asset operations from funded accounts,
+//! submits each to a random running validator, re-submits what is not final after a while (to
+//! another node), and records which transactions a node acknowledged as final, at which height
+//! and index.
+//!
+//! Assets: the dev account (an issuer) defines [`ASSET`], attests reserves and mints to every
+//! sender first; then, among the native transfers, senders transfer the asset to known accounts
+//! and the dev account mints more and burns some of its own, so conservation per asset is
+//! checked under faults too.
 
 use crate::{
     checker::{ClientLog, Outcome, Submission},
@@ -8,8 +14,8 @@ use crate::{
 };
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_types::{
-    AccountId, Amount, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Height, Nonce, Payload, Role,
-    Transaction, TransactionBody, public_key_to_hex,
+    AccountId, Amount, AssetOp, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Hash, Height, Nonce,
+    Payload, Role, Symbol, Transaction, TransactionBody, public_key_to_hex,
 };
 use rand::{RngExt as _, rngs::StdRng};
 use std::{collections::BTreeMap, time::Duration};
@@ -24,6 +30,16 @@ const DEV_BALANCE: Amount = Amount(1_000_000_000);
 const USER_BALANCE: Amount = Amount(1_000_000);
 /// Seeds of accounts the dev account creates start here.
 const FRESH_SEED_FIRST: u64 = 100_000;
+/// The asset the dev account issues.
+pub const ASSET: &str = "SIM";
+/// What the dev account attests as reserves, and mints to each sender at the start.
+const RESERVES: Amount = Amount(1_000_000_000_000);
+const FIRST_MINT: Amount = Amount(1_000_000);
+
+/// The issued asset's symbol.
+pub fn asset() -> Symbol {
+    Symbol::new(ASSET).expect("a valid symbol")
+}
 
 /// The genesis of a simulated chain with these validators.
 pub fn genesis(validators: &[PrivateKey]) -> Genesis {
@@ -49,7 +65,10 @@ pub fn genesis(validators: &[PrivateKey]) -> Genesis {
         fee_per_transaction: Amount(1),
         fee_collector: AccountId::from_public_key(&dev),
         block_transactions_max: 500,
-        roles: vec![GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator }],
+        roles: vec![
+            GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Regulator },
+            GenesisRole { account: AccountId::from_public_key(&dev), role: Role::Issuer },
+        ],
         recovery_delay_min_blocks: Genesis::RECOVERY_DELAY_MIN_BLOCKS_DEFAULT,
         frozen_accounts_receive: true,
         organisations: Vec::new(),
@@ -129,20 +148,45 @@ impl Client {
         self.budget == 0 && self.pending.is_empty()
     }
 
+    /// The dev account's first transactions: define the asset, attest reserves, mint to every
+    /// sender.
+    fn issuance(&self, nonce: u64) -> Option<Payload> {
+        let symbol = asset();
+        let op = match nonce {
+            0 => AssetOp::Define { symbol, decimals: 2, cap: None, allow_list: false },
+            1 => AssetOp::Attest { symbol, reserves: RESERVES, reference: Hash::from([7; 32]) },
+            n => {
+                let to = self.senders.get(usize::try_from(n - 2).ok()?)?.id;
+                AssetOp::Mint { symbol, to, amount: FIRST_MINT }
+            }
+        };
+        Some(Payload::Asset(op))
+    }
+
     fn next_transaction(&mut self, sender: usize, rng: &mut StdRng) -> Transaction {
-        let payload = if sender == 0 && rng.random_bool(0.3) {
+        let nonce = self.senders[sender].next_nonce;
+        let issuance = if sender == 0 { self.issuance(nonce) } else { None };
+        let payload = if let Some(payload) = issuance {
+            payload
+        } else if sender == 0 && rng.random_bool(0.1) {
+            let symbol = asset();
+            if rng.random_bool(0.5) {
+                Payload::Asset(AssetOp::Burn { symbol, amount: Amount(rng.random_range(1..100)) })
+            } else {
+                let to = self.known_accounts[rng.random_range(0..self.known_accounts.len())];
+                Payload::Asset(AssetOp::Mint { symbol, to, amount: Amount(rng.random_range(1..1_000)) })
+            }
+        } else if rng.random_bool(0.3) {
+            let to = self.other_account(sender, rng);
+            Payload::Asset(AssetOp::Transfer { symbol: asset(), to, amount: Amount(rng.random_range(1..500)) })
+        } else if sender == 0 && rng.random_bool(0.3) {
             let seed = self.next_fresh_seed;
             self.next_fresh_seed += 1;
             let public_key = PrivateKey::from_seed(seed).public_key();
             self.known_accounts.push(AccountId::from_public_key(&public_key));
             Payload::CreateAccount { public_key: public_key.into(), initial_balance: Amount(1_000) }
         } else {
-            let to = loop {
-                let candidate = self.known_accounts[rng.random_range(0..self.known_accounts.len())];
-                if candidate != self.senders[sender].id {
-                    break candidate;
-                }
-            };
+            let to = self.other_account(sender, rng);
             Payload::Transfer { to, amount: Amount(rng.random_range(1..100)) }
         };
         let account = &mut self.senders[sender];
@@ -156,6 +200,16 @@ impl Client {
         };
         account.next_nonce += 1;
         body.sign(&[&account.key])
+    }
+
+    /// A known account other than the sender's.
+    fn other_account(&self, sender: usize, rng: &mut StdRng) -> AccountId {
+        loop {
+            let candidate = self.known_accounts[rng.random_range(0..self.known_accounts.len())];
+            if candidate != self.senders[sender].id {
+                return candidate;
+            }
+        }
     }
 
     /// One round of the client: learn outcomes, re-send stale transactions, send new ones.

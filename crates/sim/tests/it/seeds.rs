@@ -10,6 +10,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     let mut failures = Vec::new();
     let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
         (Duration::ZERO, 0, 0, 0, 0, 0);
+    let mut asset_samples = 0;
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
         let report = run_seed(seed, Options::default());
@@ -19,6 +20,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         final_ += report.transactions_final;
         blocks += report.blocks;
         byzantine_votes += report.byzantine_double_votes;
+        asset_samples += report.asset_samples;
         if let Some(failure) = report.failure() {
             failures.push(failure);
         }
@@ -26,7 +28,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     eprintln!(
         "formica-sim seeds {}..{}: {count} seeds, {:.2} simulated hours, {faults} faults injected, {blocks} blocks, \
          {submitted} transactions submitted, {final_} acknowledged final and checked on every honest node, \
-         {byzantine_votes} Byzantine double votes seen, {} failing seeds, wall {:.1?}",
+         {byzantine_votes} Byzantine double votes seen, {asset_samples} state samples with the issued asset held \
+         (conservation per asset checked), {} failing seeds, wall {:.1?}",
         seeds.start,
         seeds.end,
         simulated.as_secs_f64() / 3_600.0,
@@ -34,6 +37,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         started.elapsed()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(asset_samples > 0, "no seed issued and held the asset: the per-asset conservation check saw nothing");
 }
 
 // The default run: 200 seeds in four tests so nextest spreads them over the cores.
