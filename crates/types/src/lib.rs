@@ -4,7 +4,7 @@
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
-//! [`AssetRecord`], [`Holding`]) and the genesis description.
+//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], ...) and the genesis description.
 //!
 //! # Invariants
 //! - Everything hashed, signed, sent or stored is encoded with `commonware-codec`, big-endian and
@@ -31,6 +31,7 @@ mod modules;
 mod nodes;
 mod primitives;
 mod receipt;
+mod remittance;
 mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
@@ -47,6 +48,11 @@ pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, Ge
 pub use governance::{
     ApprovalRule, ConsensusTimeouts, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation,
     Proposal,
+};
+pub use remittance::{
+    BASIS_POINTS, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, DailyUsage, FEE_RECIPIENTS_MAX, FeeShares, Quote,
+    RATE_SCALE, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus, SanctionEntry,
+    remittance_id,
 };
 pub use invoices::{InvoiceDocument, InvoiceNumber, InvoiceOp, InvoiceRecord, InvoiceStatus, InvoiceTerms};
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
