@@ -21,6 +21,8 @@ mod assets;
 mod contracts;
 #[path = "tests_invoices.rs"]
 mod invoices;
+#[path = "tests_remittance.rs"]
+mod remittance;
 use std::collections::BTreeMap;
 
 /// The one genesis validator of every test world.
@@ -46,6 +48,8 @@ struct World {
     parameters: ChainParameters,
     records: BTreeMap<StateKey, StateValue>,
     height: Height,
+    /// The timestamp of the next block ([`TIMESTAMP_MS`] unless a test moves the clock).
+    timestamp_ms: u64,
 }
 
 impl World {
@@ -88,7 +92,7 @@ impl World {
             gas: GasParameters { price: Amount(GAS_PRICE), tx_gas_max: 100_000_000, block_gas_max: 400_000_000 },
             block_bytes_max: 8 * 1024 * 1024,
         };
-        let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0) };
+        let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0), timestamp_ms: TIMESTAMP_MS };
         world.block(&[]).expect("the genesis block applies");
         world
     }
@@ -106,7 +110,7 @@ impl World {
         if height == Height(1) {
             apply_genesis(&self.parameters, &mut full);
         }
-        let expected = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut full, transactions)
+        let expected = execute_transactions(&self.parameters, height, self.timestamp_ms, &mut full, transactions)
             .expect("a complete overlay lacks nothing")
             .map_err(|error| error.to_string());
         end_block(&self.parameters, height, &mut full).expect("a complete overlay lacks nothing");
@@ -125,7 +129,7 @@ impl World {
             if height == Height(1) {
                 apply_genesis(&self.parameters, &mut overlay);
             }
-            let pass = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut overlay, transactions)
+            let pass = execute_transactions(&self.parameters, height, self.timestamp_ms, &mut overlay, transactions)
                 .and_then(|result| end_block(&self.parameters, height, &mut overlay).map(|_| result));
             match pass {
                 Ok(result) => break result,
