@@ -50,8 +50,7 @@ impl World {
         world.parameters.genesis_roles.push((issuer.account_id(), Role::Issuer));
         world.parameters.genesis_roles.push((issuer.account_id(), Role::Regulator));
         // The roles take effect in the first block; rebuild the world from genesis with them.
-        let mut rebuilt =
-            World {
+        let mut rebuilt = World {
             parameters: world.parameters.clone(),
             records: Default::default(),
             height: Default::default(),

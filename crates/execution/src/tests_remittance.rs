@@ -6,12 +6,12 @@
 use super::{FEE, TIMESTAMP_MS, World, failure, signer};
 use crate::modules::{decode_record, event_topic, record_keys};
 use formica_crypto::AccountSigner;
+use formica_state::{StateKey, StateValue};
 use formica_types::{
     AccountId, Amount, AssetOp, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, FailureCode, FeeShares, KeyScheme,
     Module, Outcome, Payload, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus,
     SanctionEntry, Symbol, Transaction, remittance_id,
 };
-use formica_state::{StateKey, StateValue};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -150,7 +150,8 @@ impl Corridor {
             (hkd, c.outsider.account_id(), 5_000_000),
             (php, c.settlement.account_id(), 100_000_000),
         ] {
-            c.world.ok(c.world.by(&c.issuer, Payload::Asset(AssetOp::Mint { symbol: asset, to, amount: Amount(amount) })));
+            c.world
+                .ok(c.world.by(&c.issuer, Payload::Asset(AssetOp::Mint { symbol: asset, to, amount: Amount(amount) })));
         }
         let define = remit(RemittanceOp::DefineCorridor(terms(c)));
         let receipt = c.world.run(c.world.by(&c.issuer, define)).expect("admissible");
@@ -221,7 +222,10 @@ fn a_remittance_is_requested_quoted_accepted_settled_atomically_and_refunded() {
     assert_eq!(receipt.outcome, Outcome::Success);
     let settled = &receipt.events[0];
     assert_eq!(settled.topics[0], event_topic("remittance.settled"));
-    assert_eq!(settled.topics[1..], [id.as_ref().try_into().expect("32 bytes"), c.sender.account_id().0, c.recipient.account_id().0]);
+    assert_eq!(
+        settled.topics[1..],
+        [id.as_ref().try_into().expect("32 bytes"), c.sender.account_id().0, c.recipient.account_id().0]
+    );
     let record = c.world.remittance(&id);
     assert_eq!((record.status, record.reason), (RemittanceStatus::Settled, None));
     // The sender paid amount and fee; the settlement account got the amount and 30% of the fee,
@@ -243,8 +247,10 @@ fn a_remittance_is_requested_quoted_accepted_settled_atomically_and_refunded() {
     c.world.fails_cleanly(c.world.by(&c.sender, remit(RemittanceOp::Refund { id })), FailureCode::NotPermitted);
     c.world.fails_cleanly(c.world.by(&c.fx, remit(RemittanceOp::Refund { id })), FailureCode::NotPermitted);
     // The receiving wallet refunds out of its own destination holding: it has none yet.
-    c.world
-        .fails_cleanly(c.world.by(&c.receiving_wallet, remit(RemittanceOp::Refund { id })), FailureCode::InsufficientBalance);
+    c.world.fails_cleanly(
+        c.world.by(&c.receiving_wallet, remit(RemittanceOp::Refund { id })),
+        FailureCode::InsufficientBalance,
+    );
     let receipt = c.world.run(c.world.by(&c.recipient, remit(RemittanceOp::Refund { id }))).expect("admissible");
     assert_eq!(receipt.events[0].topics[0], event_topic("remittance.refunded"));
     assert_eq!(c.world.remittance(&id).status, RemittanceStatus::Refunded);
@@ -358,23 +364,17 @@ fn bad_requests_quotes_and_corridors_are_refused() {
     // limits that make sense.
     let fresh = CorridorId::new("HKD-PHP.2").expect("valid");
     let base = CorridorTerms { id: fresh, ..terms(&c) };
-    let mut cases = vec![
+    let cases = [
         (terms(&c), FailureCode::CorridorExists),
         (CorridorTerms { destination: symbol("EUR"), ..base.clone() }, FailureCode::AssetMissing),
         (CorridorTerms { fx_provider: missing, ..base.clone() }, FailureCode::AccountMissing),
         (CorridorTerms { fee_bps: 10_001, ..base.clone() }, FailureCode::InvalidCorridor),
         (CorridorTerms { fee_shares: FeeShares::default(), ..base.clone() }, FailureCode::InvalidCorridor),
-        (
-            CorridorTerms { fee_shares: FeeShares(vec![(wallet, 9_000)]), ..base.clone() },
-            FailureCode::InvalidCorridor,
-        ),
+        (CorridorTerms { fee_shares: FeeShares(vec![(wallet, 9_000)]), ..base.clone() }, FailureCode::InvalidCorridor),
         (CorridorTerms { per_transfer_max: Amount(0), ..base.clone() }, FailureCode::InvalidCorridor),
         (CorridorTerms { daily_max: Amount(999_999), ..base.clone() }, FailureCode::InvalidCorridor),
+        (CorridorTerms { fee_shares: FeeShares(vec![(missing, 10_000)]), ..base.clone() }, FailureCode::AccountMissing),
     ];
-    cases.push((
-        CorridorTerms { fee_shares: FeeShares(vec![(missing, 10_000)]), ..base.clone() },
-        FailureCode::AccountMissing,
-    ));
     for (terms, code) in cases {
         let tx = c.world.by(&c.issuer, remit(RemittanceOp::DefineCorridor(terms)));
         c.world.fails_cleanly(tx, code);
@@ -515,9 +515,8 @@ fn asset_rules_and_closed_corridors_stop_a_remittance_which_stays_quoted() {
     let id = c.quoted(1, 100_000);
     let recipient = c.recipient.account_id();
     // A frozen recipient holding fails the whole acceptance: nothing moves, still quoted.
-    let freeze = |frozen| {
-        Payload::Asset(AssetOp::SetHoldingFrozen { symbol: c.destination, account: recipient, frozen })
-    };
+    let freeze =
+        |frozen| Payload::Asset(AssetOp::SetHoldingFrozen { symbol: c.destination, account: recipient, frozen });
     c.world.ok(c.world.by(&c.issuer, freeze(true)));
     let tx = c.world.by(&c.sender, remit(RemittanceOp::Accept { id }));
     c.world.fails_cleanly(tx, FailureCode::HoldingFrozen);

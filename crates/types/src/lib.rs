@@ -49,11 +49,6 @@ pub use governance::{
     ApprovalRule, ConsensusTimeouts, GovernanceAction, GovernanceState, ORG_ADMINS_MAX, OrgId, OrgName, Organisation,
     Proposal,
 };
-pub use remittance::{
-    BASIS_POINTS, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, DailyUsage, FEE_RECIPIENTS_MAX, FeeShares, Quote,
-    RATE_SCALE, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus, SanctionEntry,
-    remittance_id,
-};
 pub use invoices::{InvoiceDocument, InvoiceNumber, InvoiceOp, InvoiceRecord, InvoiceStatus, InvoiceTerms};
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
 pub use modules::Module;
@@ -63,6 +58,11 @@ pub use primitives::{
     hash_to_hex, public_key_from_hex, public_key_to_hex,
 };
 pub use receipt::{FailureCode, Outcome, RECEIPT_MESSAGE_BYTES_MAX, Receipt};
+pub use remittance::{
+    BASIS_POINTS, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, DailyUsage, FEE_RECIPIENTS_MAX, FeeShares, Quote,
+    RATE_SCALE, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus, SanctionEntry,
+    remittance_id,
+};
 pub use transaction::{
     Payload, TRANSACTION_NAMESPACE, Transaction, TransactionBody, TransactionLimits, TransactionSignature,
 };

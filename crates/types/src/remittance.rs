@@ -768,13 +768,8 @@ impl RemittanceRecord {
     }
 }
 
-const NO_QUOTE: Quote = Quote {
-    rate: 0,
-    fee: Amount::ZERO,
-    destination_amount: Amount::ZERO,
-    expires_ms: 0,
-    quoted_at: Height(0),
-};
+const NO_QUOTE: Quote =
+    Quote { rate: 0, fee: Amount::ZERO, destination_amount: Amount::ZERO, expires_ms: 0, quoted_at: Height(0) };
 
 impl Write for RemittanceRecord {
     fn write(&self, buf: &mut impl BufMut) {

@@ -5,8 +5,8 @@ use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, Contrac
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
-use crate::remittance::RemittanceOp;
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
+use crate::remittance::RemittanceOp;
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write};

@@ -93,13 +93,8 @@ pub(crate) fn reads(sender: &AccountId, op: &RemittanceOp) -> Vec<StateKey> {
 
 /// Every account a corridor names.
 fn participants(terms: &CorridorTerms) -> Vec<AccountId> {
-    let mut accounts = vec![
-        terms.sending_wallet,
-        terms.receiving_wallet,
-        terms.settlement,
-        terms.fx_provider,
-        terms.compliance,
-    ];
+    let mut accounts =
+        vec![terms.sending_wallet, terms.receiving_wallet, terms.settlement, terms.fx_provider, terms.compliance];
     accounts.extend(terms.fee_shares.0.iter().map(|(account, _)| *account));
     accounts
 }
@@ -181,7 +176,10 @@ fn define(s: &mut Scratch<'_>, height: Height, sender: &AccountId, terms: &Corri
         }
     }
     if terms.fee_bps > BASIS_POINTS {
-        return fail(FailureCode::InvalidCorridor, format!("a fee of {} basis points is above the whole", terms.fee_bps));
+        return fail(
+            FailureCode::InvalidCorridor,
+            format!("a fee of {} basis points is above the whole", terms.fee_bps),
+        );
     }
     if !terms.fee_shares.valid() {
         return fail(
@@ -194,8 +192,13 @@ fn define(s: &mut Scratch<'_>, height: Height, sender: &AccountId, terms: &Corri
         return fail(FailureCode::InvalidCorridor, "a corridor that charges a fee names who receives it");
     }
     check_limits(terms.per_transfer_max, terms.daily_max)?;
-    let mut corridor =
-        CorridorRecord { terms: terms.clone(), active: true, regulator: *sender, defined_at: height, updated_at: height };
+    let mut corridor = CorridorRecord {
+        terms: terms.clone(),
+        active: true,
+        regulator: *sender,
+        defined_at: height,
+        updated_at: height,
+    };
     let data = [terms.source.as_str().as_bytes(), b"/", terms.destination.as_str().as_bytes()].concat();
     save_corridor(s, height, &mut corridor, "remittance.corridor_defined", &[sender.0], data);
     Ok(())
