@@ -8,7 +8,7 @@
 //!   client commands over JSON-RPC (see [`client`]); `formica verify block HEIGHT` checks a
 //!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
-//!   (see [`invoice`]).
+//!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -18,6 +18,7 @@ mod contract;
 mod devnet;
 mod init_node;
 mod invoice;
+mod remittance;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

@@ -8,13 +8,14 @@ use formica_rpc::FormicaApiClient;
 use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::invoices::InvoiceView;
+use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
 use formica_rpc::types::{
     AccountProofView, AccountRecordView, AccountView, BlockView, FinalityView, GovernanceView, OrganisationView,
     ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, Hash, Height, InvoiceNumber, Nonce, Payload, Symbol, Transaction, TransactionBody,
-    hash_from_hex, hash_to_hex,
+    AccountId, AccountKey, Amount, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId, Symbol,
+    Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -197,6 +198,22 @@ impl Client {
     /// The invoice registered for a document.
     pub async fn invoice_by_document(&self, document: Hash) -> Result<Option<InvoiceView>> {
         call!(self, get_invoice_by_document(hash_to_hex(&document)))
+    }
+
+    /// A remittance corridor by name.
+    pub async fn corridor(&self, corridor: CorridorId) -> Result<Option<CorridorView>> {
+        call!(self, get_corridor(corridor.to_string()))
+    }
+
+    /// A remittance by id (see [`formica_types::remittance_id`]).
+    pub async fn remittance(&self, id: RemittanceId) -> Result<Option<RemittanceView>> {
+        call!(self, get_remittance(hash_to_hex(&id)))
+    }
+
+    /// Whether a corridor's compliance account lists `account` as sanctioned (`None`: no such
+    /// corridor).
+    pub async fn sanctioned(&self, corridor: CorridorId, account: AccountId) -> Result<Option<SanctionView>> {
+        call!(self, get_sanctioned(corridor.to_string(), account.to_hex()))
     }
 
     /// A deployed contract.

@@ -21,6 +21,8 @@ mod assets;
 mod contracts;
 #[path = "tests_invoices.rs"]
 mod invoices;
+#[path = "tests_remittance.rs"]
+mod remittance;
 use std::collections::BTreeMap;
 
 /// The one genesis validator of every test world.
@@ -51,12 +53,21 @@ struct World {
     unchecked: bool,
     /// How many times the last block's run was resumed (its first call included).
     resumes: usize,
+    /// The timestamp of the next block ([`TIMESTAMP_MS`] unless a test moves the clock).
+    timestamp_ms: u64,
 }
 
 impl World {
     /// A world before its genesis block.
     fn empty(parameters: ChainParameters) -> Self {
-        Self { parameters, records: BTreeMap::new(), height: Height(0), unchecked: false, resumes: 0 }
+        Self {
+            parameters,
+            records: BTreeMap::new(),
+            height: Height(0),
+            unchecked: false,
+            resumes: 0,
+            timestamp_ms: TIMESTAMP_MS,
+        }
     }
 
     /// A chain whose genesis funds `funded` and makes `regulator` a regulator.
@@ -116,10 +127,11 @@ impl World {
         if height == Height(1) {
             apply_genesis(&self.parameters, &mut full);
         }
-        let expected = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut full, transactions, |_| {
-            unreachable!("a complete overlay lacks nothing")
-        })
-        .map_err(|error| error.to_string());
+        let expected =
+            execute_transactions(&self.parameters, height, self.timestamp_ms, &mut full, transactions, |_| {
+                unreachable!("a complete overlay lacks nothing")
+            })
+            .map_err(|error| error.to_string());
         end_block(&self.parameters, height, &mut full).expect("a complete overlay lacks nothing");
         let expected_changes = full.into_changes();
 
@@ -135,7 +147,7 @@ impl World {
         if height == Height(1) {
             apply_genesis(&self.parameters, &mut overlay);
         }
-        let mut run = TransactionRun::new(&self.parameters, height, TIMESTAMP_MS, transactions, Admission::Strict);
+        let mut run = TransactionRun::new(&self.parameters, height, self.timestamp_ms, transactions, Admission::Strict);
         let mut calls = 0;
         let mut position = 0;
         let executed = loop {

@@ -51,6 +51,7 @@ impl World {
         world.parameters.genesis_roles.push((issuer.account_id(), Role::Regulator));
         // The roles take effect in the first block; rebuild the world from genesis with them.
         let mut rebuilt = World::empty(world.parameters.clone());
+        rebuilt.timestamp_ms = world.timestamp_ms;
         rebuilt.block(&[]).expect("the genesis block applies");
         world = rebuilt;
         (world, issuer)

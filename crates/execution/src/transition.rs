@@ -383,6 +383,7 @@ pub fn first_reads<'a>(
                 reads.extend(contracts::payload_reads(&sender, transaction.body.nonce, &transaction.body.payload));
             }
             Payload::Asset(op) => reads.extend(modules::assets::reads(&sender, op)),
+            Payload::Remittance(op) => reads.extend(modules::remittance::reads(&sender, op)),
             Payload::Invoice(op) => reads.extend(modules::invoices::reads(&sender, op)),
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
@@ -566,6 +567,13 @@ pub fn apply_transaction(
                 Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
                 Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
             }
+        } else if let Payload::Remittance(op) = &body.payload {
+            let receive = parameters.frozen_accounts_receive;
+            match modules::remittance::apply(height, timestamp_ms, receive, overlay, &body.sender, op) {
+                Ok(events) => (Outcome::Success, 0, events),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
         } else if let Payload::Invoice(op) = &body.payload {
             let receive = parameters.frozen_accounts_receive;
             match modules::invoices::apply(height, timestamp_ms, receive, overlay, &body.sender, op) {
@@ -623,6 +631,7 @@ fn apply_payload(
 ) -> Result<(), Halt> {
     match payload {
         Payload::Invoice(_) => panic!("invoice payloads are applied by crate::modules::invoices"),
+        Payload::Remittance(_) => panic!("remittance payloads are applied by crate::modules::remittance"),
         Payload::Asset(op) => match op {
             // The native asset is one asset among the module's: its transfer is a native one.
             AssetOp::Transfer { symbol, to, amount } if symbol.is_native() => {

@@ -5,6 +5,7 @@
 use crate::assets::{AssetView, AttestationView, HoldingView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use crate::invoices::InvoiceView;
+use crate::remittance::{CorridorView, RemittanceView, SanctionView};
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView,
@@ -101,6 +102,20 @@ pub trait FormicaApi {
     /// The invoice registered for a document, by the document's hash (`null` if none is).
     #[method(name = "getInvoiceByDocument", with_extensions)]
     async fn get_invoice_by_document(&self, document: String) -> RpcResult<Option<InvoiceView>>;
+
+    /// A remittance corridor by name, e.g. `HKD-PHP` (`null` if there is none).
+    #[method(name = "getCorridor", with_extensions)]
+    async fn get_corridor(&self, corridor: String) -> RpcResult<Option<CorridorView>>;
+
+    /// A remittance by id, `0x` hex: its status, quote and the reason of a rejection (`null` if
+    /// there is none).
+    #[method(name = "getRemittance", with_extensions)]
+    async fn get_remittance(&self, id: String) -> RpcResult<Option<RemittanceView>>;
+
+    /// Whether the corridor's compliance account lists `account` as sanctioned (`null` if the
+    /// corridor does not exist).
+    #[method(name = "getSanctioned", with_extensions)]
+    async fn get_sanctioned(&self, corridor: String, account: String) -> RpcResult<Option<SanctionView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

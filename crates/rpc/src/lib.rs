@@ -21,7 +21,8 @@
 //! filtered by contract and topics). Receipts carry `gas_used` and their events.
 //! Assets ([`assets`]): `formica_getAsset`, `formica_getAssetBalance`, `formica_getAttestation`
 //! (the native asset `FMC` answers from the account records). Invoices ([`invoices`]):
-//! `formica_getInvoice`, `formica_getInvoiceByDocument`.
+//! `formica_getInvoice`, `formica_getInvoiceByDocument`. Remittance ([`remittance`]):
+//! `formica_getCorridor`, `formica_getRemittance`, `formica_getSanctioned`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -65,6 +66,7 @@ mod backend;
 pub mod contracts;
 mod error;
 pub mod invoices;
+pub mod remittance;
 mod server;
 pub mod types;
 

@@ -419,6 +419,36 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::invoices::get_invoice_by_document(&*self.backend, document).await
     }
 
+    async fn get_corridor(
+        &self,
+        ext: &Extensions,
+        corridor: String,
+    ) -> RpcResult<Option<crate::remittance::CorridorView>> {
+        self.authorise(ext).await?;
+        crate::remittance::get_corridor(&*self.backend, crate::remittance::parse_corridor(&corridor)?).await
+    }
+
+    async fn get_remittance(
+        &self,
+        ext: &Extensions,
+        id: String,
+    ) -> RpcResult<Option<crate::remittance::RemittanceView>> {
+        self.authorise(ext).await?;
+        let id = formica_types::hash_from_hex(&id).map_err(|error| invalid_params("remittance id", error))?;
+        crate::remittance::get_remittance(&*self.backend, id).await
+    }
+
+    async fn get_sanctioned(
+        &self,
+        ext: &Extensions,
+        corridor: String,
+        account: String,
+    ) -> RpcResult<Option<crate::remittance::SanctionView>> {
+        self.authorise(ext).await?;
+        let corridor = crate::remittance::parse_corridor(&corridor)?;
+        crate::remittance::get_sanctioned(&*self.backend, corridor, parse_account_id(&account)?).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

@@ -12,9 +12,9 @@ use crate::backend::AccountDetails;
 use crate::backend::{AccountProof, FINALITY_HEADERS_MAX, Finality, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts,
+    Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts, CorridorId,
     GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload,
-    PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Symbol, Transaction,
+    PendingRecovery, PublicKey, Receipt, RecoveryConfig, RemittanceOp, Role, Symbol, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +102,8 @@ pub enum PayloadView {
     },
     /// An operation of the assets module.
     Asset(AssetOpView),
+    /// An operation of the remittance module.
+    Remittance(RemittanceOpView),
     /// An operation of the invoices module.
     Invoice(InvoiceOpView),
 }
@@ -238,14 +240,92 @@ impl From<InvoiceOp> for InvoiceOpView {
     }
 }
 
+/// A remittance operation, tagged by `operation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum RemittanceOpView {
+    DefineCorridor(crate::remittance::CorridorTermsView),
+    SetCorridorActive {
+        corridor: CorridorId,
+        active: bool,
+    },
+    SetLimits {
+        corridor: CorridorId,
+        #[serde(with = "codec::amount")]
+        per_transfer_max: Amount,
+        #[serde(with = "codec::amount")]
+        daily_max: Amount,
+    },
+    SetSanctioned {
+        corridor: CorridorId,
+        account: AccountId,
+        sanctioned: bool,
+    },
+    Request {
+        corridor: CorridorId,
+        reference: u64,
+        /// The remittance's id, `0x` hex.
+        #[serde(with = "codec::hash")]
+        id: Hash,
+        sender: AccountId,
+        recipient: AccountId,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+    },
+    Quote {
+        #[serde(with = "codec::hash")]
+        id: Hash,
+        /// Destination units per 10^8 source units.
+        #[serde(with = "codec::amount")]
+        rate: Amount,
+        expires_ms: u64,
+    },
+    Accept {
+        #[serde(with = "codec::hash")]
+        id: Hash,
+    },
+    Refund {
+        #[serde(with = "codec::hash")]
+        id: Hash,
+    },
+}
+
+impl RemittanceOpView {
+    /// The view of `op` sent by `sender` (a request's id depends on its sender).
+    fn new(sender: &AccountId, op: RemittanceOp) -> Self {
+        match op {
+            RemittanceOp::DefineCorridor(terms) => Self::DefineCorridor(terms.into()),
+            RemittanceOp::SetCorridorActive { corridor, active } => Self::SetCorridorActive { corridor, active },
+            RemittanceOp::SetLimits { corridor, per_transfer_max, daily_max } => {
+                Self::SetLimits { corridor, per_transfer_max, daily_max }
+            }
+            RemittanceOp::SetSanctioned { corridor, account, sanctioned } => {
+                Self::SetSanctioned { corridor, account, sanctioned }
+            }
+            RemittanceOp::Request { corridor, reference, sender: payer, recipient, amount } => Self::Request {
+                corridor,
+                reference,
+                id: formica_types::remittance_id(sender, reference),
+                sender: payer,
+                recipient,
+                amount,
+            },
+            RemittanceOp::Quote { id, rate, expires_ms } => Self::Quote { id, rate: Amount(rate), expires_ms },
+            RemittanceOp::Accept { id } => Self::Accept { id },
+            RemittanceOp::Refund { id } => Self::Refund { id },
+        }
+    }
+}
+
 /// SHA-256 of a module, `0x` hex, and its size.
 fn code_summary(code: &[u8]) -> (String, u32) {
     let size = u32::try_from(code.len()).expect("modules are bounded by the decoder");
     (codec::to_hex(&formica_crypto::sha256(code)), size)
 }
 
-impl From<&Payload> for PayloadView {
-    fn from(payload: &Payload) -> Self {
+impl PayloadView {
+    /// The view of `payload` sent by `sender` (a remittance request's id depends on it).
+    pub fn new(sender: &AccountId, payload: &Payload) -> Self {
         match payload.clone() {
             Payload::Transfer { to, amount } => Self::Transfer { to, amount },
             Payload::CreateAccount { public_key, initial_balance } => {
@@ -277,6 +357,7 @@ impl From<&Payload> for PayloadView {
             }
             Payload::SetContractFrozen { contract, frozen } => Self::SetContractFrozen { contract, frozen },
             Payload::Asset(op) => Self::Asset(op.into()),
+            Payload::Remittance(op) => Self::Remittance(RemittanceOpView::new(sender, op)),
             Payload::Invoice(op) => Self::Invoice(op.into()),
         }
     }
@@ -317,7 +398,7 @@ impl TransactionView {
             nonce: body.nonce,
             expiry_height: body.expiry_height,
             fee_limit: body.fee_limit,
-            payload: PayloadView::from(&body.payload),
+            payload: PayloadView::new(&body.sender, &body.payload),
             signatures: transaction.signatures.iter().map(|entry| entry.public_key).collect(),
             block_height: None,
             block_hash: None,

@@ -4,7 +4,7 @@
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
-//! [`AssetRecord`], [`Holding`]) and the genesis description.
+//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], ...) and the genesis description.
 //!
 //! # Invariants
 //! - Everything hashed, signed, sent or stored is encoded with `commonware-codec`, big-endian and
@@ -31,6 +31,7 @@ mod modules;
 mod nodes;
 mod primitives;
 mod receipt;
+mod remittance;
 mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
@@ -57,6 +58,11 @@ pub use primitives::{
     hash_to_hex, public_key_from_hex, public_key_to_hex,
 };
 pub use receipt::{FailureCode, Outcome, RECEIPT_MESSAGE_BYTES_MAX, Receipt};
+pub use remittance::{
+    BASIS_POINTS, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, DailyUsage, FEE_RECIPIENTS_MAX, FeeShares, Quote,
+    RATE_SCALE, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus, SanctionEntry,
+    remittance_id,
+};
 pub use transaction::{
     Payload, TRANSACTION_NAMESPACE, Transaction, TransactionBody, TransactionLimits, TransactionSignature,
 };

@@ -8,17 +8,19 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Module {
     Assets,
+    Remittance,
     Invoices,
 }
 
 impl Module {
     /// Every module, in tag order.
-    pub const ALL: [Module; 2] = [Module::Assets, Module::Invoices];
+    pub const ALL: [Module; 3] = [Module::Assets, Module::Remittance, Module::Invoices];
 
     /// The module's tag in state keys.
     pub fn tag(self) -> u8 {
         match self {
             Module::Assets => 0,
+            Module::Remittance => 1,
             Module::Invoices => 2,
         }
     }
@@ -27,6 +29,7 @@ impl Module {
     pub fn name(self) -> &'static str {
         match self {
             Module::Assets => "assets",
+            Module::Remittance => "remittance",
             Module::Invoices => "invoices",
         }
     }

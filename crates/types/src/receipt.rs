@@ -125,6 +125,29 @@ pub enum FailureCode {
     /// The invoice's terms or offer are not valid (zero total, self-invoicing, a due date in the
     /// past, an advance above the total).
     InvalidInvoice = 73,
+    // 74 to 79 are reserved for invoices.
+    /// A corridor with this name exists already.
+    CorridorExists = 80,
+    /// No corridor has this name.
+    CorridorMissing = 81,
+    /// The corridor is closed: no request, quote or acceptance.
+    CorridorInactive = 82,
+    /// The sending wallet has requested a remittance under this reference already.
+    RemittanceExists = 83,
+    /// No remittance has this id.
+    RemittanceMissing = 84,
+    /// The remittance's status does not allow the operation (a transition out of order).
+    RemittanceState = 85,
+    /// The remittance's quote has expired: the FX provider may quote again.
+    QuoteExpired = 86,
+    /// The corridor's terms or limits are not valid (unknown assets or participants, fee shares
+    /// that do not sum to the whole, zero limits, ...).
+    InvalidCorridor = 87,
+    /// The request or quote is not valid (a zero amount or rate, an expiry in the past, an
+    /// amount that overflows).
+    InvalidRemittance = 88,
+    /// The account is on the sanctions list already (listing) or is not on it (delisting).
+    SanctionUnchanged = 89,
 }
 
 impl FailureCode {
@@ -183,6 +206,16 @@ impl FailureCode {
             71 => Self::InvoiceMissing,
             72 => Self::InvoiceState,
             73 => Self::InvalidInvoice,
+            80 => Self::CorridorExists,
+            81 => Self::CorridorMissing,
+            82 => Self::CorridorInactive,
+            83 => Self::RemittanceExists,
+            84 => Self::RemittanceMissing,
+            85 => Self::RemittanceState,
+            86 => Self::QuoteExpired,
+            87 => Self::InvalidCorridor,
+            88 => Self::InvalidRemittance,
+            89 => Self::SanctionUnchanged,
             _ => return None,
         })
     }

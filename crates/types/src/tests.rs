@@ -496,3 +496,186 @@ fn asset_operations_and_records_round_trip_and_symbols_are_checked() {
     capless[cap_at + Amount::SIZE - 1] = 1;
     assert!(AssetRecord::decode(capless).is_err());
 }
+
+fn corridor_terms() -> CorridorTerms {
+    CorridorTerms {
+        id: CorridorId::new("HKD-PHP").expect("valid"),
+        source: Symbol::new("HKD").expect("valid"),
+        destination: Symbol::new("PHP").expect("valid"),
+        sending_wallet: AccountId([1; 32]),
+        receiving_wallet: AccountId([2; 32]),
+        settlement: AccountId([3; 32]),
+        fx_provider: AccountId([4; 32]),
+        compliance: AccountId([5; 32]),
+        fee_flat: Amount(500),
+        fee_bps: 50,
+        fee_shares: FeeShares(vec![(AccountId([1; 32]), 7_000), (AccountId([3; 32]), 3_000)]),
+        per_transfer_max: Amount(1_000_000),
+        daily_max: Amount(2_000_000),
+    }
+}
+
+#[test]
+fn remittance_operations_and_records_round_trip_and_bad_bytes_are_refused() {
+    let corridor = corridor_terms().id;
+    let id = remittance_id(&AccountId([1; 32]), 42);
+    assert_ne!(id, remittance_id(&AccountId([1; 32]), 43), "a reference names one remittance");
+    assert_ne!(id, remittance_id(&AccountId([2; 32]), 42), "references are per wallet");
+    let ops = [
+        RemittanceOp::DefineCorridor(corridor_terms()),
+        RemittanceOp::DefineCorridor(CorridorTerms { fee_shares: FeeShares::default(), ..corridor_terms() }),
+        RemittanceOp::SetCorridorActive { corridor, active: false },
+        RemittanceOp::SetLimits { corridor, per_transfer_max: Amount(1), daily_max: Amount(2) },
+        RemittanceOp::SetSanctioned { corridor, account: AccountId([9; 32]), sanctioned: true },
+        RemittanceOp::Request {
+            corridor,
+            reference: 42,
+            sender: AccountId([6; 32]),
+            recipient: AccountId([7; 32]),
+            amount: Amount(10_000),
+        },
+        RemittanceOp::Quote { id, rate: 725_000_000, expires_ms: 1_700_000_060_000 },
+        RemittanceOp::Accept { id },
+        RemittanceOp::Refund { id },
+    ];
+    for op in ops {
+        let payload = Payload::Remittance(op);
+        let bytes = payload.encode();
+        assert_eq!(bytes.len(), payload.encode_size());
+        assert_eq!(Payload::decode(bytes).expect("decodes"), payload);
+    }
+    let quote = Quote {
+        rate: 725_000_000,
+        fee: Amount(550),
+        destination_amount: Amount(72_500),
+        expires_ms: 9,
+        quoted_at: Height(3),
+    };
+    let record = RemittanceRecord {
+        id,
+        corridor,
+        wallet: AccountId([1; 32]),
+        reference: 42,
+        sender: AccountId([6; 32]),
+        recipient: AccountId([7; 32]),
+        amount: Amount(10_000),
+        status: RemittanceStatus::Rejected,
+        quote: Some(quote),
+        reason: Some(RejectReason::OverDailyLimit),
+        requested_at: Height(2),
+        updated_at: Height(4),
+    };
+    assert_eq!(record.encode().len(), RemittanceRecord::SIZE);
+    assert_eq!(RemittanceRecord::decode(record.encode()).expect("decodes"), record);
+    let requested = RemittanceRecord { status: RemittanceStatus::Requested, quote: None, reason: None, ..record };
+    assert_eq!(RemittanceRecord::decode(requested.encode()).expect("decodes"), requested);
+    // A reason on a remittance that is not rejected, or a rejection without one, is refused.
+    let settled_with_reason = RemittanceRecord { status: RemittanceStatus::Settled, ..record };
+    assert!(RemittanceRecord::decode(settled_with_reason.encode()).is_err());
+    let mut unknown_status = record.encode().to_vec();
+    let status_at = Hash::SIZE + CorridorId::SIZE + AccountId::SIZE + 8 + 2 * AccountId::SIZE + Amount::SIZE;
+    unknown_status[status_at] = 9;
+    assert!(RemittanceRecord::decode(unknown_status).is_err());
+    // A quote's bytes without its flag are refused.
+    let mut stray_quote = requested.encode().to_vec();
+    stray_quote[status_at + 2] = 1;
+    assert!(RemittanceRecord::decode(stray_quote).is_err());
+
+    let corridor_record = CorridorRecord {
+        terms: corridor_terms(),
+        active: true,
+        regulator: AccountId([8; 32]),
+        defined_at: Height(1),
+        updated_at: Height(5),
+    };
+    assert_eq!(corridor_record.encode().len(), CorridorRecord::SIZE);
+    assert_eq!(CorridorRecord::decode(corridor_record.encode()).expect("decodes"), corridor_record);
+    let entry = SanctionEntry { corridor, listed_at: Height(6) };
+    assert_eq!(SanctionEntry::decode(entry.encode()).expect("decodes"), entry);
+    let usage = DailyUsage { day: 19_675, sent: Amount(77) };
+    assert_eq!(DailyUsage::decode(usage.encode()).expect("decodes"), usage);
+    assert_eq!(usage.sent_on(19_675), Amount(77));
+    assert_eq!(usage.sent_on(19_676), Amount::ZERO);
+
+    // Fee shares: more than four, or junk in an unused slot, are refused on decode.
+    let mut shares = FeeShares(vec![(AccountId([1; 32]), 10_000)]).encode().to_vec();
+    shares[0] = 5;
+    assert!(FeeShares::decode(shares.clone()).is_err());
+    shares[0] = 1;
+    shares[1 + 34] = 1;
+    assert!(FeeShares::decode(shares).is_err());
+
+    for bad in ["", "hkd-php", "1HKD", "HKD PHP", "ABCDEFGHIJKLMNOPQ"] {
+        assert!(CorridorId::new(bad).is_err(), "{bad:?} is refused");
+    }
+    let mut lower = corridor.encode().to_vec();
+    lower[1] = b'h';
+    assert!(CorridorId::decode(lower).is_err());
+    let mut padded = corridor.encode().to_vec();
+    padded[10] = b'X';
+    assert!(CorridorId::decode(padded).is_err());
+    // An operation with an unknown tag, or cut short, is refused.
+    let mut bytes = Payload::Remittance(RemittanceOp::Accept { id }).encode().to_vec();
+    bytes[1] = 8;
+    assert!(Payload::decode(bytes).is_err());
+    let short = Payload::Remittance(RemittanceOp::Refund { id }).encode();
+    assert!(Payload::decode(short[..short.len() - 1].to_vec()).is_err());
+}
+
+#[test]
+fn remittance_fees_and_rates_round_down_and_shares_add_up() {
+    let terms = corridor_terms();
+    // 500 flat + 0.5% of 10_001 = 50.005, rounded down.
+    assert_eq!(terms.fee(Amount(10_001)), Some(Amount(550)));
+    assert_eq!(terms.fee(Amount(u128::MAX)), None, "overflow is refused, not wrapped");
+    assert_eq!(Quote::destination_amount(Amount(10_000), 725_000_000), Some(Amount(72_500)));
+    assert_eq!(Quote::destination_amount(Amount(1), 99_999_999), Some(Amount(0)));
+    assert_eq!(Quote::destination_amount(Amount(u128::MAX), 2), None);
+    assert!(terms.fee_shares.valid());
+    assert!(FeeShares::default().valid());
+    assert!(!FeeShares(vec![(AccountId([1; 32]), 5_000), (AccountId([1; 32]), 5_000)]).valid(), "distinct");
+    assert!(!FeeShares(vec![(AccountId([1; 32]), 9_999)]).valid(), "sums to the whole");
+    assert!(!FeeShares(vec![(AccountId([1; 32]), 10_000), (AccountId([2; 32]), 0)]).valid(), "no zero share");
+    let three = FeeShares(vec![(AccountId([1; 32]), 3_334), (AccountId([2; 32]), 3_333), (AccountId([3; 32]), 3_333)]);
+    assert!(three.valid());
+    assert!(FeeShares(vec![]).split(Amount(5)).is_empty());
+}
+
+proptest! {
+    #[test]
+    fn fee_splits_pay_out_exactly_the_fee(fee in any::<u128>(), first in 1u16..10_000) {
+        let shares = FeeShares(vec![(AccountId([1; 32]), first), (AccountId([2; 32]), 10_000 - first)]);
+        let parts = shares.split(Amount(fee));
+        let paid = parts.iter().try_fold(0u128, |sum, (_, part)| sum.checked_add(part.get()));
+        prop_assert_eq!(paid, Some(fee));
+    }
+
+    #[test]
+    fn remittance_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut tagged = vec![20u8];
+        tagged.extend_from_slice(&bytes);
+        let _ = Payload::decode(tagged);
+        let _ = RemittanceRecord::decode(bytes.clone());
+        let _ = CorridorRecord::decode(bytes);
+    }
+}
+
+#[test]
+fn remittance_golden_hashes() {
+    let mut request = body(42, 7, 0, false);
+    request.payload = Payload::Remittance(RemittanceOp::Request {
+        corridor: CorridorId::new("HKD-PHP").expect("valid"),
+        reference: 42,
+        sender: AccountId([6; 32]),
+        recipient: AccountId([7; 32]),
+        amount: Amount(10_000),
+    });
+    assert_eq!(hash_to_hex(&request.hash()), "0x4c0bbd08461fb5ab4272543bd4ab0288fd92b04dcf30e7435b66ffd189fcba66");
+    let mut define = body(42, 7, 0, false);
+    define.payload = Payload::Remittance(RemittanceOp::DefineCorridor(corridor_terms()));
+    assert_eq!(hash_to_hex(&define.hash()), "0xd87b7647169e68aa7a814b8cd9528638fe58120133eeb430c434071315f84f83");
+    assert_eq!(
+        hash_to_hex(&remittance_id(&AccountId([1; 32]), 42)),
+        "0xfb97ea8cea0987ffe045b9586e18e92211d820cb6e0dddc606e049d472cc08bc"
+    );
+}

@@ -6,6 +6,7 @@ use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
+use crate::remittance::RemittanceOp;
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write};
@@ -84,6 +85,8 @@ pub enum Payload {
     SetContractFrozen { contract: AccountId, frozen: bool },
     /// An operation of the assets module (see [`AssetOp`]).
     Asset(AssetOp),
+    /// An operation of the remittance module (see [`RemittanceOp`]).
+    Remittance(RemittanceOp),
     /// An operation of the invoices module (see [`InvoiceOp`]).
     Invoice(InvoiceOp),
 }
@@ -110,7 +113,7 @@ impl Payload {
     const TAG_SET_CONTRACT_FROZEN: u8 = 18;
     // Tags 19 to 29 belong to the built-in modules.
     const TAG_ASSET: u8 = 19;
-    // 20 is reserved for remittance.
+    const TAG_REMITTANCE: u8 = 20;
     const TAG_INVOICE: u8 = 21;
 
     /// The gas the payload may use, for payloads that run the VM.
@@ -136,7 +139,7 @@ impl Payload {
             Payload::Deploy { value, .. } | Payload::Call { value, .. } => *value,
             Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
             Payload::Asset(AssetOp::Transfer { symbol, amount, .. }) if symbol.is_native() => *amount,
-            Payload::Asset(_) | Payload::Invoice(_) => Amount::ZERO,
+            Payload::Asset(_) | Payload::Remittance(_) | Payload::Invoice(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -176,6 +179,7 @@ impl Payload {
             Payload::Upgrade { .. } => "upgrade",
             Payload::SetContractFrozen { .. } => "set_contract_frozen",
             Payload::Asset(op) => op.kind(),
+            Payload::Remittance(op) => op.kind(),
             Payload::Invoice(op) => op.kind(),
         }
     }
@@ -272,6 +276,10 @@ impl Write for Payload {
                 Self::TAG_ASSET.write(buf);
                 op.write(buf);
             }
+            Payload::Remittance(op) => {
+                Self::TAG_REMITTANCE.write(buf);
+                op.write(buf);
+            }
             Payload::Invoice(op) => {
                 Self::TAG_INVOICE.write(buf);
                 op.write(buf);
@@ -302,6 +310,7 @@ impl EncodeSize for Payload {
             Payload::Upgrade { code, .. } => AccountId::SIZE + code.encode_size() + 8,
             Payload::SetContractFrozen { .. } => AccountId::SIZE + 1,
             Payload::Asset(op) => op.encode_size(),
+            Payload::Remittance(op) => op.encode_size(),
             Payload::Invoice(op) => op.encode_size(),
         }
     }
@@ -355,6 +364,7 @@ impl Read for Payload {
                 Payload::SetContractFrozen { contract: AccountId::read(buf)?, frozen: bool::read(buf)? }
             }
             Self::TAG_ASSET => Payload::Asset(AssetOp::read(buf)?),
+            Self::TAG_REMITTANCE => Payload::Remittance(RemittanceOp::read(buf)?),
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })

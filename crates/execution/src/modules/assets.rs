@@ -231,6 +231,27 @@ pub(crate) fn transfer(
     Ok(())
 }
 
+/// The records a transfer of `symbol` from `from` to `to` reads (for another module's
+/// [`Scratch::prefetch`](super::Scratch::prefetch)).
+pub(crate) fn transfer_reads(symbol: &Symbol, from: &AccountId, to: &AccountId) -> Vec<StateKey> {
+    let mut reads = vec![StateKey::Account(*from), StateKey::Account(*to)];
+    if !symbol.is_native() {
+        reads.extend(record_keys::<AssetRecord>(MODULE, &AssetRecord::key(symbol)));
+        reads.extend(record_keys::<Holding>(MODULE, &Holding::key(symbol, from)));
+        reads.extend(record_keys::<Holding>(MODULE, &Holding::key(symbol, to)));
+    }
+    reads
+}
+
+/// What `account` holds of `symbol` (its balance, for the native asset; zero for an account
+/// that does not exist).
+pub(crate) fn balance(s: &Scratch<'_>, symbol: &Symbol, account: &AccountId) -> Result<Amount, Halt> {
+    if symbol.is_native() {
+        return Ok(s.account(account)?.map_or(Amount::ZERO, |account| account.balance));
+    }
+    Ok(holding(s, symbol, account)?.balance)
+}
+
 /// Whether an asset exists (the native one always does).
 pub(crate) fn exists(s: &Scratch<'_>, symbol: Symbol) -> Result<bool, Halt> {
     Ok(symbol.is_native() || s.record::<AssetRecord>(MODULE, &AssetRecord::key(&symbol))?.is_some())

@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod invoices;
+pub mod remittance;
 
 use crate::transition::{Halt, StateOverlay, Unread};
 use commonware_codec::{DecodeExt, Encode, FixedSize, Read, Write};
@@ -84,6 +85,19 @@ impl<'a> Scratch<'a> {
             return Err(Unread(missing));
         }
         Ok(decode_record(&chunks))
+    }
+
+    /// Requires every one of `keys` to have been read: reports all that were not at once, so an
+    /// operation whose records are found through a record it read costs one more read round,
+    /// not one per record.
+    pub(crate) fn prefetch(&self, keys: impl IntoIterator<Item = StateKey>) -> Result<(), Unread> {
+        let mut missing = BTreeSet::new();
+        for key in keys {
+            if let Err(Unread(unread)) = self.value(&key) {
+                missing.extend(unread);
+            }
+        }
+        if missing.is_empty() { Ok(()) } else { Err(Unread(missing)) }
     }
 
     /// Writes (`Some`) or deletes (`None`) the module record under `key`.
