@@ -58,6 +58,8 @@ pub struct SeedReport {
     /// State samples (of honest and Byzantine nodes) in which the issued asset was held, each
     /// checked for conservation per asset.
     pub asset_samples: usize,
+    /// Remittance acceptances the client saw final.
+    pub remittances_accepted: usize,
 }
 
 impl SeedReport {
@@ -201,11 +203,12 @@ async fn sample_state(
                 total = total.checked_add(account.balance).expect("balances fit in an Amount");
             }
         }
-        // The issued asset: its record, and every known account's holding.
+        // The issued assets: each record, and every known account's holding.
         let mut assets = Vec::new();
-        let symbol = workload::asset();
-        let record: Option<AssetRecord> = module_record!(guard, AssetRecord, AssetRecord::key(&symbol));
-        if let Some(record) = record {
+        for name in workload::ASSETS {
+            let symbol = formica_types::Symbol::new(name).expect("a valid symbol");
+            let record: Option<AssetRecord> = module_record!(guard, AssetRecord, AssetRecord::key(&symbol));
+            let Some(record) = record else { continue };
             let mut held = Amount::ZERO;
             for id in accounts {
                 let holding: Option<Holding> = module_record!(guard, Holding, Holding::key(&symbol, id));
@@ -214,7 +217,7 @@ async fn sample_state(
                 }
             }
             assets.push(AssetSample {
-                symbol: workload::ASSET.to_string(),
+                symbol: name.to_string(),
                 held,
                 supply: record.supply,
                 minted: record.minted,
@@ -404,6 +407,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             .flat_map(|node| &node.states)
             .filter(|sample| sample.assets.iter().any(|asset| asset.held > Amount::ZERO))
             .count(),
+        remittances_accepted: client.remittances_accepted,
         violations,
         plan,
     }

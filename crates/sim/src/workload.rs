@@ -7,6 +7,12 @@
 //! sender first; then, among the native transfers, senders transfer the asset to known accounts
 //! and the dev account mints more and burns some of its own, so conservation per asset is
 //! checked under faults too.
+//!
+//! Remittances: the dev account also issues [`PAYOUT_ASSET`], keeps it as settlement liquidity
+//! and defines the corridor [`CORRIDOR`] (sending wallet: the first user, customer: the second,
+//! FX provider: the third). The sending wallet requests remittances; once a request is final the
+//! FX provider quotes it, and once the quote is final the customer accepts it, which settles it
+//! (or records its rejection) in the block that includes it.
 
 use crate::{
     checker::{ClientLog, Outcome, Submission},
@@ -14,8 +20,9 @@ use crate::{
 };
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_types::{
-    AccountId, Amount, AssetOp, ChainId, Genesis, GenesisAccount, GenesisRole, GenesisValidator, Hash, Height, Nonce,
-    Payload, Role, Symbol, Transaction, TransactionBody, public_key_to_hex,
+    AccountId, Amount, AssetOp, ChainId, CorridorId, CorridorTerms, FeeShares, Genesis, GenesisAccount, GenesisRole,
+    GenesisValidator, Hash, Height, Nonce, Payload, RATE_SCALE, RemittanceId, RemittanceOp, Role, Symbol, Transaction,
+    TransactionBody, public_key_to_hex, remittance_id,
 };
 use rand::{RngExt as _, rngs::StdRng};
 use std::{collections::BTreeMap, time::Duration};
@@ -36,9 +43,33 @@ pub const ASSET: &str = "SIM";
 const RESERVES: Amount = Amount(1_000_000_000_000);
 const FIRST_MINT: Amount = Amount(1_000_000);
 
+/// The asset remittances pay out in.
+pub const PAYOUT_ASSET: &str = "SIMB";
+/// The remittance corridor, from [`ASSET`] to [`PAYOUT_ASSET`].
+pub const CORRIDOR: &str = "SIM-SIMB";
+/// Every asset the client issues.
+pub const ASSETS: [&str; 2] = [ASSET, PAYOUT_ASSET];
+
 /// The issued asset's symbol.
 pub fn asset() -> Symbol {
     Symbol::new(ASSET).expect("a valid symbol")
+}
+
+fn payout_asset() -> Symbol {
+    Symbol::new(PAYOUT_ASSET).expect("a valid symbol")
+}
+
+fn corridor() -> CorridorId {
+    CorridorId::new(CORRIDOR).expect("a valid corridor name")
+}
+
+/// What a transaction leads to once it is final: the next step of a remittance.
+#[derive(Clone, Copy, Debug)]
+enum FollowUp {
+    Quote(RemittanceId),
+    Accept(RemittanceId),
+    /// The acceptance itself: counted once final.
+    Accepted,
 }
 
 /// The genesis of a simulated chain with these validators.
@@ -100,6 +131,7 @@ struct SendingAccount {
 
 struct Pending {
     transaction: Transaction,
+    follow_up: Option<FollowUp>,
     /// Index of its entry in the log.
     entry: usize,
     last_sent: Duration,
@@ -117,7 +149,21 @@ pub struct Client {
     budget: usize,
     /// Times a transaction was sent again because it was not final yet.
     pub resubmissions: u64,
+    /// The sending wallet's next request reference.
+    next_reference: u64,
+    /// Requested remittances for the FX provider to quote, and quoted ones for the customer to
+    /// accept.
+    to_quote: Vec<RemittanceId>,
+    to_accept: Vec<RemittanceId>,
+    /// Acceptances of quoted remittances that became final (each settled or recorded a
+    /// rejection).
+    pub remittances_accepted: usize,
 }
+
+/// Senders' roles in the corridor (indexes into the senders).
+const SENDING_WALLET: usize = 1;
+const CUSTOMER: usize = 2;
+const FX_PROVIDER: usize = 3;
 
 /// How long the client waits for finality before sending a transaction again.
 const RESEND_AFTER: Duration = Duration::from_secs(3);
@@ -140,6 +186,10 @@ impl Client {
             next_fresh_seed: FRESH_SEED_FIRST,
             budget,
             resubmissions: 0,
+            next_reference: 0,
+            to_quote: Vec::new(),
+            to_accept: Vec::new(),
+            remittances_accepted: 0,
         }
     }
 
@@ -149,24 +199,84 @@ impl Client {
     }
 
     /// The dev account's first transactions: define the asset, attest reserves, mint to every
-    /// sender.
+    /// sender; then define the payout asset, mint it to itself as settlement liquidity, and
+    /// define the corridor.
     fn issuance(&self, nonce: u64) -> Option<Payload> {
+        let senders = self.senders.len() as u64;
         let symbol = asset();
-        let op = match nonce {
-            0 => AssetOp::Define { symbol, decimals: 2, cap: None, allow_list: false },
-            1 => AssetOp::Attest { symbol, reserves: RESERVES, reference: Hash::from([7; 32]) },
-            n => {
-                let to = self.senders.get(usize::try_from(n - 2).ok()?)?.id;
-                AssetOp::Mint { symbol, to, amount: FIRST_MINT }
+        let payout = payout_asset();
+        let id = |index: usize| self.senders[index].id;
+        Some(match nonce {
+            0 => Payload::Asset(AssetOp::Define { symbol, decimals: 2, cap: None, allow_list: false }),
+            1 => Payload::Asset(AssetOp::Attest { symbol, reserves: RESERVES, reference: Hash::from([7; 32]) }),
+            n if n < 2 + senders => {
+                let to = id(usize::try_from(n - 2).ok()?);
+                Payload::Asset(AssetOp::Mint { symbol, to, amount: FIRST_MINT })
             }
-        };
-        Some(Payload::Asset(op))
+            n if n == 2 + senders => {
+                Payload::Asset(AssetOp::Define { symbol: payout, decimals: 2, cap: None, allow_list: false })
+            }
+            n if n == 3 + senders => {
+                Payload::Asset(AssetOp::Attest { symbol: payout, reserves: RESERVES, reference: Hash::from([8; 32]) })
+            }
+            n if n == 4 + senders => Payload::Asset(AssetOp::Mint { symbol: payout, to: id(0), amount: RESERVES }),
+            n if n == 5 + senders => Payload::Remittance(RemittanceOp::DefineCorridor(CorridorTerms {
+                id: corridor(),
+                source: symbol,
+                destination: payout,
+                sending_wallet: id(SENDING_WALLET),
+                receiving_wallet: id(0),
+                settlement: id(0),
+                fx_provider: id(FX_PROVIDER),
+                compliance: id(0),
+                fee_flat: Amount(1),
+                fee_bps: 10,
+                fee_shares: FeeShares(vec![(id(SENDING_WALLET), 10_000)]),
+                per_transfer_max: Amount(10_000),
+                daily_max: Amount(1_000_000_000),
+            })),
+            _ => return None,
+        })
     }
 
-    fn next_transaction(&mut self, sender: usize, rng: &mut StdRng) -> Transaction {
+    /// The next step of a remittance `sender` takes part in, if one is due.
+    fn remittance_step(&mut self, sender: usize, rng: &mut StdRng) -> Option<(Payload, Option<FollowUp>)> {
+        match sender {
+            SENDING_WALLET if rng.random_bool(0.3) => {
+                let reference = self.next_reference;
+                self.next_reference += 1;
+                let recipient = self.known_accounts[rng.random_range(0..self.known_accounts.len())];
+                let op = RemittanceOp::Request {
+                    corridor: corridor(),
+                    reference,
+                    sender: self.senders[CUSTOMER].id,
+                    recipient,
+                    amount: Amount(rng.random_range(1..2_000)),
+                };
+                let id = remittance_id(&self.senders[SENDING_WALLET].id, reference);
+                Some((Payload::Remittance(op), Some(FollowUp::Quote(id))))
+            }
+            FX_PROVIDER if !self.to_quote.is_empty() => {
+                let id = self.to_quote.remove(0);
+                let op = RemittanceOp::Quote { id, rate: 2 * RATE_SCALE, expires_ms: u64::MAX / 2 };
+                Some((Payload::Remittance(op), Some(FollowUp::Accept(id))))
+            }
+            CUSTOMER if !self.to_accept.is_empty() => {
+                let id = self.to_accept.remove(0);
+                Some((Payload::Remittance(RemittanceOp::Accept { id }), Some(FollowUp::Accepted)))
+            }
+            _ => None,
+        }
+    }
+
+    fn next_transaction(&mut self, sender: usize, rng: &mut StdRng) -> (Transaction, Option<FollowUp>) {
         let nonce = self.senders[sender].next_nonce;
         let issuance = if sender == 0 { self.issuance(nonce) } else { None };
+        let mut follow_up = None;
         let payload = if let Some(payload) = issuance {
+            payload
+        } else if let Some((payload, next)) = self.remittance_step(sender, rng) {
+            follow_up = next;
             payload
         } else if sender == 0 && rng.random_bool(0.1) {
             let symbol = asset();
@@ -199,7 +309,7 @@ impl Client {
             payload,
         };
         account.next_nonce += 1;
-        body.sign(&[&account.key])
+        (body.sign(&[&account.key]), follow_up)
     }
 
     /// A known account other than the sender's.
@@ -227,6 +337,12 @@ impl Client {
                 if let Some((_, location, _)) = found {
                     self.log.submissions[pending.entry].outcome =
                         Outcome::Final { height: location.height, index: location.index };
+                    match pending.follow_up {
+                        Some(FollowUp::Quote(id)) => self.to_quote.push(id),
+                        Some(FollowUp::Accept(id)) => self.to_accept.push(id),
+                        Some(FollowUp::Accepted) => self.remittances_accepted += 1,
+                        None => {}
+                    }
                     self.pending.remove(&sender);
                 } else if now.saturating_sub(pending.last_sent) >= RESEND_AFTER {
                     pending.last_sent = now;
@@ -240,7 +356,7 @@ impl Client {
                 continue;
             }
             self.budget -= 1;
-            let transaction = self.next_transaction(sender, rng);
+            let (transaction, follow_up) = self.next_transaction(sender, rng);
             self.log.submissions.push(Submission {
                 hash: transaction.hash(),
                 sender: transaction.body.sender,
@@ -250,7 +366,7 @@ impl Client {
             let entry = self.log.submissions.len() - 1;
             // A refusal leaves it pending: it is sent again later, possibly to another node.
             let _ = view.mempool.submit(transaction.clone()).await;
-            self.pending.insert(sender, Pending { transaction, entry, last_sent: now });
+            self.pending.insert(sender, Pending { transaction, follow_up, entry, last_sent: now });
         }
     }
 }
