@@ -316,6 +316,7 @@ pub fn first_reads<'a>(
             }
             Payload::Asset(op) => reads.extend(modules::assets::reads(&sender, op)),
             Payload::Invoice(op) => reads.extend(modules::invoices::reads(&sender, op)),
+            Payload::Finance(op) => reads.extend(modules::finance::reads(&sender, op)),
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -498,6 +499,13 @@ pub fn apply_transaction(
                 Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
                 Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
             }
+        } else if let Payload::Finance(op) = &body.payload {
+            let receive = parameters.frozen_accounts_receive;
+            match modules::finance::apply(height, timestamp_ms, receive, overlay, &body.sender, op) {
+                Ok(events) => (Outcome::Success, 0, events),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
         } else {
             match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
                 Ok(()) => (Outcome::Success, 0, Vec::new()),
@@ -548,6 +556,7 @@ fn apply_payload(
 ) -> Result<(), Halt> {
     match payload {
         Payload::Invoice(_) => panic!("invoice payloads are applied by crate::modules::invoices"),
+        Payload::Finance(_) => panic!("finance payloads are applied by crate::modules::finance"),
         Payload::Asset(op) => match op {
             // The native asset is one asset among the module's: its transfer is a native one.
             AssetOp::Transfer { symbol, to, amount } if symbol.is_native() => {

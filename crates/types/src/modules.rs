@@ -9,17 +9,19 @@ use std::fmt;
 pub enum Module {
     Assets,
     Invoices,
+    Finance,
 }
 
 impl Module {
     /// Every module, in tag order.
-    pub const ALL: [Module; 2] = [Module::Assets, Module::Invoices];
+    pub const ALL: [Module; 3] = [Module::Assets, Module::Invoices, Module::Finance];
 
     /// The module's tag in state keys.
     pub fn tag(self) -> u8 {
         match self {
             Module::Assets => 0,
             Module::Invoices => 2,
+            Module::Finance => 3,
         }
     }
 
@@ -28,6 +30,7 @@ impl Module {
         match self {
             Module::Assets => "assets",
             Module::Invoices => "invoices",
+            Module::Finance => "finance",
         }
     }
 

@@ -2,6 +2,7 @@
 
 use crate::assets::AssetOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
+use crate::finance::FinanceOp;
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
@@ -86,6 +87,8 @@ pub enum Payload {
     Asset(AssetOp),
     /// An operation of the invoices module (see [`InvoiceOp`]).
     Invoice(InvoiceOp),
+    /// An operation of the supply-chain finance module (see [`FinanceOp`]).
+    Finance(FinanceOp),
 }
 
 impl Payload {
@@ -112,6 +115,7 @@ impl Payload {
     const TAG_ASSET: u8 = 19;
     // 20 is reserved for remittance.
     const TAG_INVOICE: u8 = 21;
+    const TAG_FINANCE: u8 = 22;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -136,7 +140,7 @@ impl Payload {
             Payload::Deploy { value, .. } | Payload::Call { value, .. } => *value,
             Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
             Payload::Asset(AssetOp::Transfer { symbol, amount, .. }) if symbol.is_native() => *amount,
-            Payload::Asset(_) | Payload::Invoice(_) => Amount::ZERO,
+            Payload::Asset(_) | Payload::Invoice(_) | Payload::Finance(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -177,6 +181,7 @@ impl Payload {
             Payload::SetContractFrozen { .. } => "set_contract_frozen",
             Payload::Asset(op) => op.kind(),
             Payload::Invoice(op) => op.kind(),
+            Payload::Finance(op) => op.kind(),
         }
     }
 }
@@ -276,6 +281,10 @@ impl Write for Payload {
                 Self::TAG_INVOICE.write(buf);
                 op.write(buf);
             }
+            Payload::Finance(op) => {
+                Self::TAG_FINANCE.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -303,6 +312,7 @@ impl EncodeSize for Payload {
             Payload::SetContractFrozen { .. } => AccountId::SIZE + 1,
             Payload::Asset(op) => op.encode_size(),
             Payload::Invoice(op) => op.encode_size(),
+            Payload::Finance(op) => op.encode_size(),
         }
     }
 }
@@ -356,6 +366,7 @@ impl Read for Payload {
             }
             Self::TAG_ASSET => Payload::Asset(AssetOp::read(buf)?),
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
+            Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }
