@@ -8,7 +8,7 @@
 //!   client commands over JSON-RPC (see [`client`]); `formica verify block HEIGHT` checks a
 //!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
-//!   (see [`invoice`]).
+//!   (see [`invoice`]); `formica finance ...`: supply-chain finance receivables (see [`finance`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -16,6 +16,7 @@ mod bench;
 mod client;
 mod contract;
 mod devnet;
+mod finance;
 mod init_node;
 mod invoice;
 

@@ -19,6 +19,8 @@ use proptest::prelude::*;
 mod assets;
 #[path = "tests_contracts.rs"]
 mod contracts;
+#[path = "tests_finance.rs"]
+mod finance;
 #[path = "tests_invoices.rs"]
 mod invoices;
 use std::collections::BTreeMap;
@@ -38,7 +40,7 @@ const GENESIS_BALANCE: u128 = 1_000_000_000_000;
 const FEE: u128 = 1;
 /// Contract gas costs this much each (plain payloads run no gas, so pay only `FEE`).
 const GAS_PRICE: u128 = 1;
-/// The timestamp of every test block.
+/// The timestamp of every test block, unless a test moves the clock (`World::timestamp_ms`).
 const TIMESTAMP_MS: u64 = 1_700_000_000_000;
 
 /// A store of state records and the chain above it.
@@ -46,6 +48,8 @@ struct World {
     parameters: ChainParameters,
     records: BTreeMap<StateKey, StateValue>,
     height: Height,
+    /// The timestamp of the next blocks.
+    timestamp_ms: u64,
 }
 
 impl World {
@@ -88,7 +92,7 @@ impl World {
             gas: GasParameters { price: Amount(GAS_PRICE), tx_gas_max: 100_000_000, block_gas_max: 400_000_000 },
             block_bytes_max: 8 * 1024 * 1024,
         };
-        let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0) };
+        let mut world = Self { parameters, records: BTreeMap::new(), height: Height(0), timestamp_ms: TIMESTAMP_MS };
         world.block(&[]).expect("the genesis block applies");
         world
     }
@@ -106,7 +110,7 @@ impl World {
         if height == Height(1) {
             apply_genesis(&self.parameters, &mut full);
         }
-        let expected = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut full, transactions)
+        let expected = execute_transactions(&self.parameters, height, self.timestamp_ms, &mut full, transactions)
             .expect("a complete overlay lacks nothing")
             .map_err(|error| error.to_string());
         end_block(&self.parameters, height, &mut full).expect("a complete overlay lacks nothing");
@@ -125,7 +129,7 @@ impl World {
             if height == Height(1) {
                 apply_genesis(&self.parameters, &mut overlay);
             }
-            let pass = execute_transactions(&self.parameters, height, TIMESTAMP_MS, &mut overlay, transactions)
+            let pass = execute_transactions(&self.parameters, height, self.timestamp_ms, &mut overlay, transactions)
                 .and_then(|result| end_block(&self.parameters, height, &mut overlay).map(|_| result));
             match pass {
                 Ok(result) => break result,

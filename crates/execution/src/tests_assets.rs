@@ -50,8 +50,12 @@ impl World {
         world.parameters.genesis_roles.push((issuer.account_id(), Role::Issuer));
         world.parameters.genesis_roles.push((issuer.account_id(), Role::Regulator));
         // The roles take effect in the first block; rebuild the world from genesis with them.
-        let mut rebuilt =
-            World { parameters: world.parameters.clone(), records: Default::default(), height: Default::default() };
+        let mut rebuilt = World {
+            parameters: world.parameters.clone(),
+            records: Default::default(),
+            height: Default::default(),
+            timestamp_ms: super::TIMESTAMP_MS,
+        };
         rebuilt.block(&[]).expect("the genesis block applies");
         world = rebuilt;
         (world, issuer)

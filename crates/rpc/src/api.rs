@@ -4,6 +4,7 @@
 
 use crate::assets::{AssetView, AttestationView, HoldingView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
+use crate::finance::{PartView, ReceivableView};
 use crate::invoices::InvoiceView;
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
@@ -101,6 +102,19 @@ pub trait FormicaApi {
     /// The invoice registered for a document, by the document's hash (`null` if none is).
     #[method(name = "getInvoiceByDocument", with_extensions)]
     async fn get_invoice_by_document(&self, document: String) -> RpcResult<Option<InvoiceView>>;
+
+    /// A receivable of the finance module by id (`0x` hex; `null` if there is none).
+    #[method(name = "getReceivable", with_extensions)]
+    async fn get_receivable(&self, id: String) -> RpcResult<Option<ReceivableView>>;
+
+    /// Part `number` of a receivable (`null` if there is none).
+    #[method(name = "getReceivablePart", with_extensions)]
+    async fn get_receivable_part(&self, id: String, number: u16) -> RpcResult<Option<PartView>>;
+
+    /// Part `number` of a receivable and its parents back to part 0, the acknowledged payable
+    /// (empty if there is no such part).
+    #[method(name = "getReceivableTrace", with_extensions)]
+    async fn get_receivable_trace(&self, id: String, number: u16) -> RpcResult<Vec<PartView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

@@ -21,7 +21,8 @@
 //! filtered by contract and topics). Receipts carry `gas_used` and their events.
 //! Assets ([`assets`]): `formica_getAsset`, `formica_getAssetBalance`, `formica_getAttestation`
 //! (the native asset `FMC` answers from the account records). Invoices ([`invoices`]):
-//! `formica_getInvoice`, `formica_getInvoiceByDocument`.
+//! `formica_getInvoice`, `formica_getInvoiceByDocument`. Supply-chain finance ([`finance`]):
+//! `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -64,6 +65,7 @@ pub mod assets;
 mod backend;
 pub mod contracts;
 mod error;
+pub mod finance;
 pub mod invoices;
 mod server;
 pub mod types;

@@ -23,7 +23,8 @@
 //!   or split it like any holder (the new parts are new claims and may be financed again: each
 //!   unit of the receivable has one holder at any time, so no one is paid twice for it).
 //! - Only the debtor settles, one held part at a time, at or after maturity: the part's amount
-//!   moves from the debtor to the holder, and the part is settled.
+//!   moves from the debtor to the holder (nothing moves for a part the debtor holds itself), and
+//!   the part is settled.
 //! - Every failure leaves the state as it was (the fee aside); a party that may not act fails
 //!   with `NotPermitted`.
 //!
@@ -183,7 +184,10 @@ pub(crate) fn apply(
                     format!("the receivable matures at {} ms, after this block's time", root.terms.maturity_ms),
                 );
             }
-            assets::transfer(s, frozen_accounts_receive, root.terms.currency, sender, &part.holder, part.amount)?;
+            // A part the debtor holds itself (bought back) is settled without a payment.
+            if part.holder != *sender {
+                assets::transfer(s, frozen_accounts_receive, root.terms.currency, sender, &part.holder, part.amount)?;
+            }
             part.status = PartStatus::Settled;
             part.offer = None;
             root.settled = root.settled.checked_add(part.amount).expect("the settled parts sum to at most the amount");
