@@ -104,7 +104,8 @@ fn reference(text: &str) -> anyhow::Result<InvoiceNumber> {
 fn receivable(text: &str) -> anyhow::Result<Hash> {
     match text.split_once(':') {
         Some((debtor, text)) => Ok(receivable_id(&parse_account(debtor)?, &reference(text)?)),
-        None => hash_from_hex(text).with_context(|| format!("receivable {text:?} (0x + 64 hex digits, or DEBTOR:REFERENCE)")),
+        None => hash_from_hex(text)
+            .with_context(|| format!("receivable {text:?} (0x + 64 hex digits, or DEBTOR:REFERENCE)")),
     }
 }
 
@@ -204,7 +205,9 @@ async fn show(target: &Target, id: Hash) -> anyhow::Result<()> {
 }
 
 fn print_part(part: &PartView) {
-    let parent = part.parent.map_or_else(|| "the acknowledged payable".to_string(), |parent| format!("split from part {parent}"));
+    let parent = part
+        .parent
+        .map_or_else(|| "the acknowledged payable".to_string(), |parent| format!("split from part {parent}"));
     println!("part {:<7} {} held by {}: {}, {parent}", part.number, part.amount, part.holder, part.status);
     if let Some(offer) = part.offer {
         println!("             offered to {} for {}", offer.bank, offer.price);

@@ -65,7 +65,8 @@ impl World {
     fn with_hkd(holders: &[&AccountSigner], funded: &[&AccountSigner], amount: u128) -> (World, AccountSigner) {
         let (mut world, issuer) = World::with_issuer(holders);
         let asset = |op| Payload::Asset(op);
-        world.ok(world.by(&issuer, asset(AssetOp::Define { symbol: hkd(), decimals: 2, cap: None, allow_list: false })));
+        world
+            .ok(world.by(&issuer, asset(AssetOp::Define { symbol: hkd(), decimals: 2, cap: None, allow_list: false })));
         let reserves = Amount(amount * funded.len() as u128);
         let reference = hash_tagged(b"test/reserve-report", &[]);
         world.ok(world.by(&issuer, asset(AssetOp::Attest { symbol: hkd(), reserves, reference })));
@@ -157,12 +158,16 @@ fn a_receivable_goes_down_the_chain_is_discounted_and_every_part_is_settled_at_m
         [&issuer, &core, &tier1, &tier2, &tier2b, &bank].iter().map(|who| who.account_id()).collect();
     let id = receivable_id(&core.account_id(), &reference("PO-2026/001"));
 
-    let receipt = world.run(world.by(&core, finance(FinanceOp::Acknowledge(terms("PO-2026/001", &tier1, hkd(), 100_000)))));
+    let receipt =
+        world.run(world.by(&core, finance(FinanceOp::Acknowledge(terms("PO-2026/001", &tier1, hkd(), 100_000)))));
     let receipt = receipt.expect("admissible");
     assert_eq!(receipt.outcome, Outcome::Success);
     let event = &receipt.events[0];
     assert_eq!(event.contract, Module::Finance.address());
-    assert_eq!(event.topics, vec![event_topic("receivable.acknowledged"), id.0, core.account_id().0, tier1.account_id().0]);
+    assert_eq!(
+        event.topics,
+        vec![event_topic("receivable.acknowledged"), id.0, core.account_id().0, tier1.account_id().0]
+    );
     let root = world.receivable(&id);
     assert_eq!((root.debtor, root.parts, root.settled), (core.account_id(), 1, Amount::ZERO));
     assert_eq!(world.part(&id, 0).holder, tier1.account_id());
@@ -209,13 +214,17 @@ fn a_receivable_goes_down_the_chain_is_discounted_and_every_part_is_settled_at_m
         FailureCode::PartState,
     );
     world.refused(
-        world.by(&tier1, finance(FinanceOp::Split { receivable: id, part: 1, shares: shares(&[(&tier1, 1), (&tier2, 39_999)]) })),
+        world.by(
+            &tier1,
+            finance(FinanceOp::Split { receivable: id, part: 1, shares: shares(&[(&tier1, 1), (&tier2, 39_999)]) }),
+        ),
         FailureCode::PartState,
     );
     world.refused(world.by(&tier1, finance(FinanceOp::Settle { receivable: id, part: 1 })), FailureCode::NotPermitted);
     world.refused(world.by(&core, finance(FinanceOp::Settle { receivable: id, part: 0 })), FailureCode::PartState);
     for part in 1..4 {
-        let receipt = world.run(world.by(&core, finance(FinanceOp::Settle { receivable: id, part }))).expect("admissible");
+        let receipt =
+            world.run(world.by(&core, finance(FinanceOp::Settle { receivable: id, part }))).expect("admissible");
         assert_eq!(receipt.outcome, Outcome::Success);
         assert_eq!(receipt.events[0].topics[..3], [event_topic("receivable.settled"), id.0, part_topic(part)]);
     }
@@ -244,7 +253,10 @@ fn only_the_holder_the_offered_bank_and_the_debtor_act() {
     // Not the holder: no split, transfer or offer, and neither the debtor nor a stranger.
     for who in [&core, &stranger] {
         world.refused(
-            world.by(who, finance(FinanceOp::Split { receivable: id, part: 0, shares: shares(&[(who, 500), (who, 500)]) })),
+            world.by(
+                who,
+                finance(FinanceOp::Split { receivable: id, part: 0, shares: shares(&[(who, 500), (who, 500)]) }),
+            ),
             FailureCode::NotPermitted,
         );
         world.refused(
@@ -252,7 +264,10 @@ fn only_the_holder_the_offered_bank_and_the_debtor_act() {
             FailureCode::NotPermitted,
         );
         world.refused(
-            world.by(who, finance(FinanceOp::Offer { receivable: id, part: 0, bank: bank.account_id(), price: Amount(9) })),
+            world.by(
+                who,
+                finance(FinanceOp::Offer { receivable: id, part: 0, bank: bank.account_id(), price: Amount(9) }),
+            ),
             FailureCode::NotPermitted,
         );
     }
@@ -264,8 +279,14 @@ fn only_the_holder_the_offered_bank_and_the_debtor_act() {
     }
     // Unknown receivables and parts.
     let unknown = receivable_id(&core.account_id(), &reference("R-2"));
-    world.refused(world.by(&core, finance(FinanceOp::Settle { receivable: unknown, part: 0 })), FailureCode::ReceivableMissing);
-    world.refused(world.by(&core, finance(FinanceOp::Settle { receivable: id, part: 1 })), FailureCode::ReceivableMissing);
+    world.refused(
+        world.by(&core, finance(FinanceOp::Settle { receivable: unknown, part: 0 })),
+        FailureCode::ReceivableMissing,
+    );
+    world.refused(
+        world.by(&core, finance(FinanceOp::Settle { receivable: id, part: 1 })),
+        FailureCode::ReceivableMissing,
+    );
     world.ok(world.by(&core, finance(FinanceOp::Settle { receivable: id, part: 0 })));
     world.check_receivable(&id);
 }
@@ -282,7 +303,10 @@ fn nobody_splits_more_than_they_hold_and_bad_terms_are_refused() {
     let bad_terms = [
         (terms("T", &supplier, hkd(), 0), FailureCode::InvalidReceivable),
         (terms("T", &core, hkd(), 5), FailureCode::InvalidReceivable),
-        (ReceivableTerms { maturity_ms: TIMESTAMP_MS, ..terms("T", &supplier, hkd(), 5) }, FailureCode::InvalidReceivable),
+        (
+            ReceivableTerms { maturity_ms: TIMESTAMP_MS, ..terms("T", &supplier, hkd(), 5) },
+            FailureCode::InvalidReceivable,
+        ),
         (ReceivableTerms { supplier: ghost, ..terms("T", &supplier, hkd(), 5) }, FailureCode::AccountMissing),
         (terms("T", &supplier, Symbol::new("EUR").expect("valid"), 5), FailureCode::AssetMissing),
     ];
@@ -299,7 +323,8 @@ fn nobody_splits_more_than_they_hold_and_bad_terms_are_refused() {
         world.by(&supplier, split(shares(&[(&supplier, u128::MAX), (&next, 1_001)]))),
         FailureCode::SplitUnbalanced,
     );
-    world.refused(world.by(&supplier, split(shares(&[(&supplier, 1_000), (&next, 0)]))), FailureCode::InvalidReceivable);
+    world
+        .refused(world.by(&supplier, split(shares(&[(&supplier, 1_000), (&next, 0)]))), FailureCode::InvalidReceivable);
     world.refused(world.by(&supplier, split(shares(&[(&supplier, 1_000)]))), FailureCode::InvalidReceivable);
     let too_many: Vec<Share> = (0..17).map(|_| Share { holder: next.account_id(), amount: Amount(1) }).collect();
     world.refused(world.by(&supplier, split(too_many)), FailureCode::InvalidReceivable);
@@ -324,10 +349,16 @@ fn nobody_splits_more_than_they_hold_and_bad_terms_are_refused() {
     );
     // The new holder may split its own part further; the old one may not split more than it has.
     world.refused(
-        world.by(&next, finance(FinanceOp::Split { receivable: id, part: 2, shares: shares(&[(&next, 300), (&supplier, 300)]) })),
+        world.by(
+            &next,
+            finance(FinanceOp::Split { receivable: id, part: 2, shares: shares(&[(&next, 300), (&supplier, 300)]) }),
+        ),
         FailureCode::SplitUnbalanced,
     );
-    world.ok(world.by(&next, finance(FinanceOp::Split { receivable: id, part: 2, shares: shares(&[(&next, 300), (&supplier, 100)]) })));
+    world.ok(world.by(
+        &next,
+        finance(FinanceOp::Split { receivable: id, part: 2, shares: shares(&[(&next, 300), (&supplier, 100)]) }),
+    ));
     assert_eq!(world.trace(&id, 4), vec![4, 2, 0]);
     world.check_receivable(&id);
 }
@@ -351,7 +382,8 @@ fn a_part_is_financed_once_by_the_one_bank_it_is_offered_to() {
     world.ok(world.by(&supplier, offer(&bank_a, 9_500)));
     // A new offer replaces the last: bank A can no longer finance.
     world.ok(world.by(&supplier, offer(&bank_b, 9_600)));
-    world.refused(world.by(&bank_a, finance(FinanceOp::Finance { receivable: id, part: 0 })), FailureCode::NotPermitted);
+    world
+        .refused(world.by(&bank_a, finance(FinanceOp::Finance { receivable: id, part: 0 })), FailureCode::NotPermitted);
     world.ok(world.by(&bank_b, finance(FinanceOp::Finance { receivable: id, part: 0 })));
     assert_eq!(world.hkd(&supplier), 9_600);
     // Financed once: not again, not offered again, and the supplier no longer holds it.
@@ -372,13 +404,23 @@ fn a_part_is_financed_once_by_the_one_bank_it_is_offered_to() {
     // A transfer withdraws the offer.
     world.ok(world.by(&supplier, finance(FinanceOp::Transfer { receivable: other, part: 0, to: core.account_id() })));
     assert_eq!(world.part(&other, 0).offer, None);
-    world.refused(world.by(&bank_a, finance(FinanceOp::Finance { receivable: other, part: 0 })), FailureCode::NotPermitted);
-    // After maturity no offer and no financing.
-    world.ok(world.by(&core, finance(FinanceOp::Offer { receivable: other, part: 0, bank: bank_b.account_id(), price: Amount(1) })));
-    world.timestamp_ms = MATURITY_MS + 1;
-    world.refused(world.by(&bank_b, finance(FinanceOp::Finance { receivable: other, part: 0 })), FailureCode::PartState);
     world.refused(
-        world.by(&core, finance(FinanceOp::Offer { receivable: other, part: 0, bank: bank_a.account_id(), price: Amount(1) })),
+        world.by(&bank_a, finance(FinanceOp::Finance { receivable: other, part: 0 })),
+        FailureCode::NotPermitted,
+    );
+    // After maturity no offer and no financing.
+    world.ok(world.by(
+        &core,
+        finance(FinanceOp::Offer { receivable: other, part: 0, bank: bank_b.account_id(), price: Amount(1) }),
+    ));
+    world.timestamp_ms = MATURITY_MS + 1;
+    world
+        .refused(world.by(&bank_b, finance(FinanceOp::Finance { receivable: other, part: 0 })), FailureCode::PartState);
+    world.refused(
+        world.by(
+            &core,
+            finance(FinanceOp::Offer { receivable: other, part: 0, bank: bank_a.account_id(), price: Amount(1) }),
+        ),
         FailureCode::PartState,
     );
     // The debtor holds part 0 of `other` itself: settling pays itself, and the part is settled.
@@ -422,7 +464,10 @@ fn an_invoice_backs_at_most_one_receivable_and_is_then_paid_only_through_it() {
     // Only the invoice's buyer, for at most its total, in its currency.
     world.refused(world.by(&other, acknowledge(linked("L-1", 11_000, "INV-1"))), FailureCode::NotPermitted);
     world.refused(world.by(&core, acknowledge(linked("L-1", 11_001, "INV-1"))), FailureCode::InvalidReceivable);
-    world.ok(world.by(&core, Payload::Invoice(InvoiceOp::Accept { seller, number: InvoiceNumber::new("INV-2").expect("valid") })));
+    world.ok(world.by(
+        &core,
+        Payload::Invoice(InvoiceOp::Accept { seller, number: InvoiceNumber::new("INV-2").expect("valid") }),
+    ));
     world.refused(world.by(&core, acknowledge(linked("L-1", 100, "INV-2"))), FailureCode::InvalidReceivable);
     world.ok(world.by(&core, acknowledge(linked("L-1", 11_000, "INV-1"))));
     let id = receivable_id(&core.account_id(), &reference("L-1"));
@@ -449,7 +494,10 @@ fn an_invoice_backs_at_most_one_receivable_and_is_then_paid_only_through_it() {
             advance: Amount(9_000),
         }),
     ));
-    world.ok(world.by(&bank, Payload::Invoice(InvoiceOp::Finance { seller, number: InvoiceNumber::new("INV-2").expect("valid") })));
+    world.ok(world.by(
+        &bank,
+        Payload::Invoice(InvoiceOp::Finance { seller, number: InvoiceNumber::new("INV-2").expect("valid") }),
+    ));
     let native = |text: &str| ReceivableTerms { currency: Symbol::NATIVE, ..linked(text, 100, "INV-2") };
     world.refused(world.by(&core, acknowledge(native("L-3"))), FailureCode::InvoiceState);
     let invoice = world.module_record_of::<formica_types::InvoiceRecord>(

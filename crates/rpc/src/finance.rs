@@ -6,8 +6,7 @@ use crate::backend::Backend;
 use crate::error::invalid_params;
 use crate::types::codec;
 use formica_types::{
-    AccountId, Amount, Discount, Hash, Height, InvoiceNumber, Module, Part, PartStatus, RECEIVABLE_PARTS_MAX,
-    Receivable, Symbol,
+    AccountId, Amount, Discount, Hash, Height, InvoiceNumber, Module, Part, PartStatus, Receivable, Symbol,
 };
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::{Deserialize, Serialize};
@@ -131,7 +130,7 @@ pub(crate) async fn get_part<B: Backend>(
 }
 
 /// Part `number` and its ancestors back to part 0, in that order (empty if there is no such
-/// part). Parents have lower numbers, so the walk ends within [`RECEIVABLE_PARTS_MAX`] reads;
+/// part). Parents have lower numbers, so the walk ends within [`formica_types::RECEIVABLE_PARTS_MAX`] reads;
 /// each read answers as of the latest finalized block when it is made.
 pub(crate) async fn get_trace<B: Backend>(
     backend: &B,

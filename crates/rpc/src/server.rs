@@ -419,11 +419,7 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::invoices::get_invoice_by_document(&*self.backend, document).await
     }
 
-    async fn get_receivable(
-        &self,
-        ext: &Extensions,
-        id: String,
-    ) -> RpcResult<Option<crate::finance::ReceivableView>> {
+    async fn get_receivable(&self, ext: &Extensions, id: String) -> RpcResult<Option<crate::finance::ReceivableView>> {
         self.authorise(ext).await?;
         crate::finance::get_receivable(&*self.backend, crate::finance::parse_id(&id)?).await
     }

@@ -12,8 +12,8 @@ use crate::backend::AccountDetails;
 use crate::backend::{AccountProof, FINALITY_HEADERS_MAX, Finality, FinalizedBlock, Status, TransactionRecord};
 use commonware_codec::Encode;
 use formica_types::{
-    Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts,
-    FinanceOp, GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload,
+    Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts, FinanceOp,
+    GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload,
     PendingRecovery, PublicKey, Receipt, RecoveryConfig, Role, Symbol, Transaction,
 };
 use serde::{Deserialize, Serialize};
@@ -309,7 +309,10 @@ impl From<FinanceOp> for FinanceOpView {
             FinanceOp::Split { receivable, part, shares } => Self::Split {
                 receivable,
                 part,
-                shares: shares.into_iter().map(|share| ShareView { holder: share.holder, amount: share.amount }).collect(),
+                shares: shares
+                    .into_iter()
+                    .map(|share| ShareView { holder: share.holder, amount: share.amount })
+                    .collect(),
             },
             FinanceOp::Transfer { receivable, part, to } => Self::Transfer { receivable, part, to },
             FinanceOp::Offer { receivable, part, bank, price } => Self::Offer { receivable, part, bank, price },

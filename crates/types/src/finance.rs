@@ -79,13 +79,8 @@ impl Write for ReceivableTerms {
 }
 
 impl FixedSize for ReceivableTerms {
-    const SIZE: usize = InvoiceNumber::SIZE
-        + AccountId::SIZE
-        + Symbol::SIZE
-        + Amount::SIZE
-        + u64::SIZE
-        + 1
-        + InvoiceNumber::SIZE;
+    const SIZE: usize =
+        InvoiceNumber::SIZE + AccountId::SIZE + Symbol::SIZE + Amount::SIZE + u64::SIZE + 1 + InvoiceNumber::SIZE;
 }
 
 impl Read for ReceivableTerms {
@@ -262,11 +257,9 @@ impl Read for FinanceOp {
                 let shares = (0..count).map(|_| Share::read(buf)).collect::<Result<Vec<_>, _>>()?;
                 FinanceOp::Split { receivable, part, shares }
             }
-            Self::TAG_TRANSFER => FinanceOp::Transfer {
-                receivable: Hash::read(buf)?,
-                part: u16::read(buf)?,
-                to: AccountId::read(buf)?,
-            },
+            Self::TAG_TRANSFER => {
+                FinanceOp::Transfer { receivable: Hash::read(buf)?, part: u16::read(buf)?, to: AccountId::read(buf)? }
+            }
             Self::TAG_OFFER => FinanceOp::Offer {
                 receivable: Hash::read(buf)?,
                 part: u16::read(buf)?,
@@ -329,8 +322,7 @@ impl Write for Receivable {
 }
 
 impl FixedSize for Receivable {
-    const SIZE: usize =
-        AccountId::SIZE + ReceivableTerms::SIZE + 2 * u16::SIZE + Amount::SIZE + 2 * Height::SIZE;
+    const SIZE: usize = AccountId::SIZE + ReceivableTerms::SIZE + 2 * u16::SIZE + Amount::SIZE + 2 * Height::SIZE;
 }
 
 impl Read for Receivable {

@@ -129,7 +129,10 @@ pub(crate) fn apply(
         FinanceOp::Offer { receivable, part: number, bank, price } => {
             let (_, mut part) = held_by(s, now, sender, receivable, *number)?;
             if let Some(financed) = part.financed {
-                return fail(FailureCode::PartState, format!("part {number} was financed already, by {}", financed.bank));
+                return fail(
+                    FailureCode::PartState,
+                    format!("part {number} was financed already, by {}", financed.bank),
+                );
             }
             if *price == Amount::ZERO || *price > part.amount {
                 return fail(
@@ -154,7 +157,10 @@ pub(crate) fn apply(
             let mut part = existing_part(s, receivable, *number)?;
             require_held(&part, *number)?;
             if let Some(financed) = part.financed {
-                return fail(FailureCode::PartState, format!("part {number} was financed already, by {}", financed.bank));
+                return fail(
+                    FailureCode::PartState,
+                    format!("part {number} was financed already, by {}", financed.bank),
+                );
             }
             let Some(offer) = part.offer.filter(|offer| offer.bank == *sender) else {
                 return fail(FailureCode::NotPermitted, format!("part {number} is not offered to {sender}"));
@@ -376,17 +382,14 @@ fn existing_part(s: &Scratch<'_>, id: &Hash, number: u16) -> Result<Part, Halt> 
 
 /// The receivable and its part `number`, which `sender` holds and may still pass on: held, and
 /// before maturity.
-fn held_by(
-    s: &Scratch<'_>,
-    now: Now,
-    sender: &AccountId,
-    id: &Hash,
-    number: u16,
-) -> Result<(Receivable, Part), Halt> {
+fn held_by(s: &Scratch<'_>, now: Now, sender: &AccountId, id: &Hash, number: u16) -> Result<(Receivable, Part), Halt> {
     let root = existing(s, id)?;
     let part = existing_part(s, id, number)?;
     if part.holder != *sender {
-        return fail(FailureCode::NotPermitted, format!("only the holder of part {number}, {}, may do this", part.holder));
+        return fail(
+            FailureCode::NotPermitted,
+            format!("only the holder of part {number}, {}, may do this", part.holder),
+        );
     }
     require_held(&part, number)?;
     require_before_maturity(&root, now)?;
