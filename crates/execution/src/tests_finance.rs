@@ -547,7 +547,8 @@ impl World {
 enum FinanceStep {
     Split { part: u16, by_holder: bool, actor: usize, holders: Vec<(usize, u128)>, skew: i8 },
     Transfer { part: u16, by_holder: bool, actor: usize, to: usize },
-    Offer { part: u16, by_holder: bool, actor: usize, bank: usize, price: u128 },
+    /// The price is in thousandths of the part's amount (above 1000: more than the part).
+    Offer { part: u16, by_holder: bool, actor: usize, bank: usize, permille: u128 },
     Finance { part: u16, actor: usize },
     Settle { part: u16, actor: usize },
     Mature,
@@ -562,21 +563,34 @@ fn signer_of(actors: &[AccountSigner], account: AccountId) -> &AccountSigner {
 fn finance_step() -> impl Strategy<Value = FinanceStep> {
     let part = 0u16..64;
     let actor = 0..ACTORS;
+    // Mostly by the holder, mostly balanced splits, and maturity late, so that histories go deep.
+    let by_holder = || prop::bool::weighted(0.8);
+    let skew = prop_oneof![4 => Just(0i8), 1 => Just(-1i8), 1 => Just(1i8)];
+    let holders = prop::collection::vec((0..ACTORS, 0u128..100), 1..5);
     prop_oneof![
-        3 => (part.clone(), any::<bool>(), actor.clone(), prop::collection::vec((0..ACTORS, 0u128..100), 1..5), -1i8..=1)
-            .prop_map(|(part, by_holder, actor, holders, skew)| FinanceStep::Split { part, by_holder, actor, holders, skew }),
-        2 => (part.clone(), any::<bool>(), actor.clone(), actor.clone())
+        12 => (part.clone(), by_holder(), actor.clone(), holders, skew).prop_map(
+            |(part, by_holder, actor, holders, skew)| FinanceStep::Split { part, by_holder, actor, holders, skew }
+        ),
+        6 => (part.clone(), by_holder(), actor.clone(), actor.clone())
             .prop_map(|(part, by_holder, actor, to)| FinanceStep::Transfer { part, by_holder, actor, to }),
-        2 => (part.clone(), any::<bool>(), actor.clone(), actor.clone(), 0u128..1_200)
-            .prop_map(|(part, by_holder, actor, bank, price)| FinanceStep::Offer { part, by_holder, actor, bank, price }),
-        2 => (part.clone(), actor.clone()).prop_map(|(part, actor)| FinanceStep::Finance { part, actor }),
-        2 => (part, actor).prop_map(|(part, actor)| FinanceStep::Settle { part, actor }),
+        9 => (part.clone(), by_holder(), actor.clone(), prop_oneof![3 => 4..ACTORS, 1 => 0..ACTORS], 0u128..1_100)
+            .prop_map(|(part, by_holder, actor, bank, permille)| FinanceStep::Offer { part, by_holder, actor, bank, permille }),
+        9 => (part.clone(), actor.clone()).prop_map(|(part, actor)| FinanceStep::Finance { part, actor }),
+        9 => (part, actor).prop_map(|(part, actor)| FinanceStep::Settle { part, actor }),
         1 => Just(FinanceStep::Mature),
     ]
 }
 
+/// The part a step names: mostly one that is still held (so the step can succeed), sometimes
+/// any part (so closed and settled parts are tried too).
+fn pick_part(world: &World, id: &Hash, pick: u16) -> u16 {
+    let parts = world.receivable(id).parts;
+    let held: Vec<u16> = (0..parts).filter(|number| world.part(id, *number).status == PartStatus::Held).collect();
+    if held.is_empty() || pick % 5 == 0 { pick % parts } else { held[usize::from(pick) % held.len()] }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     /// Random histories of splits, transfers, offers, financings and settlements by holders and
     /// by others, before and after maturity: after every block the parts sum to the
@@ -584,7 +598,7 @@ proptest! {
     /// 0, a failed operation changes nothing but its fee, and the currency is conserved.
     #[test]
     fn parts_always_sum_to_the_receivable_and_failures_leave_no_trace(
-        steps in prop::collection::vec(finance_step(), 1..28),
+        steps in prop::collection::vec(finance_step(), 1..40),
     ) {
         // Actor 0 is the debtor, 1 to 3 suppliers, 4 and 5 banks; everyone may try anything.
         let actors: Vec<AccountSigner> = (0..ACTORS as u64).map(|n| signer(KeyScheme::Ed25519, 9_600 + n)).collect();
@@ -595,14 +609,13 @@ proptest! {
         let id = receivable_id(&actors[0].account_id(), &reference("P"));
         world.ok(world.by(&actors[0], finance(FinanceOp::Acknowledge(terms("P", &actors[1], hkd(), 1_000)))));
         for step in steps {
-            let parts = world.receivable(&id).parts;
             let (sender, op) = match step {
                 FinanceStep::Mature => {
                     world.timestamp_ms = MATURITY_MS;
                     continue;
                 }
                 FinanceStep::Split { part, by_holder, actor, holders: weights, skew } => {
-                    let part = part % parts;
+                    let part = pick_part(&world, &id, part);
                     let held = world.part(&id, part);
                     let sender = if by_holder { signer_of(&actors, held.holder) } else { &actors[actor] };
                     // Amounts in proportion to the weights, the last one taking the rest, then
@@ -622,21 +635,28 @@ proptest! {
                     (sender, FinanceOp::Split { receivable: id, part, shares })
                 }
                 FinanceStep::Transfer { part, by_holder, actor, to } => {
-                    let part = part % parts;
+                    let part = pick_part(&world, &id, part);
                     let holder = world.part(&id, part).holder;
                     let sender = if by_holder { signer_of(&actors, holder) } else { &actors[actor] };
                     (sender, FinanceOp::Transfer { receivable: id, part, to: actors[to].account_id() })
                 }
-                FinanceStep::Offer { part, by_holder, actor, bank, price } => {
-                    let part = part % parts;
-                    let holder = world.part(&id, part).holder;
-                    let sender = if by_holder { signer_of(&actors, holder) } else { &actors[actor] };
-                    let op = FinanceOp::Offer { receivable: id, part, bank: actors[bank].account_id(), price: Amount(price) };
+                FinanceStep::Offer { part, by_holder, actor, bank, permille } => {
+                    let part = pick_part(&world, &id, part);
+                    let held = world.part(&id, part);
+                    let sender = if by_holder { signer_of(&actors, held.holder) } else { &actors[actor] };
+                    let price = Amount(held.amount.get() * permille / 1000);
+                    let op = FinanceOp::Offer { receivable: id, part, bank: actors[bank].account_id(), price };
                     (sender, op)
                 }
                 FinanceStep::Finance { part, actor } => {
-                    let part = part % parts;
-                    // Mostly the offered bank, if any, so financing happens.
+                    // Mostly a part on offer, by the offered bank, so financing happens.
+                    let parts = world.receivable(&id).parts;
+                    let offered: Vec<u16> =
+                        (0..parts).filter(|number| world.part(&id, *number).offer.is_some()).collect();
+                    let part = match offered.len() {
+                        0 => pick_part(&world, &id, part),
+                        count => offered[usize::from(part) % count],
+                    };
                     let sender = match world.part(&id, part).offer {
                         Some(offer) if actor < 4 => signer_of(&actors, offer.bank),
                         _ => &actors[actor],
@@ -645,7 +665,7 @@ proptest! {
                 }
                 FinanceStep::Settle { part, actor } => {
                     let sender = if actor < 4 { &actors[0] } else { &actors[actor] };
-                    (sender, FinanceOp::Settle { receivable: id, part: part % parts })
+                    (sender, FinanceOp::Settle { receivable: id, part: pick_part(&world, &id, part) })
                 }
             };
             let before = world.non_accounts();
