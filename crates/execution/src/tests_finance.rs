@@ -545,12 +545,35 @@ impl World {
 /// holder sends it (else `actor`), and its arguments.
 #[derive(Clone, Debug)]
 enum FinanceStep {
-    Split { part: u16, by_holder: bool, actor: usize, holders: Vec<(usize, u128)>, skew: i8 },
-    Transfer { part: u16, by_holder: bool, actor: usize, to: usize },
+    Split {
+        part: u16,
+        by_holder: bool,
+        actor: usize,
+        holders: Vec<(usize, u128)>,
+        skew: i8,
+    },
+    Transfer {
+        part: u16,
+        by_holder: bool,
+        actor: usize,
+        to: usize,
+    },
     /// The price is in thousandths of the part's amount (above 1000: more than the part).
-    Offer { part: u16, by_holder: bool, actor: usize, bank: usize, permille: u128 },
-    Finance { part: u16, actor: usize },
-    Settle { part: u16, actor: usize },
+    Offer {
+        part: u16,
+        by_holder: bool,
+        actor: usize,
+        bank: usize,
+        permille: u128,
+    },
+    Finance {
+        part: u16,
+        actor: usize,
+    },
+    Settle {
+        part: u16,
+        actor: usize,
+    },
     Mature,
 }
 
