@@ -23,9 +23,9 @@ tx asset attest "$symbol" --reserves 10000000 --reference "$(sha256 "reserve rep
 tx asset mint "$symbol" --to "$core" --amount 500000
 tx asset mint "$symbol" --to "$bank" --amount 500000
 
-# The payable matures in 25 seconds (a real one would in months).
+# The payable matures in 45 seconds (a real one would in months).
 reference="PO-$(date +%s)"
-maturity_ms=$(( $(date +%s) * 1000 + 25000 ))
+maturity_ms=$(( $(date +%s) * 1000 + 45000 ))
 tx finance acknowledge "$reference" --supplier "$tier1" --currency "$symbol" --amount 100000 \
     --maturity-ms "$maturity_ms" --key "$WORK/core.json"
 receivable=$(f finance id "$reference" --debtor "$core")
