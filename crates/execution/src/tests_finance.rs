@@ -609,7 +609,7 @@ fn finance_step() -> impl Strategy<Value = FinanceStep> {
 fn pick_part(world: &World, id: &Hash, pick: u16) -> u16 {
     let parts = world.receivable(id).parts;
     let held: Vec<u16> = (0..parts).filter(|number| world.part(id, *number).status == PartStatus::Held).collect();
-    if held.is_empty() || pick % 5 == 0 { pick % parts } else { held[usize::from(pick) % held.len()] }
+    if held.is_empty() || pick.is_multiple_of(5) { pick % parts } else { held[usize::from(pick) % held.len()] }
 }
 
 proptest! {
