@@ -115,6 +115,12 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: crate::remittance::RemittanceCommand,
     },
+    /// Supply-chain finance: acknowledge a payable as a receivable, split, transfer, offer to a
+    /// bank, finance, settle at maturity, and show receivables, parts and traces.
+    Finance {
+        #[command(subcommand)]
+        command: crate::finance::FinanceCommand,
+    },
     /// Member organisations.
     Org {
         #[command(subcommand)]
@@ -670,6 +676,7 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Asset { command } => crate::asset::run(&target, command).await,
         ClientCommand::Invoice { command } => crate::invoice::run(&target, command).await,
         ClientCommand::Remittance { command } => crate::remittance::run(&target, command).await,
+        ClientCommand::Finance { command } => crate::finance::run(&target, command).await,
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
         ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,

@@ -8,7 +8,8 @@
 //!   client commands over JSON-RPC (see [`client`]); `formica verify block HEIGHT` checks a
 //!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
-//!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]).
+//!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]);
+//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -16,6 +17,7 @@ mod bench;
 mod client;
 mod contract;
 mod devnet;
+mod finance;
 mod init_node;
 mod invoice;
 mod remittance;

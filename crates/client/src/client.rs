@@ -7,6 +7,7 @@ use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
 use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
+use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
 use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
 use formica_rpc::types::{
@@ -214,6 +215,21 @@ impl Client {
     /// corridor).
     pub async fn sanctioned(&self, corridor: CorridorId, account: AccountId) -> Result<Option<SanctionView>> {
         call!(self, get_sanctioned(corridor.to_string(), account.to_hex()))
+    }
+
+    /// A receivable of the finance module by id.
+    pub async fn receivable(&self, id: Hash) -> Result<Option<ReceivableView>> {
+        call!(self, get_receivable(hash_to_hex(&id)))
+    }
+
+    /// Part `number` of a receivable.
+    pub async fn receivable_part(&self, id: Hash, number: u16) -> Result<Option<PartView>> {
+        call!(self, get_receivable_part(hash_to_hex(&id), number))
+    }
+
+    /// Part `number` of a receivable and its parents back to part 0.
+    pub async fn receivable_trace(&self, id: Hash, number: u16) -> Result<Vec<PartView>> {
+        call!(self, get_receivable_trace(hash_to_hex(&id), number))
     }
 
     /// A deployed contract.

@@ -19,6 +19,8 @@ use proptest::prelude::*;
 mod assets;
 #[path = "tests_contracts.rs"]
 mod contracts;
+#[path = "tests_finance.rs"]
+mod finance;
 #[path = "tests_invoices.rs"]
 mod invoices;
 #[path = "tests_remittance.rs"]
@@ -40,7 +42,7 @@ const GENESIS_BALANCE: u128 = 1_000_000_000_000;
 const FEE: u128 = 1;
 /// Contract gas costs this much each (plain payloads run no gas, so pay only `FEE`).
 const GAS_PRICE: u128 = 1;
-/// The timestamp of every test block.
+/// The timestamp of every test block, unless a test moves the clock (`World::timestamp_ms`).
 const TIMESTAMP_MS: u64 = 1_700_000_000_000;
 
 /// A store of state records and the chain above it.

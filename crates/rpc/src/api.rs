@@ -4,6 +4,7 @@
 
 use crate::assets::{AssetView, AttestationView, HoldingView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
+use crate::finance::{PartView, ReceivableView};
 use crate::invoices::InvoiceView;
 use crate::remittance::{CorridorView, RemittanceView, SanctionView};
 use crate::types::{
@@ -116,6 +117,19 @@ pub trait FormicaApi {
     /// corridor does not exist).
     #[method(name = "getSanctioned", with_extensions)]
     async fn get_sanctioned(&self, corridor: String, account: String) -> RpcResult<Option<SanctionView>>;
+
+    /// A receivable of the finance module by id (`0x` hex; `null` if there is none).
+    #[method(name = "getReceivable", with_extensions)]
+    async fn get_receivable(&self, id: String) -> RpcResult<Option<ReceivableView>>;
+
+    /// Part `number` of a receivable (`null` if there is none).
+    #[method(name = "getReceivablePart", with_extensions)]
+    async fn get_receivable_part(&self, id: String, number: u16) -> RpcResult<Option<PartView>>;
+
+    /// Part `number` of a receivable and its parents back to part 0, the acknowledged payable
+    /// (empty if there is no such part).
+    #[method(name = "getReceivableTrace", with_extensions)]
+    async fn get_receivable_trace(&self, id: String, number: u16) -> RpcResult<Vec<PartView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

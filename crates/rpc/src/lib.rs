@@ -22,7 +22,8 @@
 //! Assets ([`assets`]): `formica_getAsset`, `formica_getAssetBalance`, `formica_getAttestation`
 //! (the native asset `FMC` answers from the account records). Invoices ([`invoices`]):
 //! `formica_getInvoice`, `formica_getInvoiceByDocument`. Remittance ([`remittance`]):
-//! `formica_getCorridor`, `formica_getRemittance`, `formica_getSanctioned`.
+//! `formica_getCorridor`, `formica_getRemittance`, `formica_getSanctioned`. Supply-chain finance
+//! ([`finance`]): `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -65,6 +66,7 @@ pub mod assets;
 mod backend;
 pub mod contracts;
 mod error;
+pub mod finance;
 pub mod invoices;
 pub mod remittance;
 mod server;

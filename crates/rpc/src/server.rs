@@ -449,6 +449,31 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::remittance::get_sanctioned(&*self.backend, corridor, parse_account_id(&account)?).await
     }
 
+    async fn get_receivable(&self, ext: &Extensions, id: String) -> RpcResult<Option<crate::finance::ReceivableView>> {
+        self.authorise(ext).await?;
+        crate::finance::get_receivable(&*self.backend, crate::finance::parse_id(&id)?).await
+    }
+
+    async fn get_receivable_part(
+        &self,
+        ext: &Extensions,
+        id: String,
+        number: u16,
+    ) -> RpcResult<Option<crate::finance::PartView>> {
+        self.authorise(ext).await?;
+        crate::finance::get_part(&*self.backend, crate::finance::parse_id(&id)?, number).await
+    }
+
+    async fn get_receivable_trace(
+        &self,
+        ext: &Extensions,
+        id: String,
+        number: u16,
+    ) -> RpcResult<Vec<crate::finance::PartView>> {
+        self.authorise(ext).await?;
+        crate::finance::get_trace(&*self.backend, crate::finance::parse_id(&id)?, number).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

@@ -13,8 +13,8 @@ use crate::backend::{AccountProof, FINALITY_HEADERS_MAX, Finality, FinalizedBloc
 use commonware_codec::Encode;
 use formica_types::{
     Account, AccountId, AccountKey, AccountStatus, Amount, AssetOp, Block, ChainId, ConsensusTimeouts, CorridorId,
-    GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome, Payload,
-    PendingRecovery, PublicKey, Receipt, RecoveryConfig, RemittanceOp, Role, Symbol, Transaction,
+    FinanceOp, GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome,
+    Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig, RemittanceOp, Role, Symbol, Transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +106,8 @@ pub enum PayloadView {
     Remittance(RemittanceOpView),
     /// An operation of the invoices module.
     Invoice(InvoiceOpView),
+    /// An operation of the supply-chain finance module.
+    Finance(FinanceOpView),
 }
 
 /// An asset operation, tagged by `operation`.
@@ -317,6 +319,88 @@ impl RemittanceOpView {
     }
 }
 
+/// A finance operation, tagged by `operation`; receivables are named by id (`0x` hex), except
+/// in an acknowledgement, whose id is derived from its sender (the debtor) and its reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum FinanceOpView {
+    Acknowledge {
+        reference: InvoiceNumber,
+        supplier: AccountId,
+        currency: Symbol,
+        #[serde(with = "codec::amount")]
+        amount: Amount,
+        maturity_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invoice: Option<InvoiceNumber>,
+    },
+    Split {
+        #[serde(with = "codec::hash")]
+        receivable: Hash,
+        part: u16,
+        shares: Vec<ShareView>,
+    },
+    Transfer {
+        #[serde(with = "codec::hash")]
+        receivable: Hash,
+        part: u16,
+        to: AccountId,
+    },
+    Offer {
+        #[serde(with = "codec::hash")]
+        receivable: Hash,
+        part: u16,
+        bank: AccountId,
+        #[serde(with = "codec::amount")]
+        price: Amount,
+    },
+    Finance {
+        #[serde(with = "codec::hash")]
+        receivable: Hash,
+        part: u16,
+    },
+    Settle {
+        #[serde(with = "codec::hash")]
+        receivable: Hash,
+        part: u16,
+    },
+}
+
+/// One new part of a split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareView {
+    pub holder: AccountId,
+    #[serde(with = "codec::amount")]
+    pub amount: Amount,
+}
+
+impl From<FinanceOp> for FinanceOpView {
+    fn from(op: FinanceOp) -> Self {
+        match op {
+            FinanceOp::Acknowledge(terms) => Self::Acknowledge {
+                reference: terms.reference,
+                supplier: terms.supplier,
+                currency: terms.currency,
+                amount: terms.amount,
+                maturity_ms: terms.maturity_ms,
+                invoice: terms.invoice,
+            },
+            FinanceOp::Split { receivable, part, shares } => Self::Split {
+                receivable,
+                part,
+                shares: shares
+                    .into_iter()
+                    .map(|share| ShareView { holder: share.holder, amount: share.amount })
+                    .collect(),
+            },
+            FinanceOp::Transfer { receivable, part, to } => Self::Transfer { receivable, part, to },
+            FinanceOp::Offer { receivable, part, bank, price } => Self::Offer { receivable, part, bank, price },
+            FinanceOp::Finance { receivable, part } => Self::Finance { receivable, part },
+            FinanceOp::Settle { receivable, part } => Self::Settle { receivable, part },
+        }
+    }
+}
+
 /// SHA-256 of a module, `0x` hex, and its size.
 fn code_summary(code: &[u8]) -> (String, u32) {
     let size = u32::try_from(code.len()).expect("modules are bounded by the decoder");
@@ -359,6 +443,7 @@ impl PayloadView {
             Payload::Asset(op) => Self::Asset(op.into()),
             Payload::Remittance(op) => Self::Remittance(RemittanceOpView::new(sender, op)),
             Payload::Invoice(op) => Self::Invoice(op.into()),
+            Payload::Finance(op) => Self::Finance(op.into()),
         }
     }
 }

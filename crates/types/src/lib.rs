@@ -4,7 +4,8 @@
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
-//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], ...) and the genesis description.
+//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], ...)
+//! and the genesis description.
 //!
 //! # Invariants
 //! - Everything hashed, signed, sent or stored is encoded with `commonware-codec`, big-endian and
@@ -23,6 +24,7 @@ mod account;
 mod assets;
 mod block;
 mod contract;
+mod finance;
 mod genesis;
 mod governance;
 mod invoices;
@@ -43,6 +45,10 @@ pub use block::{
 pub use contract::{
     CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,
     ContractRecord, EVENT_DATA_BYTES_MAX, EVENT_TOPICS_MAX, EVENTS_PER_TRANSACTION_MAX, GasParameters,
+};
+pub use finance::{
+    Discount, FinanceOp, Part, PartStatus, RECEIVABLE_PARTS_MAX, Receivable, ReceivableInvoice, ReceivableReference,
+    ReceivableTerms, SPLIT_PARTS_MAX, Share, receivable_id,
 };
 pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, GenesisRole, GenesisValidator};
 pub use governance::{

@@ -10,11 +10,12 @@ pub enum Module {
     Assets,
     Remittance,
     Invoices,
+    Finance,
 }
 
 impl Module {
     /// Every module, in tag order.
-    pub const ALL: [Module; 3] = [Module::Assets, Module::Remittance, Module::Invoices];
+    pub const ALL: [Module; 4] = [Module::Assets, Module::Remittance, Module::Invoices, Module::Finance];
 
     /// The module's tag in state keys.
     pub fn tag(self) -> u8 {
@@ -22,6 +23,7 @@ impl Module {
             Module::Assets => 0,
             Module::Remittance => 1,
             Module::Invoices => 2,
+            Module::Finance => 3,
         }
     }
 
@@ -31,6 +33,7 @@ impl Module {
             Module::Assets => "assets",
             Module::Remittance => "remittance",
             Module::Invoices => "invoices",
+            Module::Finance => "finance",
         }
     }
 

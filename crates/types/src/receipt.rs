@@ -148,6 +148,20 @@ pub enum FailureCode {
     InvalidRemittance = 88,
     /// The account is on the sanctions list already (listing) or is not on it (delisting).
     SanctionUnchanged = 89,
+    /// The debtor has acknowledged a receivable with this reference already, or the invoice
+    /// backs a receivable already.
+    ReceivableExists = 90,
+    /// No receivable has this id, or it has no part with this number.
+    ReceivableMissing = 91,
+    /// The part's status or the receivable's maturity does not allow the operation (a closed,
+    /// settled or financed part; before or after maturity).
+    PartState = 92,
+    /// The receivable's terms, a split or an offer are not valid (a zero amount, a maturity in
+    /// the past, self-dealing, a price above the part's amount, too many parts).
+    InvalidReceivable = 93,
+    /// A split's amounts do not sum to exactly the part's amount: nobody splits more (or less)
+    /// than they hold.
+    SplitUnbalanced = 94,
 }
 
 impl FailureCode {
@@ -216,6 +230,11 @@ impl FailureCode {
             87 => Self::InvalidCorridor,
             88 => Self::InvalidRemittance,
             89 => Self::SanctionUnchanged,
+            90 => Self::ReceivableExists,
+            91 => Self::ReceivableMissing,
+            92 => Self::PartState,
+            93 => Self::InvalidReceivable,
+            94 => Self::SplitUnbalanced,
             _ => return None,
         })
     }

@@ -641,6 +641,36 @@ fn remittance_fees_and_rates_round_down_and_shares_add_up() {
     assert!(FeeShares(vec![]).split(Amount(5)).is_empty());
 }
 
+fn finance_op() -> impl Strategy<Value = FinanceOp> {
+    let account = any::<[u8; 32]>().prop_map(AccountId);
+    let id = any::<[u8; 32]>().prop_map(|bytes| hash_tagged(b"test/receivable", &[&bytes]));
+    let share = (account.clone(), any::<u128>()).prop_map(|(holder, amount)| Share { holder, amount: Amount(amount) });
+    (
+        0u8..6,
+        (account.clone(), account, id),
+        (any::<u16>(), any::<u128>(), any::<u64>(), any::<bool>()),
+        proptest::collection::vec(share, 2..=SPLIT_PARTS_MAX),
+    )
+        .prop_map(|(tag, (one, two, receivable), (part, amount, maturity_ms, linked), shares)| {
+            let reference = InvoiceNumber::new("PO-2026/77").expect("valid");
+            match tag {
+                0 => FinanceOp::Acknowledge(ReceivableTerms {
+                    reference,
+                    supplier: one,
+                    currency: Symbol::new("CNH").expect("valid"),
+                    amount: Amount(amount),
+                    maturity_ms,
+                    invoice: linked.then(|| InvoiceNumber::new("INV-9").expect("valid")),
+                }),
+                1 => FinanceOp::Split { receivable, part, shares },
+                2 => FinanceOp::Transfer { receivable, part, to: two },
+                3 => FinanceOp::Offer { receivable, part, bank: two, price: Amount(amount) },
+                4 => FinanceOp::Finance { receivable, part },
+                _ => FinanceOp::Settle { receivable, part },
+            }
+        })
+}
+
 proptest! {
     #[test]
     fn fee_splits_pay_out_exactly_the_fee(fee in any::<u128>(), first in 1u16..10_000) {
@@ -657,6 +687,21 @@ proptest! {
         let _ = Payload::decode(tagged);
         let _ = RemittanceRecord::decode(bytes.clone());
         let _ = CorridorRecord::decode(bytes);
+    }
+
+    #[test]
+    fn finance_operations_round_trip(op in finance_op()) {
+        let payload = Payload::Finance(op);
+        let bytes = payload.encode();
+        prop_assert_eq!(bytes.len(), payload.encode_size());
+        prop_assert_eq!(Payload::decode(bytes).expect("decodes"), payload);
+    }
+
+    #[test]
+    fn finance_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut tagged = vec![22u8];
+        tagged.extend_from_slice(&bytes);
+        let _ = Payload::decode(tagged);
     }
 }
 
@@ -677,5 +722,105 @@ fn remittance_golden_hashes() {
     assert_eq!(
         hash_to_hex(&remittance_id(&AccountId([1; 32]), 42)),
         "0xfb97ea8cea0987ffe045b9586e18e92211d820cb6e0dddc606e049d472cc08bc"
+    );
+}
+
+#[test]
+fn finance_records_round_trip_and_bad_encodings_are_refused() {
+    let debtor = AccountId([3; 32]);
+    let reference = InvoiceNumber::new("PO-1").expect("valid");
+    let terms = ReceivableTerms {
+        reference,
+        supplier: AccountId([4; 32]),
+        currency: Symbol::NATIVE,
+        amount: Amount(1_000),
+        maturity_ms: 1_800_000_000_000,
+        invoice: None,
+    };
+    let receivable = Receivable {
+        debtor,
+        terms,
+        parts: 3,
+        settled_parts: 1,
+        settled: Amount(400),
+        acknowledged_at: Height(2),
+        updated_at: Height(9),
+    };
+    assert_eq!(receivable.encode().len(), Receivable::SIZE);
+    assert_eq!(Receivable::decode(receivable.encode()).expect("decodes"), receivable);
+    assert_eq!(receivable.id(), receivable_id(&debtor, &reference));
+    assert_ne!(receivable.id(), receivable_id(&AccountId([5; 32]), &reference), "ids are per debtor");
+    // Settled beyond the total, or no part at all, is refused.
+    for bad in [
+        Receivable { settled: Amount(1_001), ..receivable },
+        Receivable { parts: 0, settled_parts: 0, ..receivable },
+        Receivable { parts: RECEIVABLE_PARTS_MAX + 1, ..receivable },
+        Receivable { settled_parts: 4, ..receivable },
+    ] {
+        assert!(Receivable::decode(bad.encode()).is_err(), "{bad:?}");
+    }
+    let part = Part {
+        holder: AccountId([6; 32]),
+        amount: Amount(600),
+        parent: Some(0),
+        status: PartStatus::Held,
+        offer: Some(Discount { bank: AccountId([7; 32]), price: Amount(570) }),
+        financed: None,
+        created_at: Height(3),
+        updated_at: Height(4),
+    };
+    assert_eq!(part.encode().len(), Part::SIZE);
+    assert_eq!(Part::decode(part.encode()).expect("decodes"), part);
+    let root = Part { parent: None, status: PartStatus::Split, offer: None, financed: part.offer, ..part };
+    assert_eq!(Part::decode(root.encode()).expect("decodes"), root);
+    // A parent number or a discount without its flag, and an unknown status, are refused.
+    let mut orphan = root.encode().to_vec();
+    orphan[AccountId::SIZE + Amount::SIZE + 2] = 1;
+    assert!(Part::decode(orphan).is_err());
+    let mut ghost_offer = root.encode().to_vec();
+    ghost_offer[AccountId::SIZE + Amount::SIZE + 4 + 1] = 1;
+    assert!(Part::decode(ghost_offer).is_err());
+    let mut status = part.encode().to_vec();
+    status[AccountId::SIZE + Amount::SIZE + 3] = 3;
+    assert!(Part::decode(status).is_err());
+    let index = ReceivableInvoice { receivable: receivable.id() };
+    assert_eq!(ReceivableInvoice::decode(index.encode()).expect("decodes"), index);
+
+    // A split of one part, or of more than SPLIT_PARTS_MAX, does not decode.
+    let share = Share { holder: debtor, amount: Amount(1) };
+    for count in [1usize, SPLIT_PARTS_MAX + 1] {
+        let mut bytes = vec![22u8, 1];
+        bytes.extend_from_slice(receivable.id().as_ref());
+        bytes.extend_from_slice(&0u16.to_be_bytes());
+        bytes.push(count as u8);
+        for _ in 0..count {
+            bytes.extend_from_slice(&share.encode());
+        }
+        assert!(Payload::decode(bytes).is_err(), "{count} shares");
+    }
+    // An invoice number without its flag is refused.
+    let mut unlinked = terms.encode().to_vec();
+    *unlinked.last_mut().expect("bytes") = b'X';
+    assert!(ReceivableTerms::decode(unlinked).is_err());
+}
+
+#[test]
+fn finance_golden_encoding() {
+    let terms = ReceivableTerms {
+        reference: InvoiceNumber::new("PO-1").expect("valid"),
+        supplier: AccountId([4; 32]),
+        currency: Symbol::NATIVE,
+        amount: Amount(1_000),
+        maturity_ms: 1_800_000_000_000,
+        invoice: Some(InvoiceNumber::new("INV-1").expect("valid")),
+    };
+    let id = receivable_id(&AccountId([3; 32]), &terms.reference);
+    let shares = vec![Share { holder: AccountId([8; 32]), amount: Amount(1) }; 2];
+    let ops = [FinanceOp::Acknowledge(terms), FinanceOp::Split { receivable: id, part: 0, shares }];
+    let bytes: Vec<u8> = ops.iter().flat_map(|op| Payload::Finance(op.clone()).encode().to_vec()).collect();
+    assert_eq!(hash_to_hex(&id), "0xc7543a9200dac5caf321ac6caf5e4065c852f2ee4ee76c96a11457b6e493c52e");
+    assert_eq!(
+        hash_to_hex(&hash_tagged(b"test/golden", &[&bytes])),
+        "0x27f7695306b41776d1a5ff3b6cf66a29a6dbd00b4eacac62a7aeed083648f8c7"
     );
 }

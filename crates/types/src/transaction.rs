@@ -2,6 +2,7 @@
 
 use crate::assets::AssetOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
+use crate::finance::FinanceOp;
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
@@ -89,6 +90,8 @@ pub enum Payload {
     Remittance(RemittanceOp),
     /// An operation of the invoices module (see [`InvoiceOp`]).
     Invoice(InvoiceOp),
+    /// An operation of the supply-chain finance module (see [`FinanceOp`]).
+    Finance(FinanceOp),
 }
 
 impl Payload {
@@ -115,6 +118,7 @@ impl Payload {
     const TAG_ASSET: u8 = 19;
     const TAG_REMITTANCE: u8 = 20;
     const TAG_INVOICE: u8 = 21;
+    const TAG_FINANCE: u8 = 22;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -139,7 +143,7 @@ impl Payload {
             Payload::Deploy { value, .. } | Payload::Call { value, .. } => *value,
             Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
             Payload::Asset(AssetOp::Transfer { symbol, amount, .. }) if symbol.is_native() => *amount,
-            Payload::Asset(_) | Payload::Remittance(_) | Payload::Invoice(_) => Amount::ZERO,
+            Payload::Asset(_) | Payload::Remittance(_) | Payload::Invoice(_) | Payload::Finance(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -181,6 +185,7 @@ impl Payload {
             Payload::Asset(op) => op.kind(),
             Payload::Remittance(op) => op.kind(),
             Payload::Invoice(op) => op.kind(),
+            Payload::Finance(op) => op.kind(),
         }
     }
 }
@@ -284,6 +289,10 @@ impl Write for Payload {
                 Self::TAG_INVOICE.write(buf);
                 op.write(buf);
             }
+            Payload::Finance(op) => {
+                Self::TAG_FINANCE.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -312,6 +321,7 @@ impl EncodeSize for Payload {
             Payload::Asset(op) => op.encode_size(),
             Payload::Remittance(op) => op.encode_size(),
             Payload::Invoice(op) => op.encode_size(),
+            Payload::Finance(op) => op.encode_size(),
         }
     }
 }
@@ -366,6 +376,7 @@ impl Read for Payload {
             Self::TAG_ASSET => Payload::Asset(AssetOp::read(buf)?),
             Self::TAG_REMITTANCE => Payload::Remittance(RemittanceOp::read(buf)?),
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
+            Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

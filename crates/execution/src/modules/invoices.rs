@@ -17,6 +17,9 @@
 //!   payee in the same transaction. Paying late is allowed.
 //! - Only the seller cancels, and only an issued or accepted invoice (→ cancelled). A cancelled
 //!   invoice keeps its number and its document registration.
+//! - An invoice that backs a receivable of the finance module (see [`super::finance`]) is
+//!   financed and paid through that receivable: offering, financing, paying or cancelling it
+//!   here fails with `InvoiceState`.
 //! - Every other transition fails with `InvoiceState`; a party that may not act fails with
 //!   `NotPermitted`.
 
@@ -40,8 +43,14 @@ pub(crate) fn reads(sender: &AccountId, op: &InvoiceOp) -> Vec<StateKey> {
             reads.extend(record_keys::<InvoiceDocument>(MODULE, &InvoiceRecord::document_key(&terms.document)));
             reads.push(StateKey::Account(terms.buyer));
         }
-        InvoiceOp::Offer { financier, .. } => reads.push(StateKey::Account(*financier)),
-        InvoiceOp::Accept { .. } | InvoiceOp::Finance { .. } | InvoiceOp::Pay { .. } | InvoiceOp::Cancel { .. } => {}
+        InvoiceOp::Offer { financier, .. } => {
+            reads.push(StateKey::Account(*financier));
+            reads.extend(super::finance::invoice_index_keys(&seller, &op.number()));
+        }
+        InvoiceOp::Finance { .. } | InvoiceOp::Pay { .. } | InvoiceOp::Cancel { .. } => {
+            reads.extend(super::finance::invoice_index_keys(&seller, &op.number()));
+        }
+        InvoiceOp::Accept { .. } => {}
     }
     reads
 }
@@ -78,6 +87,7 @@ pub(crate) fn apply(
         InvoiceOp::Offer { number, financier, advance } => {
             let mut invoice = existing(s, sender, number)?;
             require_status(&invoice, &[InvoiceStatus::Accepted], "offered for financing")?;
+            require_unassigned(s, &invoice)?;
             require_not_due(&invoice, timestamp_ms)?;
             let total = invoice.terms.total().expect("checked at issue");
             if *advance == Amount::ZERO || *advance > total {
@@ -100,6 +110,7 @@ pub(crate) fn apply(
         InvoiceOp::Finance { seller, number } => {
             let mut invoice = existing(s, seller, number)?;
             require_status(&invoice, &[InvoiceStatus::Accepted], "financed")?;
+            require_unassigned(s, &invoice)?;
             if invoice.financier != Some(*sender) {
                 return fail(FailureCode::NotPermitted, format!("{number} is not offered to {sender} for financing"));
             }
@@ -119,6 +130,7 @@ pub(crate) fn apply(
                 );
             }
             require_status(&invoice, &[InvoiceStatus::Accepted, InvoiceStatus::Financed], "paid")?;
+            require_unassigned(s, &invoice)?;
             let payee = invoice.payee();
             let total = invoice.terms.total().expect("checked at issue");
             assets::transfer(s, frozen_accounts_receive, invoice.terms.currency, sender, &payee, total)?;
@@ -129,6 +141,7 @@ pub(crate) fn apply(
         InvoiceOp::Cancel { number } => {
             let mut invoice = existing(s, sender, number)?;
             require_status(&invoice, &[InvoiceStatus::Issued, InvoiceStatus::Accepted], "cancelled")?;
+            require_unassigned(s, &invoice)?;
             invoice.status = InvoiceStatus::Cancelled;
             save(s, height, &mut invoice, "invoice.cancelled", Vec::new());
             Ok(())
@@ -202,6 +215,20 @@ fn require_status(invoice: &InvoiceRecord, allowed: &[InvoiceStatus], becoming: 
             FailureCode::InvoiceState,
             format!("invoice {} is {} and cannot be {becoming}", invoice.terms.number, invoice.status),
         )
+    }
+}
+
+/// Refuses an invoice that backs a receivable: the finance module finances and pays it.
+fn require_unassigned(s: &Scratch<'_>, invoice: &InvoiceRecord) -> Result<(), Halt> {
+    match super::finance::backing(s, &invoice.seller, &invoice.terms.number)? {
+        None => Ok(()),
+        Some(receivable) => fail(
+            FailureCode::InvoiceState,
+            format!(
+                "invoice {} backs receivable {receivable}: it is financed and paid through the finance module",
+                invoice.terms.number
+            ),
+        ),
     }
 }
 
