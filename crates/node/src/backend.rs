@@ -201,6 +201,34 @@ where
         Err(BackendError::Unavailable { reason: "the state is changing too fast to prove; retry".into() })
     }
 
+    async fn epoch_blocks(&self) -> Result<u64, BackendError> {
+        Ok(self.chain.parameters.epoch_blocks)
+    }
+
+    async fn prove_values(&self, keys: Vec<StateKey>) -> Result<formica_rpc::ProvenValues, BackendError> {
+        if keys.len() > formica_rpc::PROVEN_KEYS_MAX {
+            return Err(BackendError::Unavailable {
+                reason: format!("at most {} keys are proven at once", formica_rpc::PROVEN_KEYS_MAX),
+            });
+        }
+        // As for accounts: the state can move on between reading it and matching its root.
+        for _ in 0..100 {
+            let answer = crate::validator::prove_values(&self.state, &self.head, &keys)
+                .await
+                .map_err(|reason| BackendError::Unavailable { reason })?;
+            if let Some((values, head)) = answer {
+                return Ok(formica_rpc::ProvenValues {
+                    height: head.height,
+                    block_hash: head.hash,
+                    state_root: head.state_root,
+                    values,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err(BackendError::Unavailable { reason: "the state is changing too fast to prove; retry".into() })
+    }
+
     async fn gas_parameters(&self) -> Result<(formica_types::GasParameters, Height), BackendError> {
         let height = self.head.get().height;
         match self.state.record(StateKey::GasParameters).await.map_err(unavailable)? {

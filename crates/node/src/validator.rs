@@ -356,6 +356,38 @@ where
     Ok(Validator { chain, public_key, engine, mempool, state, indexes, head, finalized, block_limits: limits })
 }
 
+/// The values of `keys`, each with a proof, and the finalized block whose state root the proofs
+/// verify against. `None` if the state moved on while reading (ask again).
+pub async fn prove_values<E>(
+    state: &StateReader<E>,
+    head: &ChainHead,
+    keys: &[StateKey],
+) -> Result<Option<(Vec<Option<(StateValue, Vec<u8>)>>, Head)>, String>
+where
+    E: commonware_storage::Context + Spawner,
+{
+    let databases = state.databases().ok_or_else(|| "the node is starting".to_string())?;
+    let guard = databases.read().await;
+    let root = guard.root();
+    let mut values = Vec::with_capacity(keys.len());
+    for key in keys {
+        let hashed = key.hash();
+        let value = match guard.get(&hashed).await.map_err(|error| error.to_string())? {
+            Some(value) => {
+                let proof = guard.key_value_proof(hashed).await.map_err(|error| error.to_string())?;
+                Some((value, formica_state::encode_account_proof(&proof)))
+            }
+            None => None,
+        };
+        values.push(value);
+    }
+    drop(guard);
+    let Some(block) = head.by_state_root(&root) else {
+        return Ok(None);
+    };
+    Ok(Some((values, block)))
+}
+
 /// An account, a proof of it, and the finalized block whose state root the proof verifies
 /// against. `None` if the state moved on while reading (ask again).
 pub async fn prove_account<E>(

@@ -5,6 +5,7 @@ use formica_types::{
     GasParameters, GovernanceAction, GovernanceState, Hash, Header, Height, KeyEntry, Module, Nonce, OrgId,
     Organisation, PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role, Transaction, hash_to_hex,
 };
+use formica_types::state::{StateKey, StateValue};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -83,6 +84,20 @@ pub trait Backend: Send + Sync + 'static {
         std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve modules".into() }))
     }
 
+    /// Heights per consensus epoch (the genesis `epoch_blocks`).
+    fn epoch_blocks(&self) -> impl Future<Output = Result<u64, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve finality proofs".into() }))
+    }
+
+    /// The current values of `keys` (at most [`PROVEN_KEYS_MAX`]), each with a proof against
+    /// the state root of one finalized block, all from that same block.
+    fn prove_values(
+        &self,
+        _keys: Vec<StateKey>,
+    ) -> impl Future<Output = Result<ProvenValues, BackendError>> + Send {
+        std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve state proofs".into() }))
+    }
+
     /// The supply of the native asset (fixed at genesis), and the latest finalized height.
     fn native_supply(&self) -> impl Future<Output = Result<(Amount, Height), BackendError>> + Send {
         std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve modules".into() }))
@@ -121,8 +136,8 @@ pub trait Backend: Send + Sync + 'static {
 
 /// The most headers one finality proof links: a block's own certificate is normally stored,
 /// and when it is not (simplex finalized it through a descendant) a certified descendant is at
-/// most a few blocks away.
-pub const FINALITY_HEADERS_MAX: usize = 64;
+/// most a few blocks away. Defined with the verifier, which refuses longer proofs.
+pub use formica_verify::FINALITY_HEADERS_MAX;
 
 /// What proves a finalized block final to a client that trusts only the validator set of its
 /// epoch: the block's header, the headers of its descendants up to the first one whose own
@@ -211,6 +226,20 @@ pub struct AccountProof {
     pub state_root: Hash,
     /// The proof bytes; their format and verification belong to `formica-state`.
     pub proof: Vec<u8>,
+}
+
+/// The most state keys one [`Backend::prove_values`] call proves.
+pub const PROVEN_KEYS_MAX: usize = 4_096;
+
+/// Values of state keys, each with a proof against the state root of one finalized block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenValues {
+    pub height: Height,
+    pub block_hash: Hash,
+    pub state_root: Hash,
+    /// In the order asked: the value and its encoded proof (see `formica_verify::records`), or
+    /// `None` where the key holds nothing (absence has no proof in an unordered state).
+    pub values: Vec<Option<(StateValue, Vec<u8>)>>,
 }
 
 /// What a node reports about itself and the chain.

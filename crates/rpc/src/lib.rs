@@ -68,14 +68,16 @@ pub mod contracts;
 mod error;
 pub mod finance;
 pub mod invoices;
+mod proofs;
 pub mod remittance;
 mod server;
 pub mod types;
+pub mod web;
 
 pub use api::{FormicaApiClient, FormicaApiServer};
 pub use backend::{
     AccountDetails, AccountProof, Backend, BackendError, ContractDetails, ContractQuery, FINALITY_HEADERS_MAX,
-    Finality, FinalizedBlock, QueryResult, Status, SubmitError, TransactionRecord,
+    Finality, FinalizedBlock, PROVEN_KEYS_MAX, ProvenValues, QueryResult, Status, SubmitError, TransactionRecord,
 };
 pub use error::codes;
 pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};

@@ -93,7 +93,8 @@ impl RunningServer {
     }
 }
 
-/// Starts serving the API over HTTP and WebSocket on one port, plus `GET /health`.
+/// Starts serving the API over HTTP and WebSocket on one port, plus `GET /health` and the
+/// public verification pages under `GET /verify/` ([`crate::web`]).
 ///
 /// `GET /health` is jsonrpsee's [`ProxyGetRequestLayer`]: it rewrites the GET into a
 /// `formica_health` call and returns the bare result (`{"status":"ok","height":N}`) with status
@@ -114,7 +115,9 @@ pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<
         .map_err(|error| ServeError::HealthRoute(error.to_string()))?;
     let server = Server::builder()
         .set_config(transport)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(health).map_request(carry_authorization))
+        .set_http_middleware(
+            tower::ServiceBuilder::new().layer(health).layer(crate::web::PagesLayer).map_request(carry_authorization),
+        )
         .build(config.listen_address)
         .await
         .map_err(|source| ServeError::Bind { address: config.listen_address, source })?;

@@ -845,6 +845,18 @@ pub struct FinalityView {
     pub validators: Vec<PublicKey>,
 }
 
+impl formica_verify::ProvesFinality for FinalityView {
+    fn block_hash(&self) -> Hash {
+        self.block_hash
+    }
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+    fn certificate(&self) -> &str {
+        &self.certificate
+    }
+}
+
 impl FinalityView {
     /// The view of a backend's answer; `None` if it breaks the shape [`Finality`] promises.
     pub fn new(finality: &Finality) -> Option<Self> {

@@ -60,6 +60,9 @@ pub struct SeedReport {
     pub asset_samples: usize,
     /// Remittance acceptances the client saw final.
     pub remittances_accepted: usize,
+    /// Invoice payments and receivable part settlements the client saw final.
+    pub invoices_paid: usize,
+    pub parts_settled: usize,
 }
 
 impl SeedReport {
@@ -408,6 +411,8 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             .filter(|sample| sample.assets.iter().any(|asset| asset.held > Amount::ZERO))
             .count(),
         remittances_accepted: client.remittances_accepted,
+        invoices_paid: client.invoices_paid,
+        parts_settled: client.parts_settled,
         violations,
         plan,
     }

@@ -13,6 +13,12 @@
 //! FX provider: the third). The sending wallet requests remittances; once a request is final the
 //! FX provider quotes it, and once the quote is final the customer accepts it, which settles it
 //! (or records its rejection) in the block that includes it.
+//!
+//! Trade: the third user (a supplier) invoices the second (a buyer) in [`ASSET`]; once each
+//! step is final the next party acts: the buyer accepts, the supplier offers the invoice to the
+//! first user (a financier), who finances it, and the buyer pays it. The buyer also
+//! acknowledges payables to the supplier as receivables, which the supplier splits with the
+//! financier, and the buyer settles each part once it matures (a few simulated seconds later).
 
 use crate::{
     checker::{ClientLog, Outcome, Submission},
@@ -20,12 +26,16 @@ use crate::{
 };
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_types::{
-    AccountId, Amount, AssetOp, ChainId, CorridorId, CorridorTerms, FeeShares, Genesis, GenesisAccount, GenesisRole,
-    GenesisValidator, Hash, Height, Nonce, Payload, RATE_SCALE, RemittanceId, RemittanceOp, Role, Symbol, Transaction,
-    TransactionBody, public_key_to_hex, remittance_id,
+    AccountId, Amount, AssetOp, ChainId, CorridorId, CorridorTerms, FeeShares, FinanceOp, Genesis, GenesisAccount,
+    GenesisRole, GenesisValidator, Hash, Height, InvoiceNumber, InvoiceOp, InvoiceTerms, Nonce, Payload, RATE_SCALE,
+    ReceivableTerms, RemittanceId, RemittanceOp, Role, Share, Symbol, Transaction, TransactionBody, public_key_to_hex,
+    receivable_id, remittance_id,
 };
 use rand::{RngExt as _, rngs::StdRng};
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    time::Duration,
+};
 
 /// The simulated chain's id.
 pub const CHAIN_ID: ChainId = ChainId(77);
@@ -63,13 +73,33 @@ fn corridor() -> CorridorId {
     CorridorId::new(CORRIDOR).expect("a valid corridor name")
 }
 
-/// What a transaction leads to once it is final: the next step of a remittance.
-#[derive(Clone, Copy, Debug)]
+/// What a transaction leads to once it is final: the next step of a remittance, or of a trade.
+#[derive(Clone, Debug)]
 enum FollowUp {
     Quote(RemittanceId),
     Accept(RemittanceId),
     /// The acceptance itself: counted once final.
     Accepted,
+    /// A trade step: what finishing it means, and the rest of the trade's steps (the first is
+    /// due once this one is final).
+    Trade { milestone: Option<Milestone>, rest: VecDeque<TradeStep> },
+}
+
+/// One step of a trade: `sender` submits `payload`, no sooner than `delay` after the step
+/// before it became final.
+#[derive(Clone, Debug)]
+struct TradeStep {
+    sender: usize,
+    payload: Payload,
+    delay: Duration,
+    /// What finishing it means for the report.
+    milestone: Option<Milestone>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Milestone {
+    InvoicePaid,
+    PartSettled,
 }
 
 /// The genesis of a simulated chain with these validators.
@@ -158,12 +188,24 @@ pub struct Client {
     /// Acceptances of quoted remittances that became final (each settled or recorded a
     /// rejection).
     pub remittances_accepted: usize,
+    /// Trade steps due, per sender: when each is due, the step, and the steps after it.
+    trade_steps: BTreeMap<usize, VecDeque<(Duration, TradeStep, VecDeque<TradeStep>)>>,
+    next_trade: u64,
+    /// Invoice payments and receivable settlements that became final.
+    pub invoices_paid: usize,
+    pub parts_settled: usize,
 }
 
 /// Senders' roles in the corridor (indexes into the senders).
 const SENDING_WALLET: usize = 1;
 const CUSTOMER: usize = 2;
 const FX_PROVIDER: usize = 3;
+/// Senders' roles in trades.
+const FINANCIER: usize = 1;
+const BUYER: usize = 2;
+const SUPPLIER: usize = 3;
+/// How long after acknowledgement a receivable matures, in simulated time.
+const MATURITY_AFTER: Duration = Duration::from_secs(5);
 
 /// How long the client waits for finality before sending a transaction again.
 const RESEND_AFTER: Duration = Duration::from_secs(3);
@@ -190,6 +232,10 @@ impl Client {
             to_quote: Vec::new(),
             to_accept: Vec::new(),
             remittances_accepted: 0,
+            trade_steps: BTreeMap::new(),
+            next_trade: 0,
+            invoices_paid: 0,
+            parts_settled: 0,
         }
     }
 
@@ -269,11 +315,19 @@ impl Client {
         }
     }
 
-    fn next_transaction(&mut self, sender: usize, rng: &mut StdRng) -> (Transaction, Option<FollowUp>) {
+    fn next_transaction(
+        &mut self,
+        sender: usize,
+        now: Duration,
+        rng: &mut StdRng,
+    ) -> (Transaction, Option<FollowUp>) {
         let nonce = self.senders[sender].next_nonce;
         let issuance = if sender == 0 { self.issuance(nonce) } else { None };
         let mut follow_up = None;
         let payload = if let Some(payload) = issuance {
+            payload
+        } else if let Some((payload, next)) = self.trade_step(sender, now, rng) {
+            follow_up = next;
             payload
         } else if let Some((payload, next)) = self.remittance_step(sender, rng) {
             follow_up = next;
@@ -312,6 +366,103 @@ impl Client {
         (body.sign(&[&account.key]), follow_up)
     }
 
+    /// The next step of a trade `sender` takes part in: a due step, or (sometimes) a new trade.
+    fn trade_step(
+        &mut self,
+        sender: usize,
+        now: Duration,
+        rng: &mut StdRng,
+    ) -> Option<(Payload, Option<FollowUp>)> {
+        if let Some(queue) = self.trade_steps.get_mut(&sender)
+            && queue.front().is_some_and(|(due, _, _)| *due <= now)
+        {
+            let (_, step, rest) = queue.pop_front().expect("checked above");
+            return Some((step.payload, Some(FollowUp::Trade { milestone: step.milestone, rest })));
+        }
+        let id = |index: usize| self.senders[index].id;
+        let now_ms = u64::try_from(now.as_millis()).expect("simulations last less than 500 million years");
+        let amount = Amount(rng.random_range(100..1_000));
+        let step = |sender, payload, delay, milestone| TradeStep { sender, payload, delay, milestone };
+        match sender {
+            SUPPLIER if rng.random_bool(0.1) => {
+                self.next_trade += 1;
+                let number = InvoiceNumber::new(&format!("INV-{}", self.next_trade)).expect("a valid number");
+                let terms = InvoiceTerms {
+                    number,
+                    buyer: id(BUYER),
+                    currency: asset(),
+                    amount,
+                    tax: Amount(amount.0 / 10),
+                    seller_tax_id: Hash::from([3; 32]),
+                    buyer_tax_id: Hash::from([2; 32]),
+                    due_ms: now_ms + 3_600_000,
+                    document: formica_types::hash_tagged(b"formica/sim/invoice", &[&self.next_trade.to_be_bytes()]),
+                };
+                let seller = id(SUPPLIER);
+                let rest = VecDeque::from([
+                    step(BUYER, Payload::Invoice(InvoiceOp::Accept { seller, number }), Duration::ZERO, None),
+                    step(
+                        SUPPLIER,
+                        Payload::Invoice(InvoiceOp::Offer {
+                            number,
+                            financier: id(FINANCIER),
+                            advance: Amount(amount.0 * 9 / 10),
+                        }),
+                        Duration::ZERO,
+                        None,
+                    ),
+                    step(FINANCIER, Payload::Invoice(InvoiceOp::Finance { seller, number }), Duration::ZERO, None),
+                    step(
+                        BUYER,
+                        Payload::Invoice(InvoiceOp::Pay { seller, number }),
+                        Duration::ZERO,
+                        Some(Milestone::InvoicePaid),
+                    ),
+                ]);
+                Some((Payload::Invoice(InvoiceOp::Issue(terms)), Some(FollowUp::Trade { milestone: None, rest })))
+            }
+            BUYER if rng.random_bool(0.1) => {
+                self.next_trade += 1;
+                let reference = InvoiceNumber::new(&format!("RCV-{}", self.next_trade)).expect("a valid number");
+                let receivable = receivable_id(&id(BUYER), &reference);
+                let terms = ReceivableTerms {
+                    reference,
+                    supplier: id(SUPPLIER),
+                    currency: asset(),
+                    amount,
+                    maturity_ms: now_ms + u64::try_from(MATURITY_AFTER.as_millis()).expect("small"),
+                    invoice: None,
+                };
+                let half = Amount(amount.0 / 2);
+                let shares = vec![
+                    Share { holder: id(SUPPLIER), amount: half },
+                    Share { holder: id(FINANCIER), amount: Amount(amount.0 - half.0) },
+                ];
+                let settle = |part| Payload::Finance(FinanceOp::Settle { receivable, part });
+                let rest = VecDeque::from([
+                    step(SUPPLIER, Payload::Finance(FinanceOp::Split { receivable, part: 0, shares }), Duration::ZERO, None),
+                    step(BUYER, settle(1), MATURITY_AFTER, Some(Milestone::PartSettled)),
+                    step(BUYER, settle(2), Duration::ZERO, Some(Milestone::PartSettled)),
+                ]);
+                Some((Payload::Finance(FinanceOp::Acknowledge(terms)), Some(FollowUp::Trade { milestone: None, rest })))
+            }
+            _ => None,
+        }
+    }
+
+    /// A trade step became final: count its milestone, and queue the step after it.
+    fn continue_trade(&mut self, milestone: Option<Milestone>, mut rest: VecDeque<TradeStep>, now: Duration) {
+        match milestone {
+            Some(Milestone::InvoicePaid) => self.invoices_paid += 1,
+            Some(Milestone::PartSettled) => self.parts_settled += 1,
+            None => {}
+        }
+        if let Some(next) = rest.pop_front() {
+            let due = now + next.delay;
+            self.trade_steps.entry(next.sender).or_default().push_back((due, next, rest));
+        }
+    }
+
     /// A known account other than the sender's.
     fn other_account(&self, sender: usize, rng: &mut StdRng) -> AccountId {
         loop {
@@ -337,13 +488,15 @@ impl Client {
                 if let Some((_, location, _)) = found {
                     self.log.submissions[pending.entry].outcome =
                         Outcome::Final { height: location.height, index: location.index };
-                    match pending.follow_up {
+                    let follow_up = pending.follow_up.take();
+                    self.pending.remove(&sender);
+                    match follow_up {
                         Some(FollowUp::Quote(id)) => self.to_quote.push(id),
                         Some(FollowUp::Accept(id)) => self.to_accept.push(id),
                         Some(FollowUp::Accepted) => self.remittances_accepted += 1,
+                        Some(FollowUp::Trade { milestone, rest }) => self.continue_trade(milestone, rest, now),
                         None => {}
                     }
-                    self.pending.remove(&sender);
                 } else if now.saturating_sub(pending.last_sent) >= RESEND_AFTER {
                     pending.last_sent = now;
                     self.resubmissions += 1;
@@ -356,7 +509,7 @@ impl Client {
                 continue;
             }
             self.budget -= 1;
-            let (transaction, follow_up) = self.next_transaction(sender, rng);
+            let (transaction, follow_up) = self.next_transaction(sender, now, rng);
             self.log.submissions.push(Submission {
                 hash: transaction.hash(),
                 sender: transaction.body.sender,

@@ -3,8 +3,8 @@
 //! Values are fixed-size because commonware-glue's state-sync resolver serves only operations
 //! whose codec needs no configuration; an account fits in [`StateValue::SIZE`] bytes.
 
-use crate::layout::{StateValue, account_key};
-use commonware_codec::{Decode, Encode};
+use crate::layout::{StateKey, StateValue};
+use commonware_codec::Encode;
 use commonware_cryptography::Sha256;
 use commonware_glue::stateful::db::Shared;
 use commonware_parallel::Sequential;
@@ -13,18 +13,16 @@ use commonware_storage::{
     journal::contiguous::fixed::Config as FixedJournalConfig,
     merkle::full::Config as MerkleConfig,
     mmr,
-    qmdb::{
-        any::{unordered::Operation, unordered::Update as UnorderedUpdate, value::FixedEncoding},
-        current::{self, unordered::proof::constant::KeyValueProof},
-    },
+    qmdb::current,
     translator::EightCap,
 };
 use commonware_utils::{NZU64, NZUsize};
 use formica_types::{Account, AccountId, Hash};
 use std::num::NonZeroUsize;
 
-/// Bytes per chunk of the activity bitmap (one SHA-256 digest: the smallest proofs).
-pub const BITMAP_CHUNK_BYTES: usize = 32;
+/// Bytes per chunk of the activity bitmap (one SHA-256 digest: the smallest proofs); the
+/// proof format's, so it is defined with the verifier.
+pub use formica_verify::records::BITMAP_CHUNK_BYTES;
 
 /// The state database on runtime context `E`.
 pub type StateDb<E> =
@@ -36,11 +34,9 @@ pub type StateDatabases<E> = Shared<StateDb<E>>;
 /// The state database's configuration.
 pub type StateConfig = current::FixedConfig<EightCap, Sequential>;
 
-/// A proof that an account currently has a given value, against a block's state root.
-pub type AccountProof = KeyValueProof<mmr::Family, Hash, BITMAP_CHUNK_BYTES>;
-
-/// The most digests an account proof may carry (a Merkle path over 2^64 operations needs ~130).
-pub const ACCOUNT_PROOF_DIGESTS_MAX: usize = 256;
+/// A proof that a state key (an account, a module record's chunk, ...) currently has a given
+/// value, against a block's state root.
+pub type AccountProof = formica_verify::records::ValueProof;
 
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 20);
 
@@ -76,14 +72,7 @@ pub fn state_config(prefix: &str, page_cache: CacheRef) -> StateConfig {
 /// This is what a client runs on a `formica_getAccountProof` answer, after checking that
 /// `state_root` belongs to a finalized header.
 pub fn verify_account_proof(id: &AccountId, account: &Account, proof_bytes: &[u8], state_root: &Hash) -> bool {
-    let Ok(proof) = AccountProof::decode_cfg(proof_bytes.to_vec(), &ACCOUNT_PROOF_DIGESTS_MAX) else {
-        return false;
-    };
-    let operation = Operation::<mmr::Family, Hash, FixedEncoding<StateValue>>::Update(UnorderedUpdate(
-        account_key(id),
-        StateValue::Account(account.clone()),
-    ));
-    proof.verify::<Sha256, _>(operation, state_root)
+    formica_verify::verify_value(&StateKey::Account(*id), &StateValue::Account(account.clone()), proof_bytes, state_root)
 }
 
 /// Encodes a proof for transport.

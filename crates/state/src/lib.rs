@@ -22,7 +22,8 @@
 
 mod db;
 mod index;
-mod layout;
+
+use formica_types::state as layout;
 
 pub use db::{
     AccountProof, BITMAP_CHUNK_BYTES, StateConfig, StateDatabases, StateDb, encode_account_proof, state_config,

@@ -34,6 +34,7 @@ mod nodes;
 mod primitives;
 mod receipt;
 mod remittance;
+pub mod state;
 mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};

@@ -1,7 +1,9 @@
 //! `formica bench`: measures a whole network.
 //!
 //! `bench run` starts a fresh network of validator processes on loopback (as `formica up` does),
-//! funds the workload's accounts at genesis, pre-signs native transfers from a seed, then drives
+//! funds the workload's accounts at genesis, pre-signs native transfers from a seed (or, with
+//! `--workload remittance`, sets up a corridor with requested and quoted remittances and
+//! pre-signs their acceptances: see [`remittance`]), then drives
 //! the network through JSON-RPC in a closed loop (N clients, each waiting for finality) or an
 //! open loop (a fixed offered rate) and reports finalized throughput, submit-to-final latency,
 //! refusals by reason, and per node CPU time per 1,000 transactions, peak memory and disk per
@@ -12,6 +14,7 @@
 
 mod driver;
 mod network;
+mod remittance;
 mod report;
 mod workload;
 
@@ -42,6 +45,25 @@ pub enum BenchCommand {
     },
 }
 
+/// What the measured transactions do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Native transfers between workload accounts.
+    Transfer,
+    /// Cross-border remittances: the settling acceptance of each, after requests and quotes
+    /// are set up (see the `remittance` module of the bench).
+    Remittance,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Transfer => "transfer",
+            Workload::Remittance => "remittance",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
     Closed,
@@ -53,6 +75,9 @@ pub enum Mode {
 pub struct CommonArgs {
     #[command(flatten)]
     network: NetworkArgs,
+    /// What the measured transactions do.
+    #[arg(long, value_enum, default_value = "transfer")]
+    workload: Workload,
     /// Accounts funded at genesis; senders and receivers are drawn from them.
     #[arg(long, default_value_t = 10_000)]
     accounts: u64,
@@ -158,11 +183,17 @@ struct Prepared {
     network: Network,
     ids: Vec<formica_types::AccountId>,
     transactions: Arc<Vec<workload::Prepared>>,
+    /// The remittance workload: each measured transaction's remittance.
+    remittances: Option<Arc<Vec<formica_types::RemittanceId>>>,
 }
 
 async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Prepared> {
-    if common.accounts < 2 {
-        bail!("--accounts must be at least 2");
+    let accounts_min = match common.workload {
+        Workload::Transfer => 2,
+        Workload::Remittance => remittance::FIRST_CUSTOMER + 2,
+    };
+    if common.accounts < accounts_min {
+        bail!("--accounts must be at least {accounts_min} for the {} workload", common.workload.name());
     }
     let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     let started = std::time::Instant::now();
@@ -170,7 +201,11 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
     let (public_keys, ids) = tokio::task::spawn_blocking(move || workload::accounts(seed, count, threads)).await?;
     eprintln!("derived {} account keys in {:.1} s", ids.len(), started.elapsed().as_secs_f64());
     let started = std::time::Instant::now();
-    let network = Network::start(&common.network, &public_keys).await?;
+    let roles = match common.workload {
+        Workload::Transfer => Vec::new(),
+        Workload::Remittance => remittance::genesis_roles(&ids),
+    };
+    let network = Network::start(&common.network, &public_keys, roles).await?;
     drop(public_keys);
     eprintln!(
         "{} validators up with {} funded accounts in {:.1} s",
@@ -179,12 +214,85 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
         started.elapsed().as_secs_f64()
     );
     let (distribution, exponent, chain_id) = (common.distribution, common.zipf_exponent, network.chain_id);
-    let (signed, ids) = tokio::task::spawn_blocking(move || {
-        let sampler = Sampler::new(distribution, count, exponent);
-        (workload::generate(seed, chain_id, &ids, &sampler, transactions, threads), ids)
-    })
+    match common.workload {
+        Workload::Transfer => {
+            let (signed, ids) = tokio::task::spawn_blocking(move || {
+                let sampler = Sampler::new(distribution, count, exponent);
+                (workload::generate(seed, chain_id, &ids, &sampler, transactions, threads), ids)
+            })
+            .await?;
+            Ok(Prepared { network, ids, transactions: Arc::new(signed), remittances: None })
+        }
+        Workload::Remittance => {
+            let started = std::time::Instant::now();
+            let (setup, accepts, remittances, ids) = tokio::task::spawn_blocking(move || {
+                let sampler = Sampler::new(distribution, count, exponent);
+                let mut rng = workload::SplitMix64::new(seed ^ 0x5EED);
+                let plan = remittance::plan(&ids, transactions, &sampler, &mut rng);
+                let setup: Vec<_> = plan
+                    .setup
+                    .iter()
+                    .map(|(name, calls)| (*name, workload::sign_calls(seed, chain_id, &ids, calls, threads)))
+                    .collect();
+                let accepts = workload::sign_calls(seed, chain_id, &ids, &plan.accepts, threads);
+                (setup, accepts, plan.ids, ids)
+            })
+            .await?;
+            eprintln!("signed {} remittances' transactions in {:.1} s", transactions, started.elapsed().as_secs_f64());
+            let mut network = network;
+            for (name, signed) in setup {
+                set_up(&mut network, name, signed).await?;
+            }
+            Ok(Prepared { network, ids, transactions: Arc::new(accepts), remittances: Some(Arc::new(remittances)) })
+        }
+    }
+}
+
+/// Runs one set-up phase (one account's transactions) to the end: closed loop with as many
+/// clients as the mempool lets one sender have pending, failing unless every transaction was
+/// accepted and is final.
+async fn set_up(network: &mut Network, name: &str, signed: Vec<workload::Prepared>) -> anyhow::Result<()> {
+    let count = signed.len();
+    let started = std::time::Instant::now();
+    eprintln!("== set-up: {name} ({count} transactions)");
+    let outcome = driver::drive(
+        &network.rpc,
+        Arc::new(signed),
+        0..count,
+        Load::Closed { clients: SETUP_CLIENTS },
+        Duration::from_secs(SETUP_SECONDS_MAX),
+        Duration::from_secs(30),
+    )
     .await?;
-    Ok(Prepared { network, ids, transactions: Arc::new(signed) })
+    network.check_alive()?;
+    if !outcome.rejected.is_empty() || outcome.not_finalized > 0 || outcome.finalized != count as u64 {
+        bail!(
+            "set-up phase {name}: {} of {count} final, {} not final, rejected {:?}",
+            outcome.finalized,
+            outcome.not_finalized,
+            outcome.rejected
+        );
+    }
+    eprintln!("set-up: {name} done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Set-up clients: below the mempool's default of 256 pending transactions per sender.
+const SETUP_CLIENTS: usize = 200;
+/// The longest a set-up phase may take.
+const SETUP_SECONDS_MAX: u64 = 1_800;
+
+/// How many of `remittances` node `url` reports settled (the rest were rejected by compliance,
+/// or not accepted in time).
+async fn settled_count(url: &str, remittances: &[formica_types::RemittanceId]) -> anyhow::Result<u64> {
+    let client = formica_client::Client::connect(url).await?;
+    let mut settled = 0;
+    for id in remittances {
+        if let Some(view) = client.remittance(*id).await? {
+            settled += u64::from(view.status == formica_types::RemittanceStatus::Settled);
+        }
+    }
+    Ok(settled)
 }
 
 /// Runs one load phase on `network` and measures the nodes over it.
@@ -192,6 +300,7 @@ async fn measure(
     network: &mut Network,
     ids: &[formica_types::AccountId],
     transactions: Arc<Vec<workload::Prepared>>,
+    remittances: Option<&[formica_types::RemittanceId]>,
     range: std::ops::Range<usize>,
     load: Load,
     common: &CommonArgs,
@@ -205,19 +314,25 @@ async fn measure(
     let outcome = driver::drive(
         &network.rpc,
         transactions,
-        range,
+        range.clone(),
         load,
         Duration::from_secs(common.duration),
         Duration::from_secs(common.drain),
     )
     .await?;
     network.check_alive()?;
+    let submitted = range.start..outcome.next_index;
     let own_after = network::own_cpu_seconds();
     let (load_after, _, _) = network::machine();
     report = report.with_outcome(&outcome);
     report.block_transactions_max = network.block_transactions_max;
     if ids.len() as u64 <= common.verify_accounts_max {
         report.chain_nonce_sum = Some(driver::chain_nonce_sum(&network.rpc[0], ids).await?);
+    }
+    if let Some(remittances) = remittances
+        && submitted.len() as u64 <= common.verify_accounts_max
+    {
+        report.settled = Some(settled_count(&network.rpc[0], &remittances[submitted]).await?);
     }
     let per_thousand =
         |seconds: f64| if outcome.finalized == 0 { 0.0 } else { seconds * 1000.0 / outcome.finalized as f64 };
@@ -254,6 +369,7 @@ fn base_report(common: &CommonArgs) -> Report {
             Distribution::Zipf => format!("zipf s={}", common.zipf_exponent),
         },
         seed: common.seed,
+        workload: common.workload.name().into(),
         ..Report::default()
     }
 }
@@ -275,8 +391,18 @@ async fn run_once(args: RunArgs) -> anyhow::Result<Report> {
         ),
     };
     let count = args.transactions.unwrap_or(default_count);
-    let Prepared { mut network, ids, transactions } = prepare(common, count).await?;
-    let result = measure(&mut network, &ids, transactions, 0..count, load, common, report).await;
+    let Prepared { mut network, ids, transactions, remittances } = prepare(common, count).await?;
+    let result = measure(
+        &mut network,
+        &ids,
+        transactions,
+        remittances.as_deref().map(Vec::as_slice),
+        0..count,
+        load,
+        common,
+        report,
+    )
+    .await;
     network.stop().await;
     let (report, _) = result?;
     write_json(&common.json_file, &report)?;
@@ -289,7 +415,7 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<Vec<Report>> {
         bail!("--rates names no rate");
     }
     let total: usize = args.rates.iter().map(|&rate| rate as usize * common.duration as usize + 1_000).sum();
-    let Prepared { mut network, ids, transactions } = prepare(common, total).await?;
+    let Prepared { mut network, ids, transactions, remittances } = prepare(common, total).await?;
     let mut reports = Vec::new();
     let mut start = 0;
     for &rate in &args.rates {
@@ -297,9 +423,9 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<Vec<Report>> {
         eprintln!("== step: {rate} tx/s offered for {} s", common.duration);
         let load = Load::Open { rate, batch: common.batch, in_flight: common.in_flight };
         let report = Report { mode: "open".into(), target_rate_tps: Some(rate), ..base_report(common) };
-        match measure(&mut network, &ids, transactions.clone(), start..(start + count).min(total), load, common, report)
-            .await
-        {
+        let range = start..(start + count).min(total);
+        let remittances = remittances.as_deref().map(Vec::as_slice);
+        match measure(&mut network, &ids, transactions.clone(), remittances, range, load, common, report).await {
             Ok((report, next)) => {
                 eprint!("{}", report.text());
                 reports.push(report);
@@ -315,8 +441,13 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<Vec<Report>> {
     write_json(&common.json_file, &reports)?;
     if let Some(path) = &args.svg {
         let title = format!(
-            "Formica: {} validators on loopback, {} accounts, native transfers",
-            common.network.validators, common.accounts
+            "Formica: {} validators on loopback, {} accounts, {}",
+            common.network.validators,
+            common.accounts,
+            match common.workload {
+                Workload::Transfer => "native transfers",
+                Workload::Remittance => "remittance settlements",
+            }
         );
         std::fs::write(path, report::sweep_svg(&reports, &title))
             .with_context(|| format!("writing {}", path.display()))?;

@@ -55,10 +55,15 @@ pub struct Network {
 }
 
 impl Network {
-    /// Creates a fresh devnet in `args.network_dir` whose genesis also funds `public_keys`, starts
+    /// Creates a fresh devnet in `args.network_dir` whose genesis also funds `public_keys` (and
+    /// grants `roles`), starts
     /// its validators, and waits until every one has finalized block 1 (which creates the
     /// genesis accounts).
-    pub async fn start(args: &NetworkArgs, public_keys: &[String]) -> anyhow::Result<Self> {
+    pub async fn start(
+        args: &NetworkArgs,
+        public_keys: &[String],
+        roles: Vec<formica_types::GenesisRole>,
+    ) -> anyhow::Result<Self> {
         let dir = args.network_dir.clone();
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("deleting {}", dir.display()))?;
@@ -79,6 +84,7 @@ impl Network {
         genesis.accounts.extend(
             public_keys.iter().map(|key| GenesisAccount { public_key: key.clone(), balance: Amount(ACCOUNT_BALANCE) }),
         );
+        genesis.roles.extend(roles);
         if let Some(limit) = args.block_transactions_max {
             genesis.block_transactions_max = limit;
         }

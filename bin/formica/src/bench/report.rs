@@ -62,6 +62,12 @@ pub struct MachineReport {
 pub struct Report {
     /// `closed` or `open`.
     pub mode: String,
+    /// What the measured transactions do: `transfer` (reports before this field existed) or
+    /// `remittance`.
+    pub workload: String,
+    /// The remittance workload: how many of the submitted remittances node-0 reports settled
+    /// after the run. Not read above `--verify-accounts-max`.
+    pub settled: Option<u64>,
     pub validators: usize,
     /// The genesis limit on transactions per block.
     pub block_transactions_max: u32,
@@ -124,9 +130,10 @@ impl Report {
             (_, Some(rate)) => format!("open loop, {rate} tx/s asked"),
             _ => self.mode.clone(),
         };
+        let workload = if self.workload.is_empty() { "transfer" } else { &self.workload };
         let _ = writeln!(
             out,
-            "{load}; {} validators; {} accounts ({}); blocks of at most {}; {:.1} s load + {:.1} s drain",
+            "{workload} workload, {load}; {} validators; {} accounts ({}); blocks of at most {}; {:.1} s load + {:.1} s drain",
             self.validators,
             self.accounts,
             self.distribution,
@@ -139,6 +146,9 @@ impl Report {
             "submitted {}  accepted {}  finalized {}  not finalized {}  blocks {} ({} transactions)",
             self.submitted, self.accepted, self.finalized, self.not_finalized, self.blocks, self.block_transactions
         );
+        if let Some(settled) = self.settled {
+            let _ = writeln!(out, "settled      {settled} remittances (node-0's records)");
+        }
         if let Some(sum) = self.chain_nonce_sum {
             let _ = writeln!(out, "chain        workload accounts' nonces sum to {sum}");
         }

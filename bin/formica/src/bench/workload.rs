@@ -1,5 +1,5 @@
 //! The workload, generated ahead of time from a seed: account keys, and pre-signed native
-//! transfers, so signing never limits a measurement.
+//! transfers (or module calls, see [`super::remittance`]), so signing never limits a measurement.
 //!
 //! Account `i` of seed `s` has the key `AccountSigner::from_seed(Ed25519, account_seed(s, i))`.
 //! Senders and receivers are drawn from the same [`Distribution`]; each sender's transactions
@@ -169,28 +169,53 @@ pub struct Prepared {
 pub const TRANSFER_AMOUNT: u128 = 1;
 pub const FEE_LIMIT: u128 = 1;
 
+/// One planned transaction of any workload, before signing: workload account `sender`'s
+/// transaction with `nonce`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedCall {
+    pub sender: u64,
+    pub nonce: u64,
+    pub payload: Payload,
+}
+
 /// Signs the planned transfers on `threads` threads.
 pub fn sign(seed: u64, chain_id: ChainId, ids: &[AccountId], planned: &[Planned], threads: usize) -> Vec<Prepared> {
+    let calls: Vec<PlannedCall> = planned
+        .iter()
+        .map(|transfer| PlannedCall {
+            sender: transfer.sender,
+            nonce: transfer.nonce,
+            payload: Payload::Transfer { to: ids[transfer.receiver as usize], amount: Amount(TRANSFER_AMOUNT) },
+        })
+        .collect();
+    sign_calls(seed, chain_id, ids, &calls, threads)
+}
+
+/// Signs planned transactions of any kind on `threads` threads, in order.
+pub fn sign_calls(
+    seed: u64,
+    chain_id: ChainId,
+    ids: &[AccountId],
+    calls: &[PlannedCall],
+    threads: usize,
+) -> Vec<Prepared> {
     use commonware_codec::Encode;
-    let chunk = planned.len().div_ceil(threads.max(1)).max(1);
+    let chunk = calls.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = planned
+        let handles: Vec<_> = calls
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|transfer| {
-                            let signer = account_signer(seed, transfer.sender);
+                        .map(|call| {
+                            let signer = account_signer(seed, call.sender);
                             let body = TransactionBody {
                                 chain_id,
-                                sender: ids[transfer.sender as usize],
-                                nonce: Nonce(transfer.nonce),
+                                sender: ids[call.sender as usize],
+                                nonce: Nonce(call.nonce),
                                 expiry_height: Height(u64::MAX),
                                 fee_limit: Amount(FEE_LIMIT),
-                                payload: Payload::Transfer {
-                                    to: ids[transfer.receiver as usize],
-                                    amount: Amount(TRANSFER_AMOUNT),
-                                },
+                                payload: call.payload.clone(),
                             };
                             let transaction = sign_transaction(body, &[&signer]);
                             Prepared { hash: transaction.hash(), encoded: transaction.encode().to_vec() }

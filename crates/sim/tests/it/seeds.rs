@@ -10,7 +10,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     let mut failures = Vec::new();
     let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
         (Duration::ZERO, 0, 0, 0, 0, 0);
-    let (mut asset_samples, mut remittances) = (0, 0);
+    let (mut asset_samples, mut remittances, mut invoices_paid, mut parts_settled) = (0, 0, 0, 0);
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
         let report = run_seed(seed, Options::default());
@@ -22,6 +22,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         byzantine_votes += report.byzantine_double_votes;
         asset_samples += report.asset_samples;
         remittances += report.remittances_accepted;
+        invoices_paid += report.invoices_paid;
+        parts_settled += report.parts_settled;
         if let Some(failure) = report.failure() {
             failures.push(failure);
         }
@@ -30,7 +32,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         "formica-sim seeds {}..{}: {count} seeds, {:.2} simulated hours, {faults} faults injected, {blocks} blocks, \
          {submitted} transactions submitted, {final_} acknowledged final and checked on every honest node, \
          {byzantine_votes} Byzantine double votes seen, {asset_samples} state samples with the issued asset held \
-         (conservation per asset checked), {remittances} remittances accepted, {} failing seeds, wall {:.1?}",
+         (conservation per asset checked), {remittances} remittances accepted, {invoices_paid} invoices paid, \
+         {parts_settled} receivable parts settled, {} failing seeds, wall {:.1?}",
         seeds.start,
         seeds.end,
         simulated.as_secs_f64() / 3_600.0,
@@ -40,6 +43,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(asset_samples > 0, "no seed issued and held the asset: the per-asset conservation check saw nothing");
     assert!(remittances > 0, "no remittance was accepted: the remittance flow never ran");
+    assert!(invoices_paid > 0, "no invoice was paid: the invoice flow never ran to its end");
+    assert!(parts_settled > 0, "no receivable part was settled: the finance flow never ran to its end");
 }
 
 // The default run: 200 seeds in four tests so nextest spreads them over the cores.

@@ -1,5 +1,8 @@
 //! The key layout of the authenticated state and the values stored under it.
 //!
+//! It lives here rather than in `formica-state` so that verifiers without a database (the
+//! light client, the browser verifier in `formica-verify`) can name keys and decode values.
+//!
 //! Every record kind has its own tagged-hash key ([`StateKey::hash`]), so kinds never collide.
 //! Values are fixed-size ([`StateValue::SIZE`]): a tag, the record, and zero padding up to the
 //! largest record (an account). Contract code and storage values are longer, so they are stored
@@ -7,7 +10,7 @@
 
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
-use formica_types::{
+use crate::{
     Account, AccountId, ContractAdmin, ContractRecord, GasParameters, GovernanceAction, GovernanceState, Hash, Height,
     KeyEntry, Module, Node, OrgId, Organisation, PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
 };

@@ -1,0 +1,205 @@
+//! The product verification page in a real headless browser (Chromium): a genuine history shows
+//! as verified with its events; the same page behind a server that alters one event's location
+//! shows as NOT VERIFIED and never shows the altered text. Screenshots of both are saved under
+//! `<target dir>/formica-screenshots/` for people to look at. `formica verify trace` gives the
+//! same verdicts.
+
+use crate::devnet::{Devnet, binary, target_dir};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const GENUINE_LOCATION: &str = "Port of Tauranga";
+/// The same length as the genuine text, so the altered record still decodes.
+const FORGED_LOCATION: &str = "Port of Auckland";
+
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(output) = Command::new("which").arg(name).output()
+            && output.status.success()
+        {
+            return PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        }
+    }
+    panic!("no Chromium found: scripts/setup.sh --tests installs it (apt package `chromium`)");
+}
+
+/// Opens `url` in headless Chromium, lets its scripts run, and returns the page's DOM; also
+/// saves a screenshot to `screenshot`.
+fn open_page(url: &str, screenshot: &Path) -> String {
+    let profile = tempfile::tempdir().expect("browser profile");
+    let common = |command: &mut Command| {
+        command
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--virtual-time-budget=30000", "--window-size=1000,1300", "--hide-scrollbars"]);
+    };
+    let mut dump = Command::new(chromium());
+    common(&mut dump);
+    let output = dump.arg("--dump-dom").arg(url).output().expect("chromium runs");
+    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    let mut shot = Command::new(chromium());
+    common(&mut shot);
+    let status = shot.arg(format!("--screenshot={}", screenshot.display())).arg(url).output().expect("chromium runs");
+    assert!(status.status.success() && screenshot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// An HTTP proxy in front of `node` (host:port) that passes everything through, except that in
+/// answers to `formica_getTraceBundle` it replaces the genuine location's bytes with the forged
+/// ones: what a dishonest server showing the page would do.
+fn forging_proxy(node: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("proxy binds");
+    let address = listener.local_addr().expect("bound").to_string();
+    std::thread::spawn(move || {
+        for connection in listener.incoming().flatten() {
+            let node = node.clone();
+            std::thread::spawn(move || {
+                let _ = relay(connection, &node);
+            });
+        }
+    });
+    address
+}
+
+fn relay(mut client: TcpStream, node: &str) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let (head, body) = read_request(&mut client)?;
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let content_type = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-type:").map(|value| value.trim().to_string()));
+    // HTTP/1.0 to the node: the answer ends when the connection closes, never chunked.
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));
+    let mut upstream = TcpStream::connect(node)?;
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {node}\r\nContent-Length: {}\r\n", body.len());
+    if let Some(content_type) = content_type {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    request.push_str("\r\n");
+    upstream.write_all(request.as_bytes())?;
+    upstream.write_all(&body)?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    let split = answer.windows(4).position(|window| window == b"\r\n\r\n").map_or(answer.len(), |at| at + 4);
+    let (answer_head, answer_body) = answer.split_at(split);
+    let mut answer_body = answer_body.to_vec();
+    if String::from_utf8_lossy(&body).contains("formica_getTraceBundle") {
+        let genuine = hex_of(GENUINE_LOCATION);
+        let forged = hex_of(FORGED_LOCATION);
+        answer_body = String::from_utf8_lossy(&answer_body).replace(&genuine, &forged).into_bytes();
+    }
+    let head_text = String::from_utf8_lossy(answer_head);
+    let mut head_out = String::new();
+    for line in head_text.split("\r\n").filter(|line| !line.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("content-length:") {
+            head_out.push_str(line);
+            head_out.push_str("\r\n");
+        }
+    }
+    head_out.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", answer_body.len()));
+    client.write_all(head_out.as_bytes())?;
+    client.write_all(&answer_body)
+}
+
+fn read_request(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(at) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break at + 4;
+        }
+        if buffer.len() > 64 * 1024 {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let length = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().to_string()))
+        .and_then(|value| value.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end..].to_vec();
+    while body.len() < length {
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
+    Ok((head, body))
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn the_verification_page_shows_a_genuine_history_verified_and_a_forged_one_refused() {
+    let devnet = Devnet::start(4, 1);
+    let dev = devnet.dev_account();
+    let run = |args: &[&str]| devnet.formica(args);
+    run(&[
+        "trace",
+        "register",
+        "LOT-1",
+        "--product",
+        "Whole milk powder 900 g",
+        "--origin",
+        "Waikato, New Zealand",
+        "--produced",
+        &dev,
+        "--shipped",
+        &dev,
+        "--received",
+        &dev,
+        "--wait",
+    ]);
+    let batch = format!("{dev}:LOT-1");
+    run(&["trace", "append", &batch, "--kind", "produced", "--location", "Hamilton plant, line 3", "--wait"]);
+    run(&["trace", "append", &batch, "--kind", "shipped", "--location", GENUINE_LOCATION, "--wait"]);
+    run(&["trace", "split", &batch, "--item", "LOT-1-C1", "--wait"]);
+    let item = format!("{dev}:LOT-1-C1");
+    run(&["trace", "append", &item, "--kind", "received", "--location", "Shanghai store 12", "--wait"]);
+
+    let link = run(&["trace", "link", &item]).trim().to_string();
+    assert!(link.starts_with(&format!("{}/verify/trace/", devnet.rpc)) && link.contains("#anchor="), "{link}");
+    let shots = target_dir().join("formica-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+
+    let genuine = open_page(&link, &shots.join("trace-verified.png"));
+    assert!(genuine.contains(r#"data-verdict="verified""#), "the genuine history did not verify:\n{genuine}");
+    for text in ["Hamilton plant, line 3", GENUINE_LOCATION, "Shanghai store 12", "Whole milk powder 900 g", "LOT-1-C1"] {
+        assert!(genuine.contains(text), "the verified page does not show {text:?}");
+    }
+
+    let node = devnet.rpc.trim_start_matches("http://").to_string();
+    let proxy = forging_proxy(node);
+    let forged_link = link.replace(devnet.rpc.as_str(), &format!("http://{proxy}"));
+    let forged = open_page(&forged_link, &shots.join("trace-forged.png"));
+    assert!(forged.contains(r#"data-verdict="failed""#), "a forged history was not refused:\n{forged}");
+    assert!(!forged.contains(FORGED_LOCATION), "the page showed the forged location");
+    assert!(forged.contains("NOT VERIFIED"), "the refusal is not visible");
+
+    // The CLI runs the same verifier, from the genesis file.
+    let verified = run(&["verify", "trace", &item]);
+    assert!(verified.contains("VERIFIED") && verified.contains(GENUINE_LOCATION), "{verified}");
+    let refused = Command::new(binary())
+        .args(["verify", "trace", &item, "--dir"])
+        .arg(&devnet.dir)
+        .args(["--rpc", &format!("http://{proxy}")])
+        .output()
+        .expect("formica runs");
+    assert!(!refused.status.success(), "the CLI accepted a forged history");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("NOT VERIFIED"));
+    eprintln!("screenshots: {}", shots.display());
+}
