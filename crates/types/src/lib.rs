@@ -4,7 +4,8 @@
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
-//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], ...)
+//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], [`CharityOp`],
+//! [`Campaign`], [`Donation`], [`Disbursement`], ...)
 //! and the genesis description.
 //!
 //! # Invariants
@@ -25,6 +26,7 @@ mod assets;
 mod block;
 mod contract;
 mod finance;
+mod charity;
 mod genesis;
 mod governance;
 mod invoices;
@@ -49,6 +51,11 @@ pub use contract::{
 pub use finance::{
     Discount, FinanceOp, Part, PartStatus, RECEIVABLE_PARTS_MAX, Receivable, ReceivableInvoice, ReceivableReference,
     ReceivableTerms, SPLIT_PARTS_MAX, Share, receivable_id,
+};
+pub use charity::{
+    APPROVERS_MAX, BENEFICIARIES_MAX, Beneficiary, BeneficiaryName, BoundedText, Campaign, CampaignId, CampaignTerms,
+    CharityOp, Disbursement, DisbursementProposal, Donation, Funded, ProposalStatus, Purpose, Span,
+    TRACE_DISBURSEMENTS_MAX, campaign_escrow, funded_by, paid_before,
 };
 pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, GenesisRole, GenesisValidator};
 pub use governance::{
