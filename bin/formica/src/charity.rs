@@ -154,7 +154,9 @@ pub async fn run(target: &Target, command: CharityCommand) -> anyhow::Result<()>
             }
             (CharityOp::Create(terms), signing)
         }
-        CharityCommand::Close { campaign, signing } => (CharityOp::Close { campaign: campaign_id(&campaign)? }, signing),
+        CharityCommand::Close { campaign, signing } => {
+            (CharityOp::Close { campaign: campaign_id(&campaign)? }, signing)
+        }
         CharityCommand::Beneficiary { campaign, account: beneficiary, name, reference, signing } => (
             CharityOp::RegisterBeneficiary {
                 campaign: campaign_id(&campaign)?,
@@ -181,10 +183,9 @@ pub async fn run(target: &Target, command: CharityCommand) -> anyhow::Result<()>
             },
             signing,
         ),
-        CharityCommand::Approve { campaign, proposal, charity, signing } => (
-            CharityOp::Approve { charity: account(&charity)?, campaign: campaign_id(&campaign)?, proposal },
-            signing,
-        ),
+        CharityCommand::Approve { campaign, proposal, charity, signing } => {
+            (CharityOp::Approve { charity: account(&charity)?, campaign: campaign_id(&campaign)?, proposal }, signing)
+        }
         CharityCommand::Cancel { campaign, proposal, signing } => {
             (CharityOp::Cancel { campaign: campaign_id(&campaign)?, proposal }, signing)
         }

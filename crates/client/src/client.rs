@@ -6,8 +6,8 @@ use commonware_codec::{DecodeExt, Encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
 use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
-use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::charity::{CampaignView, DisbursementProposalView, DisbursementView, DonationTraceView, DonationView};
+use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
 use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
@@ -16,8 +16,8 @@ use formica_rpc::types::{
     ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, CampaignId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId, Symbol,
-    Transaction, TransactionBody, hash_from_hex, hash_to_hex,
+    AccountId, AccountKey, Amount, CampaignId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId,
+    Symbol, Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};

@@ -186,7 +186,8 @@ impl World {
         let everyone = p.everyone();
         let (mut world, issuer) = World::with_issuer(&everyone);
         let asset = Payload::Asset;
-        world.ok(world.by(&issuer, asset(AssetOp::Define { symbol: usd(), decimals: 2, cap: None, allow_list: false })));
+        world
+            .ok(world.by(&issuer, asset(AssetOp::Define { symbol: usd(), decimals: 2, cap: None, allow_list: false })));
         let reserves = Amount(amount * 2);
         let reference = hash_tagged(b"test/reserve-report", &[]);
         world.ok(world.by(&issuer, asset(AssetOp::Attest { symbol: usd(), reserves, reference })));
@@ -234,7 +235,10 @@ fn donations_are_held_in_escrow_with_receipts_and_totals() {
     let campaign = world.campaign(&charity_id);
     assert_eq!((campaign.donated, campaign.donations, campaign.disbursed), (Amount(550), 3, Amount::ZERO));
     let second: Donation = world.charity_record(&Donation::key(&charity_id, &id(), 1)).expect("recorded");
-    assert_eq!((second.donor, second.amount, second.cumulative_start), (p.donors[1].account_id(), Amount(200), Amount(300)));
+    assert_eq!(
+        (second.donor, second.amount, second.cumulative_start),
+        (p.donors[1].account_id(), Amount(200), Amount(300))
+    );
     assert_eq!(world.usd(&p.escrow()), 550);
     assert_eq!(world.usd(&p.donors[0].account_id()), 10_000 - 350);
     world.check_campaign(&charity_id, &world.ids(&p));
@@ -284,11 +288,17 @@ fn a_disbursement_is_paid_only_once_the_threshold_of_named_approvers_approves() 
     assert_eq!(world.usd(&p.beneficiary.account_id()), 1_200);
     assert_eq!(world.usd(&p.escrow()), 300);
     let paid = world.disbursement(&charity_id, 0);
-    assert_eq!((paid.proposal, paid.amount, paid.cumulative_start, paid.evidence), (0, Amount(1_200), Amount::ZERO, evidence(1)));
+    assert_eq!(
+        (paid.proposal, paid.amount, paid.cumulative_start, paid.evidence),
+        (0, Amount(1_200), Amount::ZERO, evidence(1))
+    );
     let campaign = world.campaign(&charity_id);
     assert_eq!((campaign.disbursed, campaign.disbursements), (Amount(1_200), 1));
     world.charity_refused(world.by(&p.approvers[0], p.approve(0)), FailureCode::DisbursementState);
-    world.charity_refused(world.by(&p.charity, charity(CharityOp::Cancel { campaign: id(), proposal: 0 })), FailureCode::DisbursementState);
+    world.charity_refused(
+        world.by(&p.charity, charity(CharityOp::Cancel { campaign: id(), proposal: 0 })),
+        FailureCode::DisbursementState,
+    );
 
     // First in, first out: donation 0 (1,000) paid 1,000 of it; donation 1 the other 200.
     assert_eq!(world.traced(&charity_id, 0), vec![Funded { disbursement: 0, amount: Amount(1_000) }]);
@@ -350,9 +360,8 @@ fn closed_campaigns_refuse_donations_and_frozen_holders_cannot_donate() {
     world.ok(world.by(&p.donors[0], p.donate(100)));
 
     // A frozen holding cannot donate; unfrozen it can.
-    let freeze = |frozen| {
-        Payload::Asset(AssetOp::SetHoldingFrozen { symbol: usd(), account: p.donors[1].account_id(), frozen })
-    };
+    let freeze =
+        |frozen| Payload::Asset(AssetOp::SetHoldingFrozen { symbol: usd(), account: p.donors[1].account_id(), frozen });
     world.ok(world.by(&issuer, freeze(true)));
     world.charity_refused(world.by(&p.donors[1], p.donate(10)), FailureCode::HoldingFrozen);
     world.ok(world.by(&issuer, freeze(false)));
@@ -362,9 +371,15 @@ fn closed_campaigns_refuse_donations_and_frozen_holders_cannot_donate() {
     world.ok(world.by(&issuer, Payload::Asset(AssetOp::SetPaused { symbol: usd(), paused: false })));
 
     // Closed: no donations; what it holds can still be disbursed.
-    world.charity_refused(world.by(&p.outsider, charity(CharityOp::Close { campaign: id() })), FailureCode::CampaignMissing);
+    world.charity_refused(
+        world.by(&p.outsider, charity(CharityOp::Close { campaign: id() })),
+        FailureCode::CampaignMissing,
+    );
     world.ok(world.by(&p.charity, charity(CharityOp::Close { campaign: id() })));
-    world.charity_refused(world.by(&p.charity, charity(CharityOp::Close { campaign: id() })), FailureCode::CampaignClosed);
+    world.charity_refused(
+        world.by(&p.charity, charity(CharityOp::Close { campaign: id() })),
+        FailureCode::CampaignClosed,
+    );
     world.charity_refused(world.by(&p.donors[1], p.donate(10)), FailureCode::CampaignClosed);
     world.ok(world.by(&p.charity, p.propose(100, 0)));
     world.ok(world.by(&p.approvers[0], p.approve(0)));
@@ -389,7 +404,10 @@ fn campaigns_and_beneficiaries_are_checked_when_registered() {
         FailureCode::InvalidCampaign,
     );
     world.charity_refused(
-        world.by(&p.charity, create(CampaignTerms { asset: Symbol::new("NOPE").expect("valid"), ..other(terms(&[first], 1)) })),
+        world.by(
+            &p.charity,
+            create(CampaignTerms { asset: Symbol::new("NOPE").expect("valid"), ..other(terms(&[first], 1)) }),
+        ),
         FailureCode::AssetMissing,
     );
     world.charity_refused(world.by(&p.charity, create(other(terms(&[first], 2)))), FailureCode::InvalidCampaign);

@@ -377,7 +377,8 @@ pub(crate) async fn get_trace<B: Backend>(
         })
         .collect();
     let used = funded.iter().map(|part| part.amount.get()).sum::<u128>();
-    let complete = used == donation.amount.get() || next >= campaign.disbursements || walked.len() < TRACE_DISBURSEMENTS_MAX;
+    let complete =
+        used == donation.amount.get() || next >= campaign.disbursements || walked.len() < TRACE_DISBURSEMENTS_MAX;
     Ok(Some(DonationTraceView {
         donation: donation_view(index, donation),
         funded,

@@ -417,13 +417,8 @@ impl Write for Campaign {
 }
 
 impl FixedSize for Campaign {
-    const SIZE: usize = AccountId::SIZE
-        + CampaignTerms::SIZE
-        + 1
-        + 2 * Amount::SIZE
-        + 3 * u64::SIZE
-        + u32::SIZE
-        + 2 * Height::SIZE;
+    const SIZE: usize =
+        AccountId::SIZE + CampaignTerms::SIZE + 1 + 2 * Amount::SIZE + 3 * u64::SIZE + u32::SIZE + 2 * Height::SIZE;
 }
 
 impl Read for Campaign {
@@ -595,8 +590,7 @@ impl Write for DisbursementProposal {
 }
 
 impl FixedSize for DisbursementProposal {
-    const SIZE: usize =
-        AccountId::SIZE + Amount::SIZE + Hash::SIZE + 1 + 1 + 1 + u64::SIZE + 2 * Height::SIZE;
+    const SIZE: usize = AccountId::SIZE + Amount::SIZE + Hash::SIZE + 1 + 1 + 1 + u64::SIZE + 2 * Height::SIZE;
 }
 
 impl Read for DisbursementProposal {
@@ -755,7 +749,8 @@ mod tests {
     fn a_donation_funds_the_disbursements_that_overlap_it() {
         // Donations 100, 50, 200; disbursements 120, 30, 150.
         let donations = spans(&[100, 50, 200]);
-        let disbursements: Vec<(u64, Span)> = spans(&[120, 30, 150]).into_iter().zip(0..).map(|(s, i)| (i, s)).collect();
+        let disbursements: Vec<(u64, Span)> =
+            spans(&[120, 30, 150]).into_iter().zip(0..).map(|(s, i)| (i, s)).collect();
         let funded = |i: usize| funded_by(&donations[i], disbursements.iter().copied());
         assert_eq!(funded(0), vec![Funded { disbursement: 0, amount: Amount(100) }]);
         assert_eq!(
@@ -798,7 +793,12 @@ mod tests {
                         reference: hash,
                     },
                     3 => CharityOp::Donate { charity: account, campaign: id(), amount: Amount(amount) },
-                    4 => CharityOp::Propose { campaign: id(), beneficiary: account, amount: Amount(amount), evidence: hash },
+                    4 => CharityOp::Propose {
+                        campaign: id(),
+                        beneficiary: account,
+                        amount: Amount(amount),
+                        evidence: hash,
+                    },
                     5 => CharityOp::Approve { charity: account, campaign: id(), proposal: index },
                     _ => CharityOp::Cancel { campaign: id(), proposal: index },
                 }
@@ -865,7 +865,10 @@ mod tests {
             CharityOp::Approve { charity: AccountId([9; 32]), campaign: id(), proposal: 1 },
         ];
         let bytes: Vec<u8> = ops.iter().flat_map(|op| op.encode().to_vec()).collect();
-        assert_eq!(crate::hash_to_hex(&hash_tagged(b"test/golden", &[&bytes])), "0x75f536617a310d667a564107d44d93f1edeeb7d86388efbd04d875408024b345");
+        assert_eq!(
+            crate::hash_to_hex(&hash_tagged(b"test/golden", &[&bytes])),
+            "0x75f536617a310d667a564107d44d93f1edeeb7d86388efbd04d875408024b345"
+        );
     }
 
     proptest! {

@@ -24,9 +24,9 @@
 mod account;
 mod assets;
 mod block;
+mod charity;
 mod contract;
 mod finance;
-mod charity;
 mod genesis;
 mod governance;
 mod invoices;
@@ -44,6 +44,11 @@ pub use block::{
     Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_root,
     receipts_root, transactions_root,
 };
+pub use charity::{
+    APPROVERS_MAX, BENEFICIARIES_MAX, Beneficiary, BeneficiaryName, BoundedText, Campaign, CampaignId, CampaignTerms,
+    CharityOp, Disbursement, DisbursementProposal, Donation, Funded, ProposalStatus, Purpose, Span,
+    TRACE_DISBURSEMENTS_MAX, campaign_escrow, funded_by, paid_before,
+};
 pub use contract::{
     CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,
     ContractRecord, EVENT_DATA_BYTES_MAX, EVENT_TOPICS_MAX, EVENTS_PER_TRANSACTION_MAX, GasParameters,
@@ -51,11 +56,6 @@ pub use contract::{
 pub use finance::{
     Discount, FinanceOp, Part, PartStatus, RECEIVABLE_PARTS_MAX, Receivable, ReceivableInvoice, ReceivableReference,
     ReceivableTerms, SPLIT_PARTS_MAX, Share, receivable_id,
-};
-pub use charity::{
-    APPROVERS_MAX, BENEFICIARIES_MAX, Beneficiary, BeneficiaryName, BoundedText, Campaign, CampaignId, CampaignTerms,
-    CharityOp, Disbursement, DisbursementProposal, Donation, Funded, ProposalStatus, Purpose, Span,
-    TRACE_DISBURSEMENTS_MAX, campaign_escrow, funded_by, paid_before,
 };
 pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisOrganisation, GenesisRole, GenesisValidator};
 pub use governance::{

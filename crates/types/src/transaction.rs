@@ -1,9 +1,9 @@
 //! Transactions: the signed body, its payloads, and the limits a decoder enforces.
 
 use crate::assets::AssetOp;
+use crate::charity::CharityOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
 use crate::finance::FinanceOp;
-use crate::charity::CharityOp;
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};

@@ -36,9 +36,9 @@ use super::{Scratch, assets, event_topic, record_keys, run};
 use crate::transition::{Halt, StateOverlay, fail};
 use formica_state::StateKey;
 use formica_types::{
-    APPROVERS_MAX, AccountId, Amount, AssetRecord, BENEFICIARIES_MAX, Beneficiary, Campaign, CampaignId,
-    CampaignTerms, CharityOp, ContractEvent, Disbursement, DisbursementProposal, Donation, FailureCode, Hash, Height,
-    Holding, Module, ProposalStatus, campaign_escrow,
+    APPROVERS_MAX, AccountId, Amount, AssetRecord, BENEFICIARIES_MAX, Beneficiary, Campaign, CampaignId, CampaignTerms,
+    CharityOp, ContractEvent, Disbursement, DisbursementProposal, Donation, FailureCode, Hash, Height, Holding, Module,
+    ProposalStatus, campaign_escrow,
 };
 
 const MODULE: Module = Module::Charity;
@@ -371,7 +371,10 @@ fn pending(s: &Scratch<'_>, charity: &AccountId, id: &CampaignId, index: &u64) -
         return fail(FailureCode::DisbursementMissing, format!("campaign {id} has no proposal {index}"));
     };
     if proposal.status != ProposalStatus::Pending {
-        return fail(FailureCode::DisbursementState, format!("proposal {index} of campaign {id} is {}", proposal.status));
+        return fail(
+            FailureCode::DisbursementState,
+            format!("proposal {index} of campaign {id} is {}", proposal.status),
+        );
     }
     Ok(proposal)
 }
