@@ -1,7 +1,7 @@
 //! The contract and asset commands against real `formica node` processes: deploy the example
 //! token, follow its events, call it, query it, read its record; define an asset, attest its
-//! reserves, mint within them and read it back; run the asset, invoice, remittance and finance walkthroughs in
-//! `examples/`.
+//! reserves, mint within them and read it back; run the asset, invoice, remittance, finance and
+//! charity walkthroughs in `examples/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
