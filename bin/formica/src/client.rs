@@ -121,6 +121,12 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: crate::finance::FinanceCommand,
     },
+    /// Charity tracking: campaigns, beneficiaries, donations with receipts, disbursements
+    /// approved by the campaign's approvers, and traces from a donation to what it funded.
+    Charity {
+        #[command(subcommand)]
+        command: crate::charity::CharityCommand,
+    },
     /// Member organisations.
     Org {
         #[command(subcommand)]
@@ -677,6 +683,7 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Invoice { command } => crate::invoice::run(&target, command).await,
         ClientCommand::Remittance { command } => crate::remittance::run(&target, command).await,
         ClientCommand::Finance { command } => crate::finance::run(&target, command).await,
+        ClientCommand::Charity { command } => crate::charity::run(&target, command).await,
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
         ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,

@@ -9,11 +9,13 @@
 //!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
 //!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]);
-//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]).
+//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]);
+//!   `formica charity ...`: charity campaigns, donations and disbursements (see [`charity`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
 mod bench;
+mod charity;
 mod client;
 mod contract;
 mod devnet;

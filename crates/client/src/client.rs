@@ -6,6 +6,7 @@ use commonware_codec::{DecodeExt, Encode};
 use formica_crypto::{AccountSigner, sign_transaction};
 use formica_rpc::FormicaApiClient;
 use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
+use formica_rpc::charity::{CampaignView, DisbursementProposalView, DisbursementView, DonationTraceView, DonationView};
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
@@ -15,8 +16,8 @@ use formica_rpc::types::{
     ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId, Symbol,
-    Transaction, TransactionBody, hash_from_hex, hash_to_hex,
+    AccountId, AccountKey, Amount, CampaignId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId,
+    Symbol, Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -230,6 +231,46 @@ impl Client {
     /// Part `number` of a receivable and its parents back to part 0.
     pub async fn receivable_trace(&self, id: Hash, number: u16) -> Result<Vec<PartView>> {
         call!(self, get_receivable_trace(hash_to_hex(&id), number))
+    }
+
+    /// A charity's campaign with its totals.
+    pub async fn campaign(&self, charity: AccountId, campaign: CampaignId) -> Result<Option<CampaignView>> {
+        call!(self, get_campaign(charity.to_hex(), campaign.to_string()))
+    }
+
+    /// Donation `index` of a campaign.
+    pub async fn donation(&self, charity: AccountId, campaign: CampaignId, index: u64) -> Result<Option<DonationView>> {
+        call!(self, get_donation(charity.to_hex(), campaign.to_string(), index))
+    }
+
+    /// Disbursement proposal `index` of a campaign.
+    pub async fn disbursement_proposal(
+        &self,
+        charity: AccountId,
+        campaign: CampaignId,
+        index: u64,
+    ) -> Result<Option<DisbursementProposalView>> {
+        call!(self, get_disbursement_proposal(charity.to_hex(), campaign.to_string(), index))
+    }
+
+    /// Paid disbursement `index` of a campaign.
+    pub async fn disbursement(
+        &self,
+        charity: AccountId,
+        campaign: CampaignId,
+        index: u64,
+    ) -> Result<Option<DisbursementView>> {
+        call!(self, get_disbursement(charity.to_hex(), campaign.to_string(), index))
+    }
+
+    /// Donation `index` of a campaign and the disbursements it funded, first in, first out.
+    pub async fn donation_trace(
+        &self,
+        charity: AccountId,
+        campaign: CampaignId,
+        index: u64,
+    ) -> Result<Option<DonationTraceView>> {
+        call!(self, get_donation_trace(charity.to_hex(), campaign.to_string(), index))
     }
 
     /// A deployed contract.

@@ -17,6 +17,8 @@ use proptest::prelude::*;
 
 #[path = "tests_assets.rs"]
 mod assets;
+#[path = "tests_charity.rs"]
+mod charity;
 #[path = "tests_contracts.rs"]
 mod contracts;
 #[path = "tests_finance.rs"]

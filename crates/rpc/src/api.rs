@@ -3,6 +3,7 @@
 //! jsonrpsee HTTP and WebSocket client), so both sides share one definition of every wire name.
 
 use crate::assets::{AssetView, AttestationView, HoldingView};
+use crate::charity::{CampaignView, DisbursementProposalView, DisbursementView, DonationTraceView, DonationView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use crate::finance::{PartView, ReceivableView};
 use crate::invoices::InvoiceView;
@@ -130,6 +131,43 @@ pub trait FormicaApi {
     /// (empty if there is no such part).
     #[method(name = "getReceivableTrace", with_extensions)]
     async fn get_receivable_trace(&self, id: String, number: u16) -> RpcResult<Vec<PartView>>;
+
+    /// A charity's campaign with its totals (`null` if there is none).
+    #[method(name = "getCampaign", with_extensions)]
+    async fn get_campaign(&self, charity: String, campaign: String) -> RpcResult<Option<CampaignView>>;
+
+    /// Donation `index` of a campaign: the donor's receipt (`null` if there is none).
+    #[method(name = "getDonation", with_extensions)]
+    async fn get_donation(&self, charity: String, campaign: String, index: u64) -> RpcResult<Option<DonationView>>;
+
+    /// Disbursement proposal `index` of a campaign and who has approved it (`null` if there is
+    /// none).
+    #[method(name = "getDisbursementProposal", with_extensions)]
+    async fn get_disbursement_proposal(
+        &self,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<DisbursementProposalView>>;
+
+    /// Paid disbursement `index` of a campaign (`null` if there is none).
+    #[method(name = "getDisbursement", with_extensions)]
+    async fn get_disbursement(
+        &self,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<DisbursementView>>;
+
+    /// Donation `index` of a campaign and the disbursements it funded, first in, first out
+    /// (`null` if there is no such donation).
+    #[method(name = "getDonationTrace", with_extensions)]
+    async fn get_donation_trace(
+        &self,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<DonationTraceView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

@@ -24,6 +24,8 @@
 //! `formica_getInvoice`, `formica_getInvoiceByDocument`. Remittance ([`remittance`]):
 //! `formica_getCorridor`, `formica_getRemittance`, `formica_getSanctioned`. Supply-chain finance
 //! ([`finance`]): `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`.
+//! Charity tracking ([`charity`]): `formica_getCampaign`, `formica_getDonation`,
+//! `formica_getDisbursementProposal`, `formica_getDisbursement`, `formica_getDonationTrace`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -64,6 +66,7 @@ pub mod admin;
 mod api;
 pub mod assets;
 mod backend;
+pub mod charity;
 pub mod contracts;
 mod error;
 pub mod finance;

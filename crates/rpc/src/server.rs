@@ -477,6 +477,65 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::finance::get_trace(&*self.backend, crate::finance::parse_id(&id)?, number).await
     }
 
+    async fn get_campaign(
+        &self,
+        ext: &Extensions,
+        charity: String,
+        campaign: String,
+    ) -> RpcResult<Option<crate::charity::CampaignView>> {
+        self.authorise(ext).await?;
+        let campaign = crate::charity::parse_campaign(&campaign)?;
+        crate::charity::get_campaign(&*self.backend, parse_account_id(&charity)?, campaign).await
+    }
+
+    async fn get_donation(
+        &self,
+        ext: &Extensions,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<crate::charity::DonationView>> {
+        self.authorise(ext).await?;
+        let campaign = crate::charity::parse_campaign(&campaign)?;
+        crate::charity::get_donation(&*self.backend, parse_account_id(&charity)?, campaign, index).await
+    }
+
+    async fn get_disbursement_proposal(
+        &self,
+        ext: &Extensions,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<crate::charity::DisbursementProposalView>> {
+        self.authorise(ext).await?;
+        let campaign = crate::charity::parse_campaign(&campaign)?;
+        crate::charity::get_proposal(&*self.backend, parse_account_id(&charity)?, campaign, index).await
+    }
+
+    async fn get_disbursement(
+        &self,
+        ext: &Extensions,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<crate::charity::DisbursementView>> {
+        self.authorise(ext).await?;
+        let campaign = crate::charity::parse_campaign(&campaign)?;
+        crate::charity::get_disbursement(&*self.backend, parse_account_id(&charity)?, campaign, index).await
+    }
+
+    async fn get_donation_trace(
+        &self,
+        ext: &Extensions,
+        charity: String,
+        campaign: String,
+        index: u64,
+    ) -> RpcResult<Option<crate::charity::DonationTraceView>> {
+        self.authorise(ext).await?;
+        let campaign = crate::charity::parse_campaign(&campaign)?;
+        crate::charity::get_trace(&*self.backend, parse_account_id(&charity)?, campaign, index).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

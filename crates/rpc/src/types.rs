@@ -108,6 +108,8 @@ pub enum PayloadView {
     Invoice(InvoiceOpView),
     /// An operation of the supply-chain finance module.
     Finance(FinanceOpView),
+    /// An operation of the charity tracking module.
+    Charity(crate::charity::CharityOpView),
 }
 
 /// An asset operation, tagged by `operation`.
@@ -444,6 +446,7 @@ impl PayloadView {
             Payload::Remittance(op) => Self::Remittance(RemittanceOpView::new(sender, op)),
             Payload::Invoice(op) => Self::Invoice(op.into()),
             Payload::Finance(op) => Self::Finance(op.into()),
+            Payload::Charity(op) => Self::Charity(op.into()),
         }
     }
 }

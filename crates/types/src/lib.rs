@@ -4,7 +4,8 @@
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
-//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], ...)
+//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], [`CharityOp`],
+//! [`Campaign`], [`Donation`], [`Disbursement`], ...)
 //! and the genesis description.
 //!
 //! # Invariants
@@ -23,6 +24,7 @@
 mod account;
 mod assets;
 mod block;
+mod charity;
 mod contract;
 mod finance;
 mod genesis;
@@ -42,6 +44,11 @@ pub use assets::{ASSET_DECIMALS_MAX, AssetOp, AssetRecord, Attestation, Holding,
 pub use block::{
     Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_root,
     receipts_root, transactions_root,
+};
+pub use charity::{
+    APPROVERS_MAX, BENEFICIARIES_MAX, Beneficiary, BeneficiaryName, BoundedText, Campaign, CampaignId, CampaignTerms,
+    CharityOp, Disbursement, DisbursementProposal, Donation, Funded, ProposalStatus, Purpose, Span,
+    TRACE_DISBURSEMENTS_MAX, campaign_escrow, funded_by, paid_before,
 };
 pub use contract::{
     CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,

@@ -162,6 +162,29 @@ pub enum FailureCode {
     /// A split's amounts do not sum to exactly the part's amount: nobody splits more (or less)
     /// than they hold.
     SplitUnbalanced = 94,
+    /// The charity has registered a campaign with this id already.
+    CampaignExists = 110,
+    /// The charity has no campaign with this id.
+    CampaignMissing = 111,
+    /// The campaign is closed: it takes no donations.
+    CampaignClosed = 112,
+    /// The campaign's terms or the operation's amounts are not valid (the native asset, an
+    /// unknown asset, no approvers or repeated ones, a threshold out of range, a zero amount,
+    /// the most beneficiaries registered already).
+    InvalidCampaign = 113,
+    /// The account is registered as a beneficiary of the campaign already.
+    BeneficiaryExists = 114,
+    /// The account is not a registered beneficiary of the campaign.
+    BeneficiaryMissing = 115,
+    /// The campaign has no disbursement proposal with this number.
+    DisbursementMissing = 116,
+    /// The proposal was paid or cancelled already.
+    DisbursementState = 117,
+    /// The campaign's escrow holds less than the disbursement: nothing leaves a campaign that
+    /// was not donated to it.
+    CampaignFundsShort = 118,
+    /// This approver has approved this proposal already.
+    DisbursementApproved = 119,
 }
 
 impl FailureCode {
@@ -235,6 +258,16 @@ impl FailureCode {
             92 => Self::PartState,
             93 => Self::InvalidReceivable,
             94 => Self::SplitUnbalanced,
+            110 => Self::CampaignExists,
+            111 => Self::CampaignMissing,
+            112 => Self::CampaignClosed,
+            113 => Self::InvalidCampaign,
+            114 => Self::BeneficiaryExists,
+            115 => Self::BeneficiaryMissing,
+            116 => Self::DisbursementMissing,
+            117 => Self::DisbursementState,
+            118 => Self::CampaignFundsShort,
+            119 => Self::DisbursementApproved,
             _ => return None,
         })
     }

@@ -1,6 +1,7 @@
 //! Transactions: the signed body, its payloads, and the limits a decoder enforces.
 
 use crate::assets::AssetOp;
+use crate::charity::CharityOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
 use crate::finance::FinanceOp;
 use crate::governance::GovernanceAction;
@@ -92,6 +93,8 @@ pub enum Payload {
     Invoice(InvoiceOp),
     /// An operation of the supply-chain finance module (see [`FinanceOp`]).
     Finance(FinanceOp),
+    /// An operation of the charity tracking module (see [`CharityOp`]).
+    Charity(CharityOp),
 }
 
 impl Payload {
@@ -119,6 +122,7 @@ impl Payload {
     const TAG_REMITTANCE: u8 = 20;
     const TAG_INVOICE: u8 = 21;
     const TAG_FINANCE: u8 = 22;
+    const TAG_CHARITY: u8 = 24;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -143,7 +147,11 @@ impl Payload {
             Payload::Deploy { value, .. } | Payload::Call { value, .. } => *value,
             Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
             Payload::Asset(AssetOp::Transfer { symbol, amount, .. }) if symbol.is_native() => *amount,
-            Payload::Asset(_) | Payload::Remittance(_) | Payload::Invoice(_) | Payload::Finance(_) => Amount::ZERO,
+            Payload::Asset(_)
+            | Payload::Remittance(_)
+            | Payload::Invoice(_)
+            | Payload::Finance(_)
+            | Payload::Charity(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -186,6 +194,7 @@ impl Payload {
             Payload::Remittance(op) => op.kind(),
             Payload::Invoice(op) => op.kind(),
             Payload::Finance(op) => op.kind(),
+            Payload::Charity(op) => op.kind(),
         }
     }
 }
@@ -293,6 +302,10 @@ impl Write for Payload {
                 Self::TAG_FINANCE.write(buf);
                 op.write(buf);
             }
+            Payload::Charity(op) => {
+                Self::TAG_CHARITY.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -322,6 +335,7 @@ impl EncodeSize for Payload {
             Payload::Remittance(op) => op.encode_size(),
             Payload::Invoice(op) => op.encode_size(),
             Payload::Finance(op) => op.encode_size(),
+            Payload::Charity(op) => op.encode_size(),
         }
     }
 }
@@ -377,6 +391,7 @@ impl Read for Payload {
             Self::TAG_REMITTANCE => Payload::Remittance(RemittanceOp::read(buf)?),
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
             Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
+            Self::TAG_CHARITY => Payload::Charity(CharityOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

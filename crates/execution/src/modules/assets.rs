@@ -231,6 +231,26 @@ pub(crate) fn transfer(
     Ok(())
 }
 
+/// Moves `amount` of a (non-native) asset from `from` into `escrow`, an address a module derives
+/// and no key controls (a charity campaign's): every rule of [`AssetOp::Transfer`] on the
+/// paying side (a paused asset, a frozen holding, a short balance), and a frozen escrow holding
+/// refuses it. The escrow is not an account and passes the funds on only to accounts the asset
+/// admits, so it needs neither an account record nor allow-listing. Moving funds out of an
+/// escrow is an ordinary [`transfer`] (its holding is debited like any other).
+pub(crate) fn deposit_to_escrow(
+    s: &mut Scratch<'_>,
+    symbol: Symbol,
+    from: &AccountId,
+    escrow: &AccountId,
+    amount: Amount,
+) -> Result<(), Halt> {
+    assert!(!symbol.is_native(), "escrows hold assets of the assets module only");
+    let asset = existing(s, symbol)?;
+    require_running(&asset)?;
+    debit(s, &symbol, from, amount)?;
+    add_to_holding(s, &symbol, escrow, amount)
+}
+
 /// The records a transfer of `symbol` from `from` to `to` reads (for another module's
 /// [`Scratch::prefetch`](super::Scratch::prefetch)).
 pub(crate) fn transfer_reads(symbol: &Symbol, from: &AccountId, to: &AccountId) -> Vec<StateKey> {
@@ -356,14 +376,22 @@ fn credit(s: &mut Scratch<'_>, asset: &AssetRecord, to: &AccountId, amount: Amou
     if s.account(to)?.is_none() {
         return fail(FailureCode::RecipientMissing, format!("account {to} does not exist"));
     }
-    let mut holding = holding(s, &symbol, to)?;
+    let holding = holding(s, &symbol, to)?;
     if holding.frozen {
         return fail(FailureCode::HoldingFrozen, format!("the {symbol} holding of {to} is frozen"));
     }
     if asset.allow_list && !holding.allowed && *to != asset.issuer {
         return fail(FailureCode::NotAllowListed, format!("{to} is not allowed to hold {symbol}"));
     }
+    add_to_holding(s, &symbol, to, amount)
+}
+
+fn add_to_holding(s: &mut Scratch<'_>, symbol: &Symbol, to: &AccountId, amount: Amount) -> Result<(), Halt> {
+    let mut holding = holding(s, symbol, to)?;
+    if holding.frozen {
+        return fail(FailureCode::HoldingFrozen, format!("the {symbol} holding of {to} is frozen"));
+    }
     holding.balance = holding.balance.checked_add(amount).ok_or_else(overflow)?;
-    put_holding(s, &symbol, to, &holding);
+    put_holding(s, symbol, to, &holding);
     Ok(())
 }

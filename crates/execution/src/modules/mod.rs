@@ -14,6 +14,7 @@
 //! module's address ([`Module::address`]); topic 0 is the event's name, zero-padded to 32 bytes.
 
 pub mod assets;
+pub mod charity;
 pub mod finance;
 pub mod invoices;
 pub mod remittance;
