@@ -9,7 +9,8 @@
 //!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
 //!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]);
-//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]).
+//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]); `formica trace ...`:
+//!   product traceability (see [`trace`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -21,6 +22,7 @@ mod finance;
 mod init_node;
 mod invoice;
 mod remittance;
+mod trace;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

@@ -10,12 +10,13 @@ use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasVi
 use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
 use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
+use formica_rpc::traceability::TraceBatchView;
 use formica_rpc::types::{
     AccountProofView, AccountRecordView, AccountView, BlockView, FinalityView, GovernanceView, OrganisationView,
     ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId, Symbol,
+    AccountId, AccountKey, Amount, BatchId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId, Symbol,
     Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
@@ -230,6 +231,16 @@ impl Client {
     /// Part `number` of a receivable and its parents back to part 0.
     pub async fn receivable_trace(&self, id: Hash, number: u16) -> Result<Vec<PartView>> {
         call!(self, get_receivable_trace(hash_to_hex(&id), number))
+    }
+
+    /// A batch or item of the traceability module, with its events and children.
+    pub async fn trace_batch(&self, owner: AccountId, id: BatchId) -> Result<Option<TraceBatchView>> {
+        call!(self, get_trace_batch(owner.to_hex(), id.to_string()))
+    }
+
+    /// A batch or item and every batch it was split from, the origin batch last.
+    pub async fn trace_history(&self, owner: AccountId, id: BatchId) -> Result<Vec<TraceBatchView>> {
+        call!(self, get_trace_history(owner.to_hex(), id.to_string()))
     }
 
     /// A deployed contract.

@@ -24,6 +24,7 @@
 //! `formica_getInvoice`, `formica_getInvoiceByDocument`. Remittance ([`remittance`]):
 //! `formica_getCorridor`, `formica_getRemittance`, `formica_getSanctioned`. Supply-chain finance
 //! ([`finance`]): `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`.
+//! Product traceability ([`traceability`]): `formica_getTraceBatch`, `formica_getTraceHistory`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -70,6 +71,7 @@ pub mod finance;
 pub mod invoices;
 pub mod remittance;
 mod server;
+pub mod traceability;
 pub mod types;
 
 pub use api::{FormicaApiClient, FormicaApiServer};

@@ -4,7 +4,8 @@
 //! [`Height`], [`Nonce`], [`ChainId`]), [`Transaction`]s, [`Block`]s, [`Receipt`]s, account
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
-//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], ...)
+//! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`],
+//! [`TraceOp`], [`Batch`], [`TraceEvent`] (with their keys in [`traceability`]), ...)
 //! and the genesis description.
 //!
 //! # Invariants
@@ -34,6 +35,7 @@ mod nodes;
 mod primitives;
 mod receipt;
 mod remittance;
+pub mod traceability;
 mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
@@ -68,6 +70,9 @@ pub use remittance::{
     BASIS_POINTS, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, DailyUsage, FEE_RECIPIENTS_MAX, FeeShares, Quote,
     RATE_SCALE, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus, SanctionEntry,
     remittance_id,
+};
+pub use traceability::{
+    Batch, BatchId, BatchKind, BatchTerms, ChildLink, ChildSpec, EventKind, Rules, TraceEvent, TraceOp, TraceText,
 };
 pub use transaction::{
     Payload, TRANSACTION_NAMESPACE, Transaction, TransactionBody, TransactionLimits, TransactionSignature,
