@@ -1062,7 +1062,7 @@ mod tests {
         let keys = [batch_key(&AccountId([9; 32]), &id("MP-1")), event_key(&AccountId([9; 32]), &id("MP-1"), 3)];
         assert_eq!(
             hash_to_hex(&hash_tagged(b"test/golden", &[&bytes, &keys[0], &keys[1], &batch().encode()])),
-            "0x0000000000000000000000000000000000000000000000000000000000000000"
+            "0x7fa2236d64a4dcfa2c412c192e037ad74caf6b7f5277dd083978805c77eb627e"
         );
     }
 
