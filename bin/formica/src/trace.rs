@@ -229,7 +229,7 @@ pub async fn run(target: &Target, command: TraceCommand) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    submit(target, Payload::Trace(op), signing).await
+    submit(target, Payload::Trace(Box::new(op)), signing).await
 }
 
 fn print_batch(batch: &TraceBatchView) {

@@ -16,8 +16,8 @@ use formica_rpc::types::{
     ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, BatchId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId, Symbol,
-    Transaction, TransactionBody, hash_from_hex, hash_to_hex,
+    AccountId, AccountKey, Amount, BatchId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId,
+    Symbol, Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};

@@ -28,7 +28,7 @@ fn text(value: &str) -> TraceText {
 }
 
 fn trace(op: TraceOp) -> Payload {
-    Payload::Trace(op)
+    Payload::Trace(Box::new(op))
 }
 
 /// The parties of the walkthrough, each with its own key.
@@ -341,8 +341,12 @@ fn splits_are_by_the_owner_or_a_party_and_only_the_owner_gives_new_rules() {
     );
     // The rules of new children must name accounts.
     let ghost = Rules::new(&[(EventKind::Shipped, vec![AccountId([77; 32])])]).expect("valid");
-    let ghost_split =
-        trace(TraceOp::Split { owner, id: id("C-1"), children: children("G-", 1, BatchKind::Item), rules: Some(ghost) });
+    let ghost_split = trace(TraceOp::Split {
+        owner,
+        id: id("C-1"),
+        children: children("G-", 1, BatchKind::Item),
+        rules: Some(ghost),
+    });
     world.trace_refused(world.by(&parties.maker, ghost_split), FailureCode::InvalidRules);
 }
 
@@ -370,7 +374,8 @@ fn splits_stop_at_the_children_cap_and_the_depth_cap() {
     // A chain of splits, each one deeper, up to the depth cap.
     world.ok(world.by(&parties.maker, trace(TraceOp::Register(terms("D0", parties.rules())))));
     for depth in 0..SPLIT_DEPTH_MAX {
-        let child = ChildSpec { id: id(&format!("D{}", depth + 1)), kind: BatchKind::Batch, attributes: [0; 32].into() };
+        let child =
+            ChildSpec { id: id(&format!("D{}", depth + 1)), kind: BatchKind::Batch, attributes: [0; 32].into() };
         world.ok(world.by(&parties.maker, split(owner, &format!("D{depth}"), vec![child])));
     }
     let deepest = format!("D{SPLIT_DEPTH_MAX}");
@@ -454,8 +459,13 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (0usize..6, 0u8..3).prop_map(|(who, batch)| Step::Register { who, batch }),
         (0usize..6, 0u8..24, 0u8..5).prop_map(|(who, batch, kind)| Step::Append { who, batch, kind }),
-        (0usize..6, 0u8..24, 0u8..24, 1u8..4, any::<bool>())
-            .prop_map(|(who, batch, first, count, item)| Step::Split { who, batch, first, count, item }),
+        (0usize..6, 0u8..24, 0u8..24, 1u8..4, any::<bool>()).prop_map(|(who, batch, first, count, item)| Step::Split {
+            who,
+            batch,
+            first,
+            count,
+            item
+        }),
     ]
 }
 

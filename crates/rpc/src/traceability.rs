@@ -107,8 +107,7 @@ pub(crate) async fn get_batch<B: Backend>(
     let Some(batch) = batch else { return Ok(None) };
     let mut events = Vec::with_capacity(usize::from(batch.events));
     for index in 0..batch.events {
-        let (event, _) =
-            record::<B, TraceEvent>(backend, Module::Traceability, event_key(&owner, &id, index)).await?;
+        let (event, _) = record::<B, TraceEvent>(backend, Module::Traceability, event_key(&owner, &id, index)).await?;
         let event = event.ok_or_else(|| missing(format!("event {index} of batch {id}")))?;
         events.push(TraceEventView {
             index,

@@ -520,7 +520,7 @@ impl PayloadView {
             Payload::Remittance(op) => Self::Remittance(RemittanceOpView::new(sender, op)),
             Payload::Invoice(op) => Self::Invoice(op.into()),
             Payload::Finance(op) => Self::Finance(op.into()),
-            Payload::Trace(op) => Self::Trace(op.into()),
+            Payload::Trace(op) => Self::Trace((*op).into()),
         }
     }
 }

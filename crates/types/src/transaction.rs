@@ -93,8 +93,9 @@ pub enum Payload {
     Invoice(InvoiceOp),
     /// An operation of the supply-chain finance module (see [`FinanceOp`]).
     Finance(FinanceOp),
-    /// An operation of the product traceability module (see [`TraceOp`]).
-    Trace(TraceOp),
+    /// An operation of the product traceability module (see [`TraceOp`]; boxed: its rules make
+    /// it the largest payload).
+    Trace(Box<TraceOp>),
 }
 
 impl Payload {
@@ -388,7 +389,7 @@ impl Read for Payload {
             Self::TAG_REMITTANCE => Payload::Remittance(RemittanceOp::read(buf)?),
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
             Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
-            Self::TAG_TRACE => Payload::Trace(TraceOp::read(buf)?),
+            Self::TAG_TRACE => Payload::Trace(Box::new(TraceOp::read(buf)?)),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -141,10 +141,16 @@ fn append(
 ) -> Result<(), Halt> {
     let mut batch = existing(s, owner, id)?;
     if !batch.rules.allows(kind, sender) {
-        return fail(FailureCode::EventNotAllowed, format!("the rules of batch {id} do not let {sender} append {kind}"));
+        return fail(
+            FailureCode::EventNotAllowed,
+            format!("the rules of batch {id} do not let {sender} append {kind}"),
+        );
     }
     if batch.events >= EVENTS_PER_BATCH_MAX {
-        return fail(FailureCode::HistoryFull, format!("batch {id} holds {EVENTS_PER_BATCH_MAX} events, the most it may"));
+        return fail(
+            FailureCode::HistoryFull,
+            format!("batch {id} holds {EVENTS_PER_BATCH_MAX} events, the most it may"),
+        );
     }
     let index = batch.events;
     let key = event_key(owner, id, index);
