@@ -127,6 +127,12 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: crate::charity::CharityCommand,
     },
+    /// Product traceability: register a batch with its rules, append custody events, split into
+    /// sub-batches and items, and show a batch or an item's history back to its origin.
+    Trace {
+        #[command(subcommand)]
+        command: crate::trace::TraceCommand,
+    },
     /// Member organisations.
     Org {
         #[command(subcommand)]
@@ -684,6 +690,7 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Remittance { command } => crate::remittance::run(&target, command).await,
         ClientCommand::Finance { command } => crate::finance::run(&target, command).await,
         ClientCommand::Charity { command } => crate::charity::run(&target, command).await,
+        ClientCommand::Trace { command } => crate::trace::run(&target, command).await,
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
         ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,

@@ -10,7 +10,8 @@
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
 //!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]);
 //!   `formica finance ...`: supply-chain finance receivables (see [`finance`]);
-//!   `formica charity ...`: charity campaigns, donations and disbursements (see [`charity`]).
+//!   `formica charity ...`: charity campaigns, donations and disbursements (see [`charity`]);
+//!   `formica trace ...`: product traceability (see [`trace`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -23,6 +24,7 @@ mod finance;
 mod init_node;
 mod invoice;
 mod remittance;
+mod trace;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

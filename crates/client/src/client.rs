@@ -11,12 +11,14 @@ use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasVi
 use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
 use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
+use formica_rpc::traceability::TraceBatchView;
 use formica_rpc::types::{
     AccountProofView, AccountRecordView, AccountView, BlockView, FinalityView, GovernanceView, OrganisationView,
     ProposalView, ReceiptView, StatusView, TransactionView, codec,
 };
 use formica_types::{
-    AccountId, AccountKey, Amount, CampaignId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload, RemittanceId,
+    AccountId, AccountKey, Amount, BatchId, CampaignId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload,
+    RemittanceId,
     Symbol, Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
@@ -271,6 +273,16 @@ impl Client {
         index: u64,
     ) -> Result<Option<DonationTraceView>> {
         call!(self, get_donation_trace(charity.to_hex(), campaign.to_string(), index))
+    }
+
+    /// A batch or item of the traceability module, with its events and children.
+    pub async fn trace_batch(&self, owner: AccountId, id: BatchId) -> Result<Option<TraceBatchView>> {
+        call!(self, get_trace_batch(owner.to_hex(), id.to_string()))
+    }
+
+    /// A batch or item and every batch it was split from, the origin batch last.
+    pub async fn trace_history(&self, owner: AccountId, id: BatchId) -> Result<Vec<TraceBatchView>> {
+        call!(self, get_trace_history(owner.to_hex(), id.to_string()))
     }
 
     /// A deployed contract.

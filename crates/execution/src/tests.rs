@@ -27,6 +27,8 @@ mod finance;
 mod invoices;
 #[path = "tests_remittance.rs"]
 mod remittance;
+#[path = "tests_traceability.rs"]
+mod traceability;
 use std::collections::BTreeMap;
 
 /// The one genesis validator of every test world.

@@ -8,6 +8,7 @@ use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, Qu
 use crate::finance::{PartView, ReceivableView};
 use crate::invoices::InvoiceView;
 use crate::remittance::{CorridorView, RemittanceView, SanctionView};
+use crate::traceability::TraceBatchView;
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView,
@@ -168,6 +169,16 @@ pub trait FormicaApi {
         campaign: String,
         index: u64,
     ) -> RpcResult<Option<DonationTraceView>>;
+
+    /// A batch or item of the traceability module by owner (account id) and batch id, with its
+    /// events and its children's ids (`null` if there is none).
+    #[method(name = "getTraceBatch", with_extensions)]
+    async fn get_trace_batch(&self, owner: String, id: String) -> RpcResult<Option<TraceBatchView>>;
+
+    /// A batch or item and every batch it was split from, each with its events: the batch
+    /// first, its origin batch last (empty if there is no such batch).
+    #[method(name = "getTraceHistory", with_extensions)]
+    async fn get_trace_history(&self, owner: String, id: String) -> RpcResult<Vec<TraceBatchView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

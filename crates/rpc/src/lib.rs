@@ -26,6 +26,7 @@
 //! ([`finance`]): `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`.
 //! Charity tracking ([`charity`]): `formica_getCampaign`, `formica_getDonation`,
 //! `formica_getDisbursementProposal`, `formica_getDisbursement`, `formica_getDonationTrace`.
+//! Product traceability ([`traceability`]): `formica_getTraceBatch`, `formica_getTraceHistory`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -74,6 +75,7 @@ pub mod invoices;
 mod proofs;
 pub mod remittance;
 mod server;
+pub mod traceability;
 pub mod types;
 pub mod web;
 

@@ -536,6 +536,28 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::charity::get_trace(&*self.backend, parse_account_id(&charity)?, campaign, index).await
     }
 
+    async fn get_trace_batch(
+        &self,
+        ext: &Extensions,
+        owner: String,
+        id: String,
+    ) -> RpcResult<Option<crate::traceability::TraceBatchView>> {
+        self.authorise(ext).await?;
+        let id = crate::traceability::parse_batch_id(&id)?;
+        crate::traceability::get_batch(&*self.backend, parse_account_id(&owner)?, id, true).await
+    }
+
+    async fn get_trace_history(
+        &self,
+        ext: &Extensions,
+        owner: String,
+        id: String,
+    ) -> RpcResult<Vec<crate::traceability::TraceBatchView>> {
+        self.authorise(ext).await?;
+        let id = crate::traceability::parse_batch_id(&id)?;
+        crate::traceability::get_history(&*self.backend, parse_account_id(&owner)?, id).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

@@ -16,6 +16,7 @@ use formica_types::{
     FinanceOp, GovernanceAction, Hash, Height, InvoiceNumber, InvoiceOp, KeyEntry, Nonce, OrgId, OrgName, Outcome,
     Payload, PendingRecovery, PublicKey, Receipt, RecoveryConfig, RemittanceOp, Role, Symbol, Transaction,
 };
+use formica_types::{BatchId, BatchKind, EventKind, TraceOp, TraceText};
 use serde::{Deserialize, Serialize};
 
 /// What a transaction does, tagged by `type`. Account keys are `scheme:0xhex` (`ed25519`,
@@ -110,6 +111,8 @@ pub enum PayloadView {
     Finance(FinanceOpView),
     /// An operation of the charity tracking module.
     Charity(crate::charity::CharityOpView),
+    /// An operation of the product traceability module.
+    Trace(TraceOpView),
 }
 
 /// An asset operation, tagged by `operation`.
@@ -403,6 +406,79 @@ impl From<FinanceOp> for FinanceOpView {
     }
 }
 
+/// A traceability operation, tagged by `operation`; batches are named by owner and id (a
+/// registration's and a rules change's owner is the sender).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum TraceOpView {
+    Register {
+        id: BatchId,
+        product: TraceText,
+        origin: TraceText,
+        #[serde(with = "codec::hash")]
+        attributes: Hash,
+        #[serde(with = "codec::hash")]
+        documents: Hash,
+        rules: crate::traceability::RulesView,
+    },
+    Append {
+        owner: AccountId,
+        id: BatchId,
+        kind: EventKind,
+        location: TraceText,
+        #[serde(with = "codec::hash")]
+        evidence: Hash,
+    },
+    Split {
+        owner: AccountId,
+        id: BatchId,
+        children: Vec<ChildView>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rules: Option<crate::traceability::RulesView>,
+    },
+    SetRules {
+        id: BatchId,
+        rules: crate::traceability::RulesView,
+    },
+}
+
+/// One new batch or item of a split.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildView {
+    pub id: BatchId,
+    pub kind: BatchKind,
+    #[serde(with = "codec::hash")]
+    pub attributes: Hash,
+}
+
+impl From<TraceOp> for TraceOpView {
+    fn from(op: TraceOp) -> Self {
+        match op {
+            TraceOp::Register(terms) => Self::Register {
+                id: terms.id,
+                product: terms.product,
+                origin: terms.origin,
+                attributes: terms.attributes,
+                documents: terms.documents,
+                rules: (&terms.rules).into(),
+            },
+            TraceOp::Append { owner, id, kind, location, evidence } => {
+                Self::Append { owner, id, kind, location, evidence }
+            }
+            TraceOp::Split { owner, id, children, rules } => Self::Split {
+                owner,
+                id,
+                children: children
+                    .into_iter()
+                    .map(|child| ChildView { id: child.id, kind: child.kind, attributes: child.attributes })
+                    .collect(),
+                rules: rules.as_ref().map(Into::into),
+            },
+            TraceOp::SetRules { id, rules } => Self::SetRules { id, rules: (&rules).into() },
+        }
+    }
+}
+
 /// SHA-256 of a module, `0x` hex, and its size.
 fn code_summary(code: &[u8]) -> (String, u32) {
     let size = u32::try_from(code.len()).expect("modules are bounded by the decoder");
@@ -447,6 +523,7 @@ impl PayloadView {
             Payload::Invoice(op) => Self::Invoice(op.into()),
             Payload::Finance(op) => Self::Finance(op.into()),
             Payload::Charity(op) => Self::Charity(op.into()),
+            Payload::Trace(op) => Self::Trace((*op).into()),
         }
     }
 }

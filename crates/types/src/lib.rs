@@ -5,7 +5,8 @@
 //! state, contract records, events and gas parameters ([`ContractRecord`], [`ContractEvent`],
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
 //! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], [`CharityOp`],
-//! [`Campaign`], [`Donation`], [`Disbursement`], ...)
+//! [`Campaign`], [`Donation`], [`Disbursement`], [`TraceOp`], [`Batch`], [`TraceEvent`] (with their keys in
+//! [`traceability`]), ...)
 //! and the genesis description.
 //!
 //! # Invariants
@@ -37,6 +38,7 @@ mod primitives;
 mod receipt;
 mod remittance;
 pub mod state;
+pub mod traceability;
 mod transaction;
 
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
@@ -76,6 +78,9 @@ pub use remittance::{
     BASIS_POINTS, CorridorId, CorridorRecord, CorridorTerms, DAY_MS, DailyUsage, FEE_RECIPIENTS_MAX, FeeShares, Quote,
     RATE_SCALE, RejectReason, RemittanceId, RemittanceOp, RemittanceRecord, RemittanceStatus, SanctionEntry,
     remittance_id,
+};
+pub use traceability::{
+    Batch, BatchId, BatchKind, BatchTerms, ChildLink, ChildSpec, EventKind, Rules, TraceEvent, TraceOp, TraceText,
 };
 pub use transaction::{
     Payload, TRANSACTION_NAMESPACE, Transaction, TransactionBody, TransactionLimits, TransactionSignature,

@@ -11,13 +11,14 @@ pub enum Module {
     Remittance,
     Invoices,
     Finance,
+    Traceability,
     Charity,
 }
 
 impl Module {
     /// Every module, in tag order.
-    pub const ALL: [Module; 5] =
-        [Module::Assets, Module::Remittance, Module::Invoices, Module::Finance, Module::Charity];
+    pub const ALL: [Module; 6] =
+        [Module::Assets, Module::Remittance, Module::Invoices, Module::Finance, Module::Traceability, Module::Charity];
 
     /// The module's tag in state keys.
     pub fn tag(self) -> u8 {
@@ -26,6 +27,7 @@ impl Module {
             Module::Remittance => 1,
             Module::Invoices => 2,
             Module::Finance => 3,
+            Module::Traceability => 4,
             Module::Charity => 5,
         }
     }
@@ -37,6 +39,7 @@ impl Module {
             Module::Remittance => "remittance",
             Module::Invoices => "invoices",
             Module::Finance => "finance",
+            Module::Traceability => "traceability",
             Module::Charity => "charity",
         }
     }

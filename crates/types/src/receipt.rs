@@ -162,6 +162,26 @@ pub enum FailureCode {
     /// A split's amounts do not sum to exactly the part's amount: nobody splits more (or less)
     /// than they hold.
     SplitUnbalanced = 94,
+    // 95 to 99 are reserved for finance.
+    /// The owner has a batch or item with this id already.
+    BatchExists = 100,
+    /// The owner has no batch or item with this id.
+    BatchMissing = 101,
+    /// The batch's rules do not allow the sender to append this kind of event.
+    EventNotAllowed = 102,
+    /// The batch holds the most events it may.
+    HistoryFull = 103,
+    /// A split would put its children more splits from their origin than allowed.
+    SplitTooDeep = 104,
+    /// The batch has the most children it may.
+    TooManyChildren = 105,
+    /// The batch's state does not allow the operation (an item split, rules set after events).
+    BatchState = 106,
+    /// A split is not valid (a child id given twice, or the parent's own id).
+    InvalidSplit = 107,
+    /// The rules name a party that is not an account.
+    InvalidRules = 108,
+    // 109 is reserved for traceability.
     /// The charity has registered a campaign with this id already.
     CampaignExists = 110,
     /// The charity has no campaign with this id.
@@ -258,6 +278,15 @@ impl FailureCode {
             92 => Self::PartState,
             93 => Self::InvalidReceivable,
             94 => Self::SplitUnbalanced,
+            100 => Self::BatchExists,
+            101 => Self::BatchMissing,
+            102 => Self::EventNotAllowed,
+            103 => Self::HistoryFull,
+            104 => Self::SplitTooDeep,
+            105 => Self::TooManyChildren,
+            106 => Self::BatchState,
+            107 => Self::InvalidSplit,
+            108 => Self::InvalidRules,
             110 => Self::CampaignExists,
             111 => Self::CampaignMissing,
             112 => Self::CampaignClosed,

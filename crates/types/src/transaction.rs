@@ -9,6 +9,7 @@ use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
 use crate::remittance::RemittanceOp;
+use crate::traceability::TraceOp;
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write};
@@ -95,6 +96,9 @@ pub enum Payload {
     Finance(FinanceOp),
     /// An operation of the charity tracking module (see [`CharityOp`]).
     Charity(CharityOp),
+    /// An operation of the product traceability module (see [`TraceOp`]; boxed: its rules make
+    /// it the largest payload).
+    Trace(Box<TraceOp>),
 }
 
 impl Payload {
@@ -123,6 +127,7 @@ impl Payload {
     const TAG_INVOICE: u8 = 21;
     const TAG_FINANCE: u8 = 22;
     const TAG_CHARITY: u8 = 24;
+    const TAG_TRACE: u8 = 23;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -151,7 +156,8 @@ impl Payload {
             | Payload::Remittance(_)
             | Payload::Invoice(_)
             | Payload::Finance(_)
-            | Payload::Charity(_) => Amount::ZERO,
+            | Payload::Charity(_)
+            | Payload::Trace(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -195,6 +201,7 @@ impl Payload {
             Payload::Invoice(op) => op.kind(),
             Payload::Finance(op) => op.kind(),
             Payload::Charity(op) => op.kind(),
+            Payload::Trace(op) => op.kind(),
         }
     }
 }
@@ -306,6 +313,10 @@ impl Write for Payload {
                 Self::TAG_CHARITY.write(buf);
                 op.write(buf);
             }
+            Payload::Trace(op) => {
+                Self::TAG_TRACE.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -336,6 +347,7 @@ impl EncodeSize for Payload {
             Payload::Invoice(op) => op.encode_size(),
             Payload::Finance(op) => op.encode_size(),
             Payload::Charity(op) => op.encode_size(),
+            Payload::Trace(op) => op.encode_size(),
         }
     }
 }
@@ -392,6 +404,7 @@ impl Read for Payload {
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
             Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
             Self::TAG_CHARITY => Payload::Charity(CharityOp::read(buf)?),
+            Self::TAG_TRACE => Payload::Trace(Box::new(TraceOp::read(buf)?)),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

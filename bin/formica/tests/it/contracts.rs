@@ -1,7 +1,7 @@
 //! The contract and asset commands against real `formica node` processes: deploy the example
 //! token, follow its events, call it, query it, read its record; define an asset, attest its
-//! reserves, mint within them and read it back; run the asset, invoice, remittance, finance and
-//! charity walkthroughs in `examples/`.
+//! reserves, mint within them and read it back; run the asset, invoice, remittance, finance,
+//! charity and traceability walkthroughs in `examples/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -184,7 +184,7 @@ fn the_cli_deploys_a_token_contract_and_issues_an_asset() {
 
     // The walkthroughs the README quotes run end to end against this network.
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    for script in ["assets.sh", "invoices.sh", "remittance.sh", "finance.sh", "charity.sh"] {
+    for script in ["assets.sh", "invoices.sh", "remittance.sh", "finance.sh", "charity.sh", "traceability.sh"] {
         let output = Command::new("bash")
             .arg(examples.join(script))
             .env("FORMICA", binary())

@@ -18,6 +18,7 @@ pub mod charity;
 pub mod finance;
 pub mod invoices;
 pub mod remittance;
+pub mod traceability;
 
 use crate::transition::{Halt, StateOverlay, Unread};
 use commonware_codec::{DecodeExt, Encode, FixedSize, Read, Write};

@@ -183,6 +183,9 @@ pub fn certify(header: &Header, signers: &[PrivateKey]) -> Vec<u8> {
         .to_vec()
 }
 
+/// Module records by module tag and module key, encoded.
+type ModuleRecords = std::collections::BTreeMap<(u8, Vec<u8>), Vec<u8>>;
+
 pub struct FakeNode {
     ledger: Mutex<Ledger>,
     /// Heights per epoch.
@@ -194,6 +197,8 @@ pub struct FakeNode {
     node_key: PrivateKey,
     /// The API access policy, and the accounts that are admins of a member organisation.
     access: Mutex<(bool, Vec<AccountId>)>,
+    /// Module records by module tag and module key, encoded.
+    module_records: Mutex<ModuleRecords>,
 }
 
 impl FakeNode {
@@ -222,7 +227,13 @@ impl FakeNode {
             capacity,
             node_key: key(1000),
             access: Mutex::new((false, Vec::new())),
+            module_records: Mutex::new(std::collections::BTreeMap::new()),
         })
+    }
+
+    /// Stores a module record as the execution module would.
+    pub fn put_module_record(&self, module: formica_types::Module, key: Vec<u8>, bytes: Vec<u8>) {
+        self.module_records.lock().expect("not poisoned").insert((module.tag(), key), bytes);
     }
 
     /// Limits the API to the admins in `members` (or opens it when `members_only` is false).
@@ -310,6 +321,18 @@ fn build_block_in(
 }
 
 impl Backend for FakeNode {
+    async fn module_record(
+        &self,
+        module: formica_types::Module,
+        key: Vec<u8>,
+        size: usize,
+    ) -> Result<(Option<Vec<u8>>, Height), BackendError> {
+        let height = self.available()?.height();
+        let record = self.module_records.lock().expect("not poisoned").get(&(module.tag(), key)).cloned();
+        assert!(record.as_ref().is_none_or(|bytes| bytes.len() == size), "a record of its kind's size");
+        Ok((record, height))
+    }
+
     async fn submit(&self, transaction: Transaction) -> Result<Hash, SubmitError> {
         let mut ledger = self.available()?;
         ledger.check(&transaction, self.capacity)?;

@@ -480,3 +480,76 @@ async fn the_admin_api_needs_its_secret_and_stays_on_loopback_without_one() {
     let mempool: serde_json::Value = client.request("admin_mempool", rpc_params![]).await.expect("answers");
     assert_eq!(mempool["pending"].as_u64(), Some(4));
 }
+
+#[tokio::test]
+async fn a_trace_history_walks_from_an_item_to_its_origin_with_every_event() {
+    use formica_types::traceability::{batch_key, child_key, event_key};
+    use formica_types::{Batch, BatchId, BatchKind, ChildLink, EventKind, Module, Rules, TraceEvent, TraceText};
+    let node = FakeNode::new(&[1], BALANCE, 16);
+    let owner = account_of(&key(1));
+    let (origin_id, item_id) = (BatchId::new("MP-1").expect("valid"), BatchId::new("MP-1-C2").expect("valid"));
+    let text = |value: &str| TraceText::new(value).expect("valid");
+    let rules = Rules::new(&[(EventKind::Shipped, vec![AccountId([5; 32])])]).expect("valid");
+    let origin = Batch {
+        owner,
+        id: origin_id,
+        kind: BatchKind::Batch,
+        parent: None,
+        depth: 0,
+        product: text("Whole milk powder 900 g"),
+        origin: text("Waikato, New Zealand"),
+        attributes: formica_types::hash_tagged(b"test/attributes", &[]),
+        documents: formica_types::hash_tagged(b"test/documents", &[]),
+        rules,
+        events: 2,
+        children: 1,
+        created_at: Height(1),
+        created_ms: 1_700_000_000_000,
+    };
+    let item = Batch {
+        id: item_id,
+        kind: BatchKind::Item,
+        parent: Some(origin_id),
+        depth: 1,
+        events: 1,
+        children: 0,
+        ..origin
+    };
+    let event = |index: u64, kind| TraceEvent {
+        kind,
+        actor: AccountId([5; 32]),
+        timestamp_ms: 1_700_000_000_000 + index,
+        height: Height(2 + index),
+        location: text("Port of Tauranga"),
+        evidence: formica_types::hash_tagged(b"test/evidence", &[&index.to_be_bytes()]),
+    };
+    let put = |key: Vec<u8>, bytes: Vec<u8>| node.put_module_record(Module::Traceability, key, bytes);
+    put(batch_key(&owner, &origin_id), origin.encode().to_vec());
+    put(batch_key(&owner, &item_id), item.encode().to_vec());
+    put(event_key(&owner, &origin_id, 0), event(0, EventKind::Produced).encode().to_vec());
+    put(event_key(&owner, &origin_id, 1), event(1, EventKind::Shipped).encode().to_vec());
+    put(event_key(&owner, &item_id, 0), event(2, EventKind::Received).encode().to_vec());
+    put(child_key(&owner, &origin_id, 0), ChildLink { child: item_id }.encode().to_vec());
+    let server = start(node).await;
+    let client = http(&server);
+
+    let history = client.get_trace_history(owner.to_hex(), "MP-1-C2".into()).await.expect("answers");
+    let ids: Vec<BatchId> = history.iter().map(|batch| batch.id).collect();
+    assert_eq!(ids, [item_id, origin_id], "the item first, its origin last");
+    let kinds: Vec<EventKind> = history.iter().flat_map(|batch| batch.events.iter().map(|event| event.kind)).collect();
+    assert_eq!(kinds, [EventKind::Received, EventKind::Produced, EventKind::Shipped]);
+    assert_eq!(history[1].rules.shipped, [AccountId([5; 32])]);
+    assert!(history.iter().all(|batch| batch.children.is_none()), "a history lists no children");
+
+    let batch = client.get_trace_batch(owner.to_hex(), "MP-1".into()).await.expect("answers").expect("a batch");
+    assert_eq!((batch.event_count, &batch.children), (2, &Some(vec![item_id])));
+    assert_eq!(batch.events[1].evidence, formica_types::hash_tagged(b"test/evidence", &[&1u64.to_be_bytes()]));
+    let json = serde_json::to_value(&batch).expect("serialises");
+    assert_eq!((json["id"].as_str(), json["kind"].as_str()), (Some("MP-1"), Some("batch")));
+    assert_eq!(json["events"][0]["kind"], "produced");
+
+    assert!(client.get_trace_batch(owner.to_hex(), "MP-2".into()).await.expect("answers").is_none());
+    assert!(client.get_trace_history(owner.to_hex(), "MP-2".into()).await.expect("answers").is_empty());
+    let bad = client.get_trace_batch(owner.to_hex(), "MP 1".into()).await;
+    assert_eq!(code(bad), codes::INVALID_PARAMS);
+}
