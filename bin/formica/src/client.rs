@@ -176,6 +176,10 @@ pub enum VerifyCommand {
     /// its epoch's validators, whose set is followed from the genesis across every epoch
     /// boundary before it.
     Block { height: u64 },
+    /// Check a product's history (`OWNER:ID`): the batch or item, its custody events, and every
+    /// batch it was split from, proven in a block that is final under the validator sets
+    /// followed from the genesis; the same check the verification page runs in the browser.
+    Trace { batch: String },
 }
 
 /// Account management, as transactions (the same as the `tx` subcommands of the same name).
@@ -642,7 +646,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn rpc_url(&self) -> anyhow::Result<String> {
+    pub(crate) fn rpc_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.rpc {
             return Ok(url.clone());
         }
@@ -682,6 +686,9 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Block { height } => block(&target, height).await,
         ClientCommand::Verify { command: VerifyCommand::Block { height }, genesis } => {
             verify_block(&target, genesis, height).await
+        }
+        ClientCommand::Verify { command: VerifyCommand::Trace { batch }, genesis } => {
+            crate::trace::verify(&target, genesis, &batch).await
         }
         ClientCommand::Tx { command } => transaction(&target, command).await,
         ClientCommand::Keys { command: KeysCommand::New { scheme, out } } => new_key(&target, &scheme, out.as_deref()),
@@ -771,11 +778,21 @@ async fn status(target: &Target) -> anyhow::Result<()> {
 
 /// The light client's chain of trust, anchored in `genesis` (default: the devnet's genesis file).
 fn finality_checker(target: &Target, genesis: Option<PathBuf>) -> anyhow::Result<FinalityChecker> {
+    Ok(trusted_genesis(target, genesis)?.1)
+}
+
+/// The genesis file the light client trusts (default: the devnet's), and its chain of trust.
+pub(crate) fn trusted_genesis(
+    target: &Target,
+    genesis: Option<PathBuf>,
+) -> anyhow::Result<(formica_types::Genesis, FinalityChecker)> {
     let path = genesis.unwrap_or_else(|| target.dir.join("genesis.json"));
     let genesis = formica_node::read_genesis(&path).with_context(|| {
         format!("the genesis file {} (pass --genesis FILE, the chain's genesis file)", path.display())
     })?;
-    FinalityChecker::from_genesis(&genesis).with_context(|| format!("the genesis file {}", path.display()))
+    let checker =
+        FinalityChecker::from_genesis(&genesis).with_context(|| format!("the genesis file {}", path.display()))?;
+    Ok((genesis, checker))
 }
 
 async fn verify_block(target: &Target, genesis: Option<PathBuf>, height: u64) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ use formica_types::{
     AccountId, BatchId, BatchKind, BatchTerms, ChildSpec, EventKind, Hash, Payload, Rules, TraceOp, TraceText,
     hash_from_hex, hash_to_hex,
 };
+use rand::SeedableRng;
 
 /// Who may append each kind of event (each flag repeated for up to four accounts).
 #[derive(Debug, Default, clap::Args)]
@@ -130,6 +131,22 @@ pub enum TraceCommand {
         /// `OWNER:ID`.
         batch: String,
     },
+    /// Print the public verification link of a batch or item (the page the node serves under
+    /// `/verify/trace/`), anchored in the committee of the current epoch, which is learned from
+    /// the genesis file across every epoch boundary; `--qr FILE` also writes its QR code (SVG).
+    Link {
+        /// `OWNER:ID`.
+        batch: String,
+        /// The chain's genesis file (the trust anchor); default: the devnet's `genesis.json`.
+        #[arg(long)]
+        genesis: Option<std::path::PathBuf>,
+        /// Write the link's QR code here, as SVG.
+        #[arg(long)]
+        qr: Option<std::path::PathBuf>,
+        /// The address the page is served at (default: the node's RPC URL).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
 }
 
 fn batch_id(text: &str) -> anyhow::Result<BatchId> {
@@ -213,6 +230,10 @@ pub async fn run(target: &Target, command: TraceCommand) -> anyhow::Result<()> {
             println!("as of height {}", batch.height);
             return Ok(());
         }
+        TraceCommand::Link { batch: text, genesis, qr, base_url } => {
+            let (owner, id) = batch(&text)?;
+            return link(target, owner, id, genesis, qr, base_url).await;
+        }
         TraceCommand::History { batch: text } => {
             let (owner, id) = batch(&text)?;
             let history = target.client().await?.trace_history(owner, id).await?;
@@ -265,4 +286,75 @@ fn print_rules(rules: &RulesView) {
         let names: Vec<String> = parties.iter().map(ToString::to_string).collect();
         println!("  {kind:<10} {}", if names.is_empty() { "nobody".to_string() } else { names.join(", ") });
     }
+}
+
+/// Prints the verification link of `owner:id` (and writes its QR code to `qr`).
+async fn link(
+    target: &Target,
+    owner: AccountId,
+    id: BatchId,
+    genesis: Option<std::path::PathBuf>,
+    qr: Option<std::path::PathBuf>,
+    base_url: Option<String>,
+) -> anyhow::Result<()> {
+    let (genesis, mut checker) = crate::client::trusted_genesis(target, genesis)?;
+    let client = target.client().await?;
+    let height = client.status().await?.height;
+    client.verified_header(&mut checker, height).await.context("following the validator sets from the genesis")?;
+    let epoch = formica_verify::epoch_of(height, checker.epoch_blocks());
+    let committee = checker.committee(epoch).context("the current epoch's committee was just learned")?;
+    let checkpoint = formica_verify::Checkpoint::new(genesis.chain_id, checker.epoch_blocks(), &committee);
+    let digest = checkpoint.digest()?;
+    let base = match base_url {
+        Some(url) => url,
+        None => target.rpc_url()?.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1),
+    };
+    let link = format!(
+        "{}/verify/trace/{}/{id}#anchor={epoch}:{}",
+        base.trim_end_matches('/'),
+        owner.to_hex(),
+        hash_to_hex(&digest)
+    );
+    if let Some(path) = qr {
+        let svg = formica_rpc::web::qr_svg(&link).map_err(anyhow::Error::msg)?;
+        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if target.json {
+        return print_json(&serde_json::json!({ "link": link, "epoch": epoch, "checkpoint": hash_to_hex(&digest) }));
+    }
+    println!("{link}");
+    Ok(())
+}
+
+/// `formica verify trace OWNER:ID`: the verification page's check, from the genesis file.
+pub async fn verify(target: &Target, genesis: Option<std::path::PathBuf>, text: &str) -> anyhow::Result<()> {
+    let (owner, id) = batch(text)?;
+    let (genesis, _) = crate::client::trusted_genesis(target, genesis)?;
+    let committee = formica_verify::Committee { epoch: 0, validators: genesis.nodes().validators() };
+    let checkpoint = formica_verify::Checkpoint::new(genesis.chain_id, genesis.epoch_blocks, &committee);
+    let anchor = checkpoint.digest()?;
+    let bundle = target.client().await?.trace_bundle(owner, id, 0).await?;
+    let mut rng = formica_verify::VerifierRng::from_rng(&mut rand::rng());
+    let report = formica_verify::trace::verify(&bundle, &anchor, &owner, &id, &mut rng)
+        .map_err(|error| anyhow::anyhow!("verdict: NOT VERIFIED: {error}"))?;
+    if target.json {
+        return print_json(&report);
+    }
+    for batch in &report.lineage {
+        let parent =
+            batch.parent.as_ref().map_or_else(|| "origin batch".to_string(), |parent| format!("split from {parent}"));
+        println!("{} {}   {parent}", batch.kind, batch.id);
+        println!("  product    {} from {}", batch.product, batch.origin);
+        for event in &batch.events {
+            println!(
+                "  #{:<3} {:<16} {:<48} block {} by {}",
+                event.index, event.kind, event.location, event.height, event.actor
+            );
+        }
+    }
+    println!(
+        "verdict      VERIFIED: {} events, proven in block {} ({}), final under epoch {}'s {} validators followed from the genesis",
+        report.events, report.height, report.block_hash, report.epoch, report.validators
+    );
+    Ok(())
 }

@@ -18,8 +18,7 @@ use formica_rpc::types::{
 };
 use formica_types::{
     AccountId, AccountKey, Amount, BatchId, CampaignId, CorridorId, Hash, Height, InvoiceNumber, Nonce, Payload,
-    RemittanceId,
-    Symbol, Transaction, TransactionBody, hash_from_hex, hash_to_hex,
+    RemittanceId, Symbol, Transaction, TransactionBody, hash_from_hex, hash_to_hex,
 };
 use jsonrpsee::core::client::Subscription;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -283,6 +282,17 @@ impl Client {
     /// A batch or item and every batch it was split from, the origin batch last.
     pub async fn trace_history(&self, owner: AccountId, id: BatchId) -> Result<Vec<TraceBatchView>> {
         call!(self, get_trace_history(owner.to_hex(), id.to_string()))
+    }
+
+    /// The history of a batch or item proven in one finalized state, linked to the checkpoint
+    /// of `anchor_epoch`: check it with `formica_verify::trace::verify` (the node is not trusted).
+    pub async fn trace_bundle(
+        &self,
+        owner: AccountId,
+        id: BatchId,
+        anchor_epoch: u64,
+    ) -> Result<formica_verify::RecordBundle> {
+        call!(self, get_trace_bundle(owner.to_hex(), id.to_string(), anchor_epoch))
     }
 
     /// A deployed contract.

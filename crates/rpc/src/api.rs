@@ -13,6 +13,7 @@ use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView,
 };
+use formica_verify::RecordBundle;
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 
@@ -179,6 +180,13 @@ pub trait FormicaApi {
     /// first, its origin batch last (empty if there is no such batch).
     #[method(name = "getTraceHistory", with_extensions)]
     async fn get_trace_history(&self, owner: String, id: String) -> RpcResult<Vec<TraceBatchView>>;
+
+    /// The history of a batch or item (it, its events, and every batch it was split from with
+    /// theirs), proven in one finalized state, with the finality proofs that link it to the
+    /// checkpoint of `anchor_epoch`: what a verifier that trusts only that checkpoint checks
+    /// (`formica_verify::trace`; the verification page and `formica verify trace`).
+    #[method(name = "getTraceBundle", with_extensions)]
+    async fn get_trace_bundle(&self, owner: String, id: String, anchor_epoch: u64) -> RpcResult<RecordBundle>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

@@ -1,11 +1,11 @@
 //! What the server needs from a node, and the typed reasons a node refuses a transaction.
 
+use formica_types::state::{StateKey, StateValue};
 use formica_types::{
     Account, AccountId, Amount, ApprovalRule, Block, ChainId, ContractAdmin, ContractRecord, FailureCode,
     GasParameters, GovernanceAction, GovernanceState, Hash, Header, Height, KeyEntry, Module, Nonce, OrgId,
     Organisation, PendingRecovery, Proposal, PublicKey, Receipt, RecoveryConfig, Role, Transaction, hash_to_hex,
 };
-use formica_types::state::{StateKey, StateValue};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -91,10 +91,7 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The current values of `keys` (at most [`PROVEN_KEYS_MAX`]), each with a proof against
     /// the state root of one finalized block, all from that same block.
-    fn prove_values(
-        &self,
-        _keys: Vec<StateKey>,
-    ) -> impl Future<Output = Result<ProvenValues, BackendError>> + Send {
+    fn prove_values(&self, _keys: Vec<StateKey>) -> impl Future<Output = Result<ProvenValues, BackendError>> + Send {
         std::future::ready(Err(BackendError::Unavailable { reason: "this node does not serve state proofs".into() }))
     }
 

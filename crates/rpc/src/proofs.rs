@@ -5,8 +5,11 @@
 use crate::backend::{Backend, BackendError, Finality, PROVEN_KEYS_MAX};
 use crate::types::FinalityView;
 use formica_types::state::{StateValue, module_record_bytes, module_record_keys};
-use formica_types::{Height, Module};
-use formica_verify::{Checkpoint, Committee, FinalityProof, ProvenRecord, ProvenValue, RecordBundle, epoch_last, epoch_of};
+use formica_types::traceability::batch_key;
+use formica_types::{AccountId, BatchId, Height, Module};
+use formica_verify::{
+    Checkpoint, Committee, FinalityProof, ProvenRecord, ProvenValue, RecordBundle, epoch_last, epoch_of,
+};
 use jsonrpsee::types::ErrorObjectOwned;
 use std::collections::BTreeMap;
 
@@ -39,9 +42,13 @@ pub(crate) async fn bundle<B: Backend>(
     let mut found = Found::new();
     for _ in 0..ROUNDS_MAX {
         let needed = walk(&found)?;
-        let keys: Vec<_> = needed.iter().flat_map(|(module, key, size)| module_record_keys(*module, key, *size)).collect();
+        let keys: Vec<_> =
+            needed.iter().flat_map(|(module, key, size)| module_record_keys(*module, key, *size)).collect();
         if keys.len() > PROVEN_KEYS_MAX {
-            return Err(unavailable(format!("the walk needs {} proofs; at most {PROVEN_KEYS_MAX} are served", keys.len())));
+            return Err(unavailable(format!(
+                "the walk needs {} proofs; at most {PROVEN_KEYS_MAX} are served",
+                keys.len()
+            )));
         }
         let proven = backend.prove_values(keys).await?;
         let mut chunks = proven.values.into_iter();
@@ -79,8 +86,9 @@ async fn finality<B: Backend>(backend: &B, height: Height) -> Result<(FinalityPr
         .finality(height)
         .await?
         .ok_or_else(|| unavailable(format!("no finality proof of height {height} yet; retry")))?;
-    let view = FinalityView::new(&finality)
-        .ok_or_else(|| BackendError::Storage { reason: format!("the finality proof of height {height} is malformed") })?;
+    let view = FinalityView::new(&finality).ok_or_else(|| BackendError::Storage {
+        reason: format!("the finality proof of height {height} is malformed"),
+    })?;
     Ok((FinalityProof { block_hash: view.block_hash, headers: view.headers, certificate: view.certificate }, finality))
 }
 
@@ -116,4 +124,24 @@ async fn finish<B: Backend>(
     let validators = anchor_committee.expect("set for the anchor epoch, the first walked or the proven one");
     let checkpoint = Checkpoint::new(status.chain_id, epoch_blocks, &Committee { epoch: anchor_epoch, validators });
     Ok(RecordBundle { checkpoint, boundaries, height, finality: proof, records })
+}
+
+/// The proven history of batch `id` of `owner` ([`formica_verify::trace`]).
+pub(crate) async fn trace_bundle<B: Backend>(
+    backend: &B,
+    owner: AccountId,
+    id: BatchId,
+    anchor_epoch: u64,
+) -> Result<RecordBundle, ErrorObjectOwned> {
+    bundle(backend, anchor_epoch, |found| {
+        if let Some(None) = found.get(&(Module::Traceability, batch_key(&owner, &id))) {
+            return Err(crate::error::invalid_params("id", format!("{owner} has no batch or item {id}")));
+        }
+        let read = |key: &[u8]| found.get(&(Module::Traceability, key.to_vec())).cloned().flatten();
+        Ok(formica_verify::trace::needed(&owner, &id, read)
+            .into_iter()
+            .map(|(key, size)| (Module::Traceability, key, size))
+            .collect())
+    })
+    .await
 }

@@ -558,6 +558,18 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::traceability::get_history(&*self.backend, parse_account_id(&owner)?, id).await
     }
 
+    async fn get_trace_bundle(
+        &self,
+        ext: &Extensions,
+        owner: String,
+        id: String,
+        anchor_epoch: u64,
+    ) -> RpcResult<formica_verify::RecordBundle> {
+        self.authorise(ext).await?;
+        let id = crate::traceability::parse_batch_id(&id)?;
+        crate::proofs::trace_bundle(&*self.backend, parse_account_id(&owner)?, id, anchor_epoch).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

@@ -169,7 +169,8 @@ mod tests {
         assert_eq!(page("/verify/trace/0xabc/LOT-1", None).status(), http::StatusCode::OK);
         assert_eq!(page("/verify/verifier.wasm", None).status(), http::StatusCode::OK);
         assert_eq!(page("/verify/trace.js", None).status(), http::StatusCode::OK);
-        for path in ["/verify/", "/verify/trace/only-owner", "/verify/trace/a/b/c", "/verify/trace//x", "/verify/other"] {
+        for path in ["/verify/", "/verify/trace/only-owner", "/verify/trace/a/b/c", "/verify/trace//x", "/verify/other"]
+        {
             assert_eq!(page(path, None).status(), http::StatusCode::NOT_FOUND, "{path}");
         }
         let long = format!("/verify/trace/{}/x", "a".repeat(129));
@@ -178,7 +179,8 @@ mod tests {
 
     #[test]
     fn qr_codes_are_drawn_for_bounded_decoded_texts() {
-        let response = page("/verify/qr.svg", Some("text=http%3A%2F%2Fnode%2Fverify%2Ftrace%2Fa%2Fb%23anchor%3D0%3A0xab"));
+        let response =
+            page("/verify/qr.svg", Some("text=http%3A%2F%2Fnode%2Fverify%2Ftrace%2Fa%2Fb%23anchor%3D0%3A0xab"));
         assert_eq!(response.status(), http::StatusCode::OK);
         assert_eq!(percent_decode("a%2Fb+c").expect("decodes"), "a/b c");
         assert!(percent_decode("%4").is_err());

@@ -82,7 +82,10 @@ enum FollowUp {
     Accepted,
     /// A trade step: what finishing it means, and the rest of the trade's steps (the first is
     /// due once this one is final).
-    Trade { milestone: Option<Milestone>, rest: VecDeque<TradeStep> },
+    Trade {
+        milestone: Option<Milestone>,
+        rest: VecDeque<TradeStep>,
+    },
 }
 
 /// One step of a trade: `sender` submits `payload`, no sooner than `delay` after the step
@@ -315,12 +318,7 @@ impl Client {
         }
     }
 
-    fn next_transaction(
-        &mut self,
-        sender: usize,
-        now: Duration,
-        rng: &mut StdRng,
-    ) -> (Transaction, Option<FollowUp>) {
+    fn next_transaction(&mut self, sender: usize, now: Duration, rng: &mut StdRng) -> (Transaction, Option<FollowUp>) {
         let nonce = self.senders[sender].next_nonce;
         let issuance = if sender == 0 { self.issuance(nonce) } else { None };
         let mut follow_up = None;
@@ -367,12 +365,7 @@ impl Client {
     }
 
     /// The next step of a trade `sender` takes part in: a due step, or (sometimes) a new trade.
-    fn trade_step(
-        &mut self,
-        sender: usize,
-        now: Duration,
-        rng: &mut StdRng,
-    ) -> Option<(Payload, Option<FollowUp>)> {
+    fn trade_step(&mut self, sender: usize, now: Duration, rng: &mut StdRng) -> Option<(Payload, Option<FollowUp>)> {
         if let Some(queue) = self.trade_steps.get_mut(&sender)
             && queue.front().is_some_and(|(due, _, _)| *due <= now)
         {
@@ -440,7 +433,12 @@ impl Client {
                 ];
                 let settle = |part| Payload::Finance(FinanceOp::Settle { receivable, part });
                 let rest = VecDeque::from([
-                    step(SUPPLIER, Payload::Finance(FinanceOp::Split { receivable, part: 0, shares }), Duration::ZERO, None),
+                    step(
+                        SUPPLIER,
+                        Payload::Finance(FinanceOp::Split { receivable, part: 0, shares }),
+                        Duration::ZERO,
+                        None,
+                    ),
                     step(BUYER, settle(1), MATURITY_AFTER, Some(Milestone::PartSettled)),
                     step(BUYER, settle(2), Duration::ZERO, Some(Milestone::PartSettled)),
                 ]);

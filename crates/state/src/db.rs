@@ -10,10 +10,7 @@ use commonware_glue::stateful::db::Shared;
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_storage::{
-    journal::contiguous::fixed::Config as FixedJournalConfig,
-    merkle::full::Config as MerkleConfig,
-    mmr,
-    qmdb::current,
+    journal::contiguous::fixed::Config as FixedJournalConfig, merkle::full::Config as MerkleConfig, mmr, qmdb::current,
     translator::EightCap,
 };
 use commonware_utils::{NZU64, NZUsize};
@@ -72,7 +69,12 @@ pub fn state_config(prefix: &str, page_cache: CacheRef) -> StateConfig {
 /// This is what a client runs on a `formica_getAccountProof` answer, after checking that
 /// `state_root` belongs to a finalized header.
 pub fn verify_account_proof(id: &AccountId, account: &Account, proof_bytes: &[u8], state_root: &Hash) -> bool {
-    formica_verify::verify_value(&StateKey::Account(*id), &StateValue::Account(account.clone()), proof_bytes, state_root)
+    formica_verify::verify_value(
+        &StateKey::Account(*id),
+        &StateValue::Account(account.clone()),
+        proof_bytes,
+        state_root,
+    )
 }
 
 /// Encodes a proof for transport.

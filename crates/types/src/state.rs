@@ -8,12 +8,12 @@
 //! largest record (an account). Contract code and storage values are longer, so they are stored
 //! in chunks of [`CHUNK_BYTES`] ([`StateKey::Code`], [`StateKey::ContractStorage`]).
 
-use bytes::BufMut;
-use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use crate::{
     Account, AccountId, ContractAdmin, ContractRecord, GasParameters, GovernanceAction, GovernanceState, Hash, Height,
     KeyEntry, Module, Node, OrgId, Organisation, PendingRecovery, Proposal, RecoveryConfig, Role, hash_tagged,
 };
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 
 // Every record fits the fixed value size (the account record is the largest).
 const _: () = assert!(GovernanceAction::SIZE_MAX <= Account::SIZE);

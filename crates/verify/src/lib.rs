@@ -2,7 +2,9 @@
 //!
 //! A node's answers are only as good as the node; what a client can check on its own is that
 //! a block was finalized by a quorum of its epoch's validators ([`finality`]), and that the
-//! state after that block held a given record ([`records`]). This crate does exactly that and
+//! state after that block held a given record ([`records`]); on top of those, a self-contained
+//! bundle of records proven from a checkpoint ([`bundle`]) and a product's traceability history
+//! ([`trace`]). This crate does exactly that and
 //! nothing else: no I/O, no clock, no database. It is what the Rust client (`formica-client`),
 //! the CLI's `formica verify`, and the browser verification page use, the last compiled to
 //! `wasm32-unknown-unknown`.
@@ -15,13 +17,15 @@
 pub mod bundle;
 pub mod finality;
 pub mod records;
+pub mod trace;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
-
+pub use bundle::{Checkpoint, ProvenRecord, RecordBundle, VerifiedState, verify_bundle};
 pub use finality::{
     Committee, FINALITY_HEADERS_MAX, FinalityChecker, FinalityError, FinalityProof, ProvesFinality, VerifierRng,
     check_finality, epoch_last, epoch_of,
 };
-pub use bundle::{Checkpoint, ProvenRecord, RecordBundle, VerifiedState, verify_bundle};
 pub use records::{ProvenValue, RecordError, verify_module_record, verify_module_record_bytes, verify_value};
 
 /// Serde for a [`formica_types::Hash`] as `0x` hex.

@@ -13,9 +13,7 @@ use crate::bundle::{BundleError, RecordBundle, verify_bundle};
 use crate::finality::VerifierRng;
 use crate::records::from_hex;
 use commonware_codec::{DecodeExt, FixedSize};
-use formica_types::traceability::{
-    Batch, BatchId, BatchKind, SPLIT_DEPTH_MAX, TraceEvent, batch_key, event_key,
-};
+use formica_types::traceability::{Batch, BatchId, BatchKind, SPLIT_DEPTH_MAX, TraceEvent, batch_key, event_key};
 use formica_types::{AccountId, Hash, Height, Module, hash_to_hex};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -225,10 +223,8 @@ pub fn verify_request(input: &[u8]) -> Result<TraceReport, String> {
         .map_err(&bad)?
         .try_into()
         .map_err(|_| bad("the anchor is not 32 bytes".into()))?;
-    let seed: [u8; 32] = from_hex(&request.seed, 32)
-        .map_err(&bad)?
-        .try_into()
-        .map_err(|_| bad("the seed is not 32 bytes".into()))?;
+    let seed: [u8; 32] =
+        from_hex(&request.seed, 32).map_err(&bad)?.try_into().map_err(|_| bad("the seed is not 32 bytes".into()))?;
     let owner = AccountId::from_hex(&request.owner).map_err(|error| bad(format!("owner: {error}")))?;
     let id = BatchId::new(&request.id).map_err(|error| bad(format!("batch id: {error}")))?;
     let mut rng = VerifierRng::from_seed(seed);

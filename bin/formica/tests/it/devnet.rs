@@ -59,7 +59,7 @@ pub fn formica(dir: &Path, rpc: &str, args: &[&str]) -> String {
 pub struct Devnet {
     pub dir: PathBuf,
     pub rpc: String,
-    pub base: u16,
+
     _nodes: Vec<Process>,
     _folder: tempfile::TempDir,
 }
@@ -91,7 +91,7 @@ impl Devnet {
             assert!(Instant::now() < deadline, "the devnet did not start");
             std::thread::sleep(Duration::from_millis(300));
         }
-        Self { dir, rpc, base, _nodes: nodes, _folder: folder }
+        Self { dir, rpc, _nodes: nodes, _folder: folder }
     }
 
     /// Runs `formica` against this devnet; panics with its output if it fails.

@@ -2,5 +2,7 @@
 
 mod bench;
 mod contracts;
+mod devnet;
 mod network;
 mod validators;
+mod verify_page;

@@ -43,7 +43,11 @@ fn open_page(url: &str, screenshot: &Path) -> String {
     let mut shot = Command::new(chromium());
     common(&mut shot);
     let status = shot.arg(format!("--screenshot={}", screenshot.display())).arg(url).output().expect("chromium runs");
-    assert!(status.status.success() && screenshot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success() && screenshot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).to_string()
 }
 
@@ -125,7 +129,9 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
     let length = head
         .lines()
-        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().to_string()))
+        .find_map(|line| {
+            line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().to_string())
+        })
         .and_then(|value| value.parse::<usize>().ok())
         .unwrap_or(0);
     let mut body = buffer[head_end..].to_vec();
@@ -178,7 +184,8 @@ fn the_verification_page_shows_a_genuine_history_verified_and_a_forged_one_refus
 
     let genuine = open_page(&link, &shots.join("trace-verified.png"));
     assert!(genuine.contains(r#"data-verdict="verified""#), "the genuine history did not verify:\n{genuine}");
-    for text in ["Hamilton plant, line 3", GENUINE_LOCATION, "Shanghai store 12", "Whole milk powder 900 g", "LOT-1-C1"] {
+    for text in ["Hamilton plant, line 3", GENUINE_LOCATION, "Shanghai store 12", "Whole milk powder 900 g", "LOT-1-C1"]
+    {
         assert!(genuine.contains(text), "the verified page does not show {text:?}");
     }
 
