@@ -121,6 +121,12 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: crate::finance::FinanceCommand,
     },
+    /// Notarisation: deposit documents (one or a batch with proofs), verify them, certify
+    /// copyright or ownership, revoke, show.
+    Notary {
+        #[command(subcommand)]
+        command: crate::notary::NotaryCommand,
+    },
     /// Member organisations.
     Org {
         #[command(subcommand)]
@@ -677,6 +683,7 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Invoice { command } => crate::invoice::run(&target, command).await,
         ClientCommand::Remittance { command } => crate::remittance::run(&target, command).await,
         ClientCommand::Finance { command } => crate::finance::run(&target, command).await,
+        ClientCommand::Notary { command } => crate::notary::run(&target, command).await,
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
         ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,

@@ -9,7 +9,8 @@
 //!   block's finality as a light client, trusting only the genesis file.
 //! - `formica asset ...`: asset tokens (see [`asset`]); `formica invoice ...`: digital invoices
 //!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]);
-//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]).
+//!   `formica finance ...`: supply-chain finance receivables (see [`finance`]); `formica notary ...`:
+//!   document deposits, batch proofs and certificates (see [`notary`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -20,6 +21,7 @@ mod devnet;
 mod finance;
 mod init_node;
 mod invoice;
+mod notary;
 mod remittance;
 
 use anyhow::Context;

@@ -9,6 +9,7 @@ use formica_rpc::assets::{AssetView, AttestationView, HoldingView};
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
+use formica_rpc::notary::{BatchProofView, CertificateView, DepositView, VerificationView};
 use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
 use formica_rpc::types::{
     AccountProofView, AccountRecordView, AccountView, BlockView, FinalityView, GovernanceView, OrganisationView,
@@ -230,6 +231,21 @@ impl Client {
     /// Part `number` of a receivable and its parents back to part 0.
     pub async fn receivable_trace(&self, id: Hash, number: u16) -> Result<Vec<PartView>> {
         call!(self, get_receivable_trace(hash_to_hex(&id), number))
+    }
+
+    /// The notary deposit of a hash (a document's or a batch root's).
+    pub async fn deposit(&self, hash: Hash) -> Result<Option<DepositView>> {
+        call!(self, get_deposit(hash_to_hex(&hash)))
+    }
+
+    /// Whether a document is deposited: on its own, or as a leaf of the batch `proof` names.
+    pub async fn verify_document(&self, document: Hash, proof: Option<BatchProofView>) -> Result<VerificationView> {
+        call!(self, verify_document(hash_to_hex(&document), proof))
+    }
+
+    /// A notary certificate by id.
+    pub async fn certificate(&self, id: Hash) -> Result<Option<CertificateView>> {
+        call!(self, get_certificate(hash_to_hex(&id)))
     }
 
     /// A deployed contract.

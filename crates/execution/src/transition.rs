@@ -386,6 +386,7 @@ pub fn first_reads<'a>(
             Payload::Remittance(op) => reads.extend(modules::remittance::reads(&sender, op)),
             Payload::Invoice(op) => reads.extend(modules::invoices::reads(&sender, op)),
             Payload::Finance(op) => reads.extend(modules::finance::reads(&sender, op)),
+            Payload::Notary(op) => reads.extend(modules::notary::reads(op)),
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -589,6 +590,12 @@ pub fn apply_transaction(
                 Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
                 Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
             }
+        } else if let Payload::Notary(op) = &body.payload {
+            match modules::notary::apply(height, timestamp_ms, overlay, &body.sender, op) {
+                Ok(events) => (Outcome::Success, 0, events),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
         } else {
             match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
                 Ok(()) => (Outcome::Success, 0, Vec::new()),
@@ -641,6 +648,7 @@ fn apply_payload(
         Payload::Invoice(_) => panic!("invoice payloads are applied by crate::modules::invoices"),
         Payload::Remittance(_) => panic!("remittance payloads are applied by crate::modules::remittance"),
         Payload::Finance(_) => panic!("finance payloads are applied by crate::modules::finance"),
+        Payload::Notary(_) => panic!("notary payloads are applied by crate::modules::notary"),
         Payload::Asset(op) => match op {
             // The native asset is one asset among the module's: its transfer is a native one.
             AssetOp::Transfer { symbol, to, amount } if symbol.is_native() => {

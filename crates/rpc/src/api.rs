@@ -6,6 +6,7 @@ use crate::assets::{AssetView, AttestationView, HoldingView};
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use crate::finance::{PartView, ReceivableView};
 use crate::invoices::InvoiceView;
+use crate::notary::{BatchProofView, CertificateView, DepositView, VerificationView};
 use crate::remittance::{CorridorView, RemittanceView, SanctionView};
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
@@ -130,6 +131,20 @@ pub trait FormicaApi {
     /// (empty if there is no such part).
     #[method(name = "getReceivableTrace", with_extensions)]
     async fn get_receivable_trace(&self, id: String, number: u16) -> RpcResult<Vec<PartView>>;
+
+    /// The notary deposit of a hash, `0x` hex: a document's or a batch root's (`null` if none).
+    #[method(name = "getDeposit", with_extensions)]
+    async fn get_deposit(&self, hash: String) -> RpcResult<Option<DepositView>>;
+
+    /// Whether a document (by its hash) is deposited: on its own, or, given `proof`, as a leaf of
+    /// the deposited batch it names (the path is checked against the batch root). Says who
+    /// deposited it and when, or that it is not deposited, revoked, or not proven by the proof.
+    #[method(name = "verifyDocument", with_extensions)]
+    async fn verify_document(&self, hash: String, proof: Option<BatchProofView>) -> RpcResult<VerificationView>;
+
+    /// A notary certificate by id (`null` if there is none).
+    #[method(name = "getCertificate", with_extensions)]
+    async fn get_certificate(&self, id: String) -> RpcResult<Option<CertificateView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

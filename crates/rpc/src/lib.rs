@@ -23,7 +23,8 @@
 //! (the native asset `FMC` answers from the account records). Invoices ([`invoices`]):
 //! `formica_getInvoice`, `formica_getInvoiceByDocument`. Remittance ([`remittance`]):
 //! `formica_getCorridor`, `formica_getRemittance`, `formica_getSanctioned`. Supply-chain finance
-//! ([`finance`]): `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`.
+//! ([`finance`]): `formica_getReceivable`, `formica_getReceivablePart`, `formica_getReceivableTrace`. Notary
+//! ([`notary`]): `formica_getDeposit`, `formica_verifyDocument`, `formica_getCertificate`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -68,6 +69,7 @@ pub mod contracts;
 mod error;
 pub mod finance;
 pub mod invoices;
+pub mod notary;
 pub mod remittance;
 mod server;
 pub mod types;

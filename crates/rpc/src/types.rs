@@ -108,6 +108,8 @@ pub enum PayloadView {
     Invoice(InvoiceOpView),
     /// An operation of the supply-chain finance module.
     Finance(FinanceOpView),
+    /// An operation of the notary module.
+    Notary(crate::notary::NotaryOpView),
 }
 
 /// An asset operation, tagged by `operation`.
@@ -444,6 +446,7 @@ impl PayloadView {
             Payload::Remittance(op) => Self::Remittance(RemittanceOpView::new(sender, op)),
             Payload::Invoice(op) => Self::Invoice(op.into()),
             Payload::Finance(op) => Self::Finance(op.into()),
+            Payload::Notary(op) => Self::Notary(op.into()),
         }
     }
 }

@@ -11,11 +11,13 @@ pub enum Module {
     Remittance,
     Invoices,
     Finance,
+    Notary,
 }
 
 impl Module {
     /// Every module, in tag order.
-    pub const ALL: [Module; 4] = [Module::Assets, Module::Remittance, Module::Invoices, Module::Finance];
+    pub const ALL: [Module; 5] =
+        [Module::Assets, Module::Remittance, Module::Invoices, Module::Finance, Module::Notary];
 
     /// The module's tag in state keys.
     pub fn tag(self) -> u8 {
@@ -24,6 +26,7 @@ impl Module {
             Module::Remittance => 1,
             Module::Invoices => 2,
             Module::Finance => 3,
+            Module::Notary => 6,
         }
     }
 
@@ -34,6 +37,7 @@ impl Module {
             Module::Remittance => "remittance",
             Module::Invoices => "invoices",
             Module::Finance => "finance",
+            Module::Notary => "notary",
         }
     }
 

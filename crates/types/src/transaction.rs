@@ -3,6 +3,7 @@
 use crate::assets::AssetOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
 use crate::finance::FinanceOp;
+use crate::notary::NotaryOp;
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
@@ -92,6 +93,8 @@ pub enum Payload {
     Invoice(InvoiceOp),
     /// An operation of the supply-chain finance module (see [`FinanceOp`]).
     Finance(FinanceOp),
+    /// An operation of the notary module (see [`NotaryOp`]).
+    Notary(NotaryOp),
 }
 
 impl Payload {
@@ -119,6 +122,7 @@ impl Payload {
     const TAG_REMITTANCE: u8 = 20;
     const TAG_INVOICE: u8 = 21;
     const TAG_FINANCE: u8 = 22;
+    const TAG_NOTARY: u8 = 25;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -144,6 +148,7 @@ impl Payload {
             Payload::Upgrade { .. } | Payload::SetContractFrozen { .. } => Amount::ZERO,
             Payload::Asset(AssetOp::Transfer { symbol, amount, .. }) if symbol.is_native() => *amount,
             Payload::Asset(_) | Payload::Remittance(_) | Payload::Invoice(_) | Payload::Finance(_) => Amount::ZERO,
+            Payload::Notary(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -186,6 +191,7 @@ impl Payload {
             Payload::Remittance(op) => op.kind(),
             Payload::Invoice(op) => op.kind(),
             Payload::Finance(op) => op.kind(),
+            Payload::Notary(op) => op.kind(),
         }
     }
 }
@@ -293,6 +299,10 @@ impl Write for Payload {
                 Self::TAG_FINANCE.write(buf);
                 op.write(buf);
             }
+            Payload::Notary(op) => {
+                Self::TAG_NOTARY.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -322,6 +332,7 @@ impl EncodeSize for Payload {
             Payload::Remittance(op) => op.encode_size(),
             Payload::Invoice(op) => op.encode_size(),
             Payload::Finance(op) => op.encode_size(),
+            Payload::Notary(op) => op.encode_size(),
         }
     }
 }
@@ -377,6 +388,7 @@ impl Read for Payload {
             Self::TAG_REMITTANCE => Payload::Remittance(RemittanceOp::read(buf)?),
             Self::TAG_INVOICE => Payload::Invoice(InvoiceOp::read(buf)?),
             Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
+            Self::TAG_NOTARY => Payload::Notary(NotaryOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod finance;
 pub mod invoices;
+pub mod notary;
 pub mod remittance;
 
 use crate::transition::{Halt, StateOverlay, Unread};
