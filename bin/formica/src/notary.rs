@@ -190,7 +190,8 @@ fn read_proofs(path: &Path) -> anyhow::Result<ProofsFile> {
 fn find_proof(proofs: &ProofsFile, document: Hash, given: &str) -> anyhow::Result<BatchProofView> {
     let by_hash = proofs.documents.iter().find(|entry| entry.document == document);
     let name = Path::new(given).file_name();
-    let by_name = || proofs.documents.iter().find(|entry| !entry.file.is_empty() && Path::new(&entry.file).file_name() == name);
+    let by_name =
+        || proofs.documents.iter().find(|entry| !entry.file.is_empty() && Path::new(&entry.file).file_name() == name);
     match by_hash.or_else(by_name) {
         Some(entry) => Ok(entry.proof.clone()),
         None => bail!("{given} is in none of the batch's proofs"),
@@ -210,7 +211,8 @@ pub async fn run(target: &Target, command: NotaryCommand) -> anyhow::Result<()> 
         NotaryCommand::Batch { documents, out, metadata, signing } => {
             let count = u32::try_from(documents.len()).ok().filter(|count| *count <= NOTARY_BATCH_LEAVES_MAX);
             let Some(count) = count else { bail!("a batch holds at most {NOTARY_BATCH_LEAVES_MAX} documents") };
-            let hashes = documents.iter().map(|document| document_hash(document)).collect::<anyhow::Result<Vec<_>>>()?;
+            let hashes =
+                documents.iter().map(|document| document_hash(document)).collect::<anyhow::Result<Vec<_>>>()?;
             let leaves: Vec<Hash> = hashes.iter().map(document_leaf).collect();
             let root = merkle_root(&leaves);
             let metadata = optional_hash(&metadata, "metadata hash")?;

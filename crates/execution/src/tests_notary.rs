@@ -8,9 +8,9 @@ use crate::modules::{decode_record, record_keys};
 use formica_crypto::AccountSigner;
 use formica_state::{StateKey, StateValue};
 use formica_types::{
-    BatchProof, Certificate, CertificateKind, CertificateTitle, Deposit, DepositKind, DepositLabel,
-    FailureCode, Hash, Height, KeyScheme, Module, NOTARY_BATCH_LEAVES_MAX, NotaryOp, Outcome, Payload,
-    RevocationReason, Transaction, certificate_id, document_leaf, hash_tagged, merkle_path, merkle_root,
+    BatchProof, Certificate, CertificateKind, CertificateTitle, Deposit, DepositKind, DepositLabel, FailureCode, Hash,
+    Height, KeyScheme, Module, NOTARY_BATCH_LEAVES_MAX, NotaryOp, Outcome, Payload, RevocationReason, Transaction,
+    certificate_id, document_leaf, hash_tagged, merkle_path, merkle_root,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -178,15 +178,23 @@ fn a_batch_is_one_record_and_each_document_proves_its_place() {
     // A proof against a single deposit is no proof; against an undeposited root, nothing.
     world.ok(world.by(&owner, deposit(7)));
     world.notary_refused(
-        world.by(&owner, certify(documents[3], CertificateKind::Copyright, &holder, Some(BatchProof {
-            root: document(7),
-            ..good.clone()
-        }))),
+        world.by(
+            &owner,
+            certify(
+                documents[3],
+                CertificateKind::Copyright,
+                &holder,
+                Some(BatchProof { root: document(7), ..good.clone() }),
+            ),
+        ),
         FailureCode::NotaryProofInvalid,
     );
     let (_, other_leaves, other_root) = batch(200, 3);
     world.notary_refused(
-        world.by(&owner, certify(document(200), CertificateKind::Copyright, &holder, Some(proof(&other_leaves, other_root, 0)))),
+        world.by(
+            &owner,
+            certify(document(200), CertificateKind::Copyright, &holder, Some(proof(&other_leaves, other_root, 0))),
+        ),
         FailureCode::DepositMissing,
     );
     // Someone else cannot certify the owner's batch, even with a good path.

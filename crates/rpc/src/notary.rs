@@ -231,7 +231,13 @@ pub(crate) async fn verify_document<B: Backend>(
     let deposited = proof.as_ref().map_or(document, |proof| proof.root);
     let (deposit, height) = record::<B, Deposit>(backend, Module::Notary, Deposit::key(&deposited)).await?;
     let Some(deposit) = deposit else {
-        return Ok(VerificationView { document, status: DocumentStatus::NotDeposited, deposit: None, batch_root: None, height });
+        return Ok(VerificationView {
+            document,
+            status: DocumentStatus::NotDeposited,
+            deposit: None,
+            batch_root: None,
+            height,
+        });
     };
     let proven = match (&proof, deposit.kind) {
         (None, _) => true,

@@ -489,11 +489,7 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::notary::verify_document(&*self.backend, crate::notary::parse_hash(&hash, "document hash")?, proof).await
     }
 
-    async fn get_certificate(
-        &self,
-        ext: &Extensions,
-        id: String,
-    ) -> RpcResult<Option<crate::notary::CertificateView>> {
+    async fn get_certificate(&self, ext: &Extensions, id: String) -> RpcResult<Option<crate::notary::CertificateView>> {
         self.authorise(ext).await?;
         crate::notary::get_certificate(&*self.backend, crate::notary::parse_hash(&id, "certificate id")?).await
     }

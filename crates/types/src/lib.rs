@@ -41,8 +41,8 @@ mod transaction;
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use assets::{ASSET_DECIMALS_MAX, AssetOp, AssetRecord, Attestation, Holding, Symbol};
 pub use block::{
-    Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_path, merkle_root,
-    receipts_root, transactions_root, verify_merkle_path,
+    Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_path,
+    merkle_root, receipts_root, transactions_root, verify_merkle_path,
 };
 pub use contract::{
     CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, CONTRACT_METHOD_BYTES_MAX, ContractAdmin, ContractEvent,

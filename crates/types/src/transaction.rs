@@ -3,10 +3,10 @@
 use crate::assets::AssetOp;
 use crate::contract::{CONTRACT_CODE_BYTES_MAX, CONTRACT_INPUT_BYTES_MAX, ContractAdmin, read_bytes, read_method};
 use crate::finance::FinanceOp;
-use crate::notary::NotaryOp;
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
+use crate::notary::NotaryOp;
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
 use crate::remittance::RemittanceOp;
 use bytes::BufMut;

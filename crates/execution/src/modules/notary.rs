@@ -28,9 +28,9 @@ use super::{Scratch, record_keys, run};
 use crate::transition::{Halt, StateOverlay, fail};
 use formica_state::StateKey;
 use formica_types::{
-    AccountId, BatchProof, Certificate, CertificateKind, ContractEvent, Deposit, DepositKind, DepositLabel, FailureCode, Hash, Height,
-    Module, NOTARY_BATCH_LEAVES_MAX, NOTARY_PATH_MAX, NotaryOp, Revocation, RevocationReason, certificate_id,
-    document_leaf, verify_merkle_path,
+    AccountId, BatchProof, Certificate, CertificateKind, ContractEvent, Deposit, DepositKind, DepositLabel,
+    FailureCode, Hash, Height, Module, NOTARY_BATCH_LEAVES_MAX, NOTARY_PATH_MAX, NotaryOp, Revocation,
+    RevocationReason, certificate_id, document_leaf, verify_merkle_path,
 };
 
 const MODULE: Module = Module::Notary;
