@@ -65,7 +65,7 @@ impl<const N: usize> NotaryText<N> {
 
     /// Checks and stores a text.
     pub fn new(text: &str) -> Result<Self, ParseError> {
-        assert!(N <= usize::from(u8::MAX), "the length fits a byte");
+        const { assert!(N <= u8::MAX as usize, "the length fits a byte") };
         if text.len() > N {
             return Err(ParseError::Length { expected: N, actual: text.len() });
         }
