@@ -133,6 +133,12 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: crate::trace::TraceCommand,
     },
+    /// Notarisation: deposit documents (one or a batch with proofs), verify them, certify
+    /// copyright or ownership, revoke, show.
+    Notary {
+        #[command(subcommand)]
+        command: crate::notary::NotaryCommand,
+    },
     /// Member organisations.
     Org {
         #[command(subcommand)]
@@ -698,6 +704,7 @@ pub async fn run(command: ClientCommand, target: Target) -> anyhow::Result<()> {
         ClientCommand::Finance { command } => crate::finance::run(&target, command).await,
         ClientCommand::Charity { command } => crate::charity::run(&target, command).await,
         ClientCommand::Trace { command } => crate::trace::run(&target, command).await,
+        ClientCommand::Notary { command } => crate::notary::run(&target, command).await,
         ClientCommand::Org { command } => organisations(&target, command).await,
         ClientCommand::Gov { command } => governance(&target, command).await,
         ClientCommand::Admin { command, url, secret_file } => admin(&target, command, url, secret_file).await,

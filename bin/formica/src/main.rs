@@ -11,7 +11,8 @@
 //!   (see [`invoice`]); `formica remittance ...`: cross-border remittance (see [`remittance`]);
 //!   `formica finance ...`: supply-chain finance receivables (see [`finance`]);
 //!   `formica charity ...`: charity campaigns, donations and disbursements (see [`charity`]);
-//!   `formica trace ...`: product traceability (see [`trace`]).
+//!   `formica trace ...`: product traceability (see [`trace`]); `formica notary ...`: document
+//!   deposits, batch proofs and certificates (see [`notary`]).
 //! - `formica contract build|check`: contracts for the VM (see [`contract`]).
 
 mod asset;
@@ -23,6 +24,7 @@ mod devnet;
 mod finance;
 mod init_node;
 mod invoice;
+mod notary;
 mod remittance;
 mod trace;
 

@@ -10,6 +10,7 @@ use formica_rpc::charity::{CampaignView, DisbursementProposalView, DisbursementV
 use formica_rpc::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use formica_rpc::finance::{PartView, ReceivableView};
 use formica_rpc::invoices::InvoiceView;
+use formica_rpc::notary::{BatchProofView, CertificateView, DepositView, VerificationView};
 use formica_rpc::remittance::{CorridorView, RemittanceView, SanctionView};
 use formica_rpc::traceability::TraceBatchView;
 use formica_rpc::types::{
@@ -293,6 +294,21 @@ impl Client {
         anchor_epoch: u64,
     ) -> Result<formica_verify::RecordBundle> {
         call!(self, get_trace_bundle(owner.to_hex(), id.to_string(), anchor_epoch))
+    }
+
+    /// The notary deposit of a hash (a document's or a batch root's).
+    pub async fn deposit(&self, hash: Hash) -> Result<Option<DepositView>> {
+        call!(self, get_deposit(hash_to_hex(&hash)))
+    }
+
+    /// Whether a document is deposited: on its own, or as a leaf of the batch `proof` names.
+    pub async fn verify_document(&self, document: Hash, proof: Option<BatchProofView>) -> Result<VerificationView> {
+        call!(self, verify_document(hash_to_hex(&document), proof))
+    }
+
+    /// A notary certificate by id.
+    pub async fn certificate(&self, id: Hash) -> Result<Option<CertificateView>> {
+        call!(self, get_certificate(hash_to_hex(&id)))
     }
 
     /// A deployed contract.

@@ -35,8 +35,9 @@
 //!
 //! - [`modules`]: the built-in business modules run natively (no gas, the flat fee): asset
 //!   tokens ([`modules::assets`]), digital invoices ([`modules::invoices`]), supply-chain
-//!   finance receivables ([`modules::finance`]) and product traceability
-//!   ([`modules::traceability`]). Their records are
+//!   finance receivables ([`modules::finance`]), product traceability
+//!   ([`modules::traceability`]), charity campaigns ([`modules::charity`]) and notarised
+//!   documents and certificates ([`modules::notary`]). Their records are
 //!   fixed-size encodings chunked under `StateKey::ModuleRecord`, named up front by the
 //!   transaction so the first batched read finds them; an operation runs on a scratch view and
 //!   writes all or nothing. Rules: `docs/modules.md`.

@@ -25,6 +25,8 @@ mod contracts;
 mod finance;
 #[path = "tests_invoices.rs"]
 mod invoices;
+#[path = "tests_notary.rs"]
+mod notary;
 #[path = "tests_remittance.rs"]
 mod remittance;
 #[path = "tests_traceability.rs"]

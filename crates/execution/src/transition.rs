@@ -388,6 +388,7 @@ pub fn first_reads<'a>(
             Payload::Finance(op) => reads.extend(modules::finance::reads(&sender, op)),
             Payload::Charity(op) => reads.extend(modules::charity::reads(&sender, op)),
             Payload::Trace(op) => reads.extend(modules::traceability::reads(&sender, op)),
+            Payload::Notary(op) => reads.extend(modules::notary::reads(op)),
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -604,6 +605,12 @@ pub fn apply_transaction(
                 Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
                 Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
             }
+        } else if let Payload::Notary(op) = &body.payload {
+            match modules::notary::apply(height, timestamp_ms, overlay, &body.sender, op) {
+                Ok(events) => (Outcome::Success, 0, events),
+                Err(Halt::Fail(code, message)) => (Outcome::Failure { code, message }, 0, Vec::new()),
+                Err(Halt::Unread(unread)) => return Err(Rejection::Unread(unread)),
+            }
         } else {
             match apply_payload(parameters, height, overlay, &body.sender, &body.payload) {
                 Ok(()) => (Outcome::Success, 0, Vec::new()),
@@ -658,6 +665,7 @@ fn apply_payload(
         Payload::Finance(_) => panic!("finance payloads are applied by crate::modules::finance"),
         Payload::Charity(_) => panic!("charity payloads are applied by crate::modules::charity"),
         Payload::Trace(_) => panic!("traceability payloads are applied by crate::modules::traceability"),
+        Payload::Notary(_) => panic!("notary payloads are applied by crate::modules::notary"),
         Payload::Asset(op) => match op {
             // The native asset is one asset among the module's: its transfer is a native one.
             AssetOp::Transfer { symbol, to, amount } if symbol.is_native() => {

@@ -7,6 +7,7 @@ use crate::charity::{CampaignView, DisbursementProposalView, DisbursementView, D
 use crate::contracts::{ContractView, EventFilter, EventNotification, GasView, QueryView};
 use crate::finance::{PartView, ReceivableView};
 use crate::invoices::InvoiceView;
+use crate::notary::{BatchProofView, CertificateView, DepositView, VerificationView};
 use crate::remittance::{CorridorView, RemittanceView, SanctionView};
 use crate::traceability::TraceBatchView;
 use crate::types::{
@@ -187,6 +188,20 @@ pub trait FormicaApi {
     /// (`formica_verify::trace`; the verification page and `formica verify trace`).
     #[method(name = "getTraceBundle", with_extensions)]
     async fn get_trace_bundle(&self, owner: String, id: String, anchor_epoch: u64) -> RpcResult<RecordBundle>;
+
+    /// The notary deposit of a hash, `0x` hex: a document's or a batch root's (`null` if none).
+    #[method(name = "getDeposit", with_extensions)]
+    async fn get_deposit(&self, hash: String) -> RpcResult<Option<DepositView>>;
+
+    /// Whether a document (by its hash) is deposited: on its own, or, given `proof`, as a leaf of
+    /// the deposited batch it names (the path is checked against the batch root). Says who
+    /// deposited it and when, or that it is not deposited, revoked, or not proven by the proof.
+    #[method(name = "verifyDocument", with_extensions)]
+    async fn verify_document(&self, hash: String, proof: Option<BatchProofView>) -> RpcResult<VerificationView>;
+
+    /// A notary certificate by id (`null` if there is none).
+    #[method(name = "getCertificate", with_extensions)]
+    async fn get_certificate(&self, id: String) -> RpcResult<Option<CertificateView>>;
 
     #[method(name = "status")]
     async fn status(&self) -> RpcResult<StatusView>;

@@ -27,6 +27,7 @@
 //! Charity tracking ([`charity`]): `formica_getCampaign`, `formica_getDonation`,
 //! `formica_getDisbursementProposal`, `formica_getDisbursement`, `formica_getDonationTrace`.
 //! Product traceability ([`traceability`]): `formica_getTraceBatch`, `formica_getTraceHistory`.
+//! Notary ([`notary`]): `formica_getDeposit`, `formica_verifyDocument`, `formica_getCertificate`.
 //! `GET /health` answers `{"status":"ok","height":N}` with HTTP 200 (500 when unavailable).
 //!
 //! # JSON conventions
@@ -72,6 +73,7 @@ pub mod contracts;
 mod error;
 pub mod finance;
 pub mod invoices;
+pub mod notary;
 mod proofs;
 pub mod remittance;
 mod server;

@@ -570,6 +570,26 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
         crate::proofs::trace_bundle(&*self.backend, parse_account_id(&owner)?, id, anchor_epoch).await
     }
 
+    async fn get_deposit(&self, ext: &Extensions, hash: String) -> RpcResult<Option<crate::notary::DepositView>> {
+        self.authorise(ext).await?;
+        crate::notary::get_deposit(&*self.backend, crate::notary::parse_hash(&hash, "hash")?).await
+    }
+
+    async fn verify_document(
+        &self,
+        ext: &Extensions,
+        hash: String,
+        proof: Option<crate::notary::BatchProofView>,
+    ) -> RpcResult<crate::notary::VerificationView> {
+        self.authorise(ext).await?;
+        crate::notary::verify_document(&*self.backend, crate::notary::parse_hash(&hash, "document hash")?, proof).await
+    }
+
+    async fn get_certificate(&self, ext: &Extensions, id: String) -> RpcResult<Option<crate::notary::CertificateView>> {
+        self.authorise(ext).await?;
+        crate::notary::get_certificate(&*self.backend, crate::notary::parse_hash(&id, "certificate id")?).await
+    }
+
     async fn get_contract(
         &self,
         ext: &Extensions,

@@ -113,6 +113,8 @@ pub enum PayloadView {
     Charity(crate::charity::CharityOpView),
     /// An operation of the product traceability module.
     Trace(TraceOpView),
+    /// An operation of the notary module.
+    Notary(crate::notary::NotaryOpView),
 }
 
 /// An asset operation, tagged by `operation`.
@@ -524,6 +526,7 @@ impl PayloadView {
             Payload::Finance(op) => Self::Finance(op.into()),
             Payload::Charity(op) => Self::Charity(op.into()),
             Payload::Trace(op) => Self::Trace((*op).into()),
+            Payload::Notary(op) => Self::Notary(op.into()),
         }
     }
 }

@@ -255,6 +255,32 @@ pub fn merkle_root(leaves: &[Hash]) -> Hash {
     builder.build().root()
 }
 
+/// The Merkle path of leaf `index` to [`merkle_root`]`(leaves)`: the sibling digests from the leaf
+/// level up, leaving out the levels where the node is the unpaired last one (it is hashed with
+/// itself). At most `ceil(log2(leaves.len()))` digests.
+///
+/// # Panics
+/// If `index` is not below `leaves.len()` (a caller's bug: it names the leaf it holds).
+pub fn merkle_path(leaves: &[Hash], index: u32) -> Vec<Hash> {
+    assert!((index as usize) < leaves.len(), "leaf {index} of {} leaves", leaves.len());
+    let mut builder = bmt::Builder::<Sha256>::new(leaves.len());
+    for leaf in leaves {
+        builder.add(leaf);
+    }
+    builder.build().proof(index).expect("the index is below the leaf count").siblings
+}
+
+/// Whether `path` proves `leaf` at `index` in a tree of `leaves_count` leaves with root `root`
+/// (as [`merkle_root`] computes it; the root commits to the leaf count).
+pub fn verify_merkle_path(leaf: &Hash, index: u32, leaves_count: u32, path: &[Hash], root: &Hash) -> bool {
+    // The tree is 32 levels at most: a longer path cannot verify, and is not hashed.
+    if path.len() > bmt::MAX_LEVELS {
+        return false;
+    }
+    let proof = bmt::Proof { leaf_count: leaves_count, siblings: path.to_vec() };
+    proof.verify_element_inclusion::<Sha256>(leaf, index, root).is_ok()
+}
+
 /// The transactions root of a block body.
 pub fn transactions_root(transactions: &[Transaction]) -> Hash {
     let leaves: Vec<Hash> = transactions.iter().map(Transaction::hash).collect();
@@ -265,6 +291,82 @@ pub fn transactions_root(transactions: &[Transaction]) -> Hash {
 pub fn receipts_root(receipts: &[Receipt]) -> Hash {
     let leaves: Vec<Hash> = receipts.iter().map(Receipt::hash).collect();
     merkle_root(&leaves)
+}
+
+#[cfg(test)]
+mod merkle_path_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leaves(count: usize, seed: u8) -> Vec<Hash> {
+        (0..count).map(|n| hash_tagged(b"test/leaf", &[&[seed], &(n as u64).to_be_bytes()])).collect()
+    }
+
+    /// Every leaf of every small tree, odd sizes and powers of two included.
+    #[test]
+    fn every_path_of_small_trees_verifies_against_the_root() {
+        for count in 1..=40usize {
+            let leaves = leaves(count, 1);
+            let root = merkle_root(&leaves);
+            let depth = usize::BITS - (count - 1).leading_zeros();
+            for index in 0..count as u32 {
+                let path = merkle_path(&leaves, index);
+                assert!(path.len() <= depth as usize, "{count} leaves: path of {}", path.len());
+                assert!(verify_merkle_path(&leaves[index as usize], index, count as u32, &path, &root));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn paths_verify_and_anything_wrong_fails(
+            count in 1usize..600,
+            pick in any::<u32>(),
+            other in any::<u32>(),
+            seed in any::<u8>(),
+            flip in any::<usize>(),
+        ) {
+            let leaves = leaves(count, seed);
+            let root = merkle_root(&leaves);
+            let index = pick % count as u32;
+            let leaf = leaves[index as usize];
+            let path = merkle_path(&leaves, index);
+            prop_assert!(verify_merkle_path(&leaf, index, count as u32, &path, &root));
+            // Another leaf, another index, another count, another root.
+            let wrong_leaf = hash_tagged(b"test/not-a-leaf", &[&[seed]]);
+            prop_assert!(!verify_merkle_path(&wrong_leaf, index, count as u32, &path, &root));
+            let other_index = other % count as u32;
+            if leaves[other_index as usize] != leaf {
+                prop_assert!(!verify_merkle_path(&leaf, other_index, count as u32, &path, &root));
+            }
+            prop_assert!(!verify_merkle_path(&leaf, index, count as u32 + 1, &path, &root));
+            prop_assert!(!verify_merkle_path(&leaf, count as u32, count as u32, &path, &root));
+            prop_assert!(!verify_merkle_path(&leaf, index, count as u32, &path, &merkle_root(&leaves[..count - 1])));
+            // A changed, missing or extra sibling.
+            if !path.is_empty() {
+                let mut changed = path.clone();
+                let at = flip % changed.len();
+                changed[at] = hash_tagged(b"test/changed", &[changed[at].as_ref()]);
+                prop_assert!(!verify_merkle_path(&leaf, index, count as u32, &changed, &root));
+                prop_assert!(!verify_merkle_path(&leaf, index, count as u32, &path[1..], &root));
+            }
+            let mut longer = path.clone();
+            longer.push(leaf);
+            prop_assert!(!verify_merkle_path(&leaf, index, count as u32, &longer, &root));
+        }
+    }
+
+    #[test]
+    fn a_tree_of_the_batch_limit_needs_at_most_twenty_siblings() {
+        let count = 1usize << 20;
+        let leaves: Vec<Hash> = (0..count as u64).map(|n| hash_tagged(b"test/leaf", &[&n.to_be_bytes()])).collect();
+        let root = merkle_root(&leaves);
+        for index in [0u32, 1, (count / 2) as u32, count as u32 - 1] {
+            let path = merkle_path(&leaves, index);
+            assert_eq!(path.len(), 20);
+            assert!(verify_merkle_path(&leaves[index as usize], index, count as u32, &path, &root));
+        }
+    }
 }
 
 #[cfg(test)]

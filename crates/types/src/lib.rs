@@ -6,7 +6,7 @@
 //! [`GasParameters`]), the operations and records of the built-in modules ([`AssetOp`],
 //! [`AssetRecord`], [`Holding`], [`InvoiceOp`], [`RemittanceOp`], [`FinanceOp`], [`Receivable`], [`Part`], [`CharityOp`],
 //! [`Campaign`], [`Donation`], [`Disbursement`], [`TraceOp`], [`Batch`], [`TraceEvent`] (with their keys in
-//! [`traceability`]), ...)
+//! [`traceability`]), [`NotaryOp`], [`Deposit`], [`Certificate`], ...)
 //! and the genesis description.
 //!
 //! # Invariants
@@ -34,6 +34,7 @@ mod invoices;
 mod keys;
 mod modules;
 mod nodes;
+mod notary;
 mod primitives;
 mod receipt;
 mod remittance;
@@ -44,8 +45,8 @@ mod transaction;
 pub use account::{ACCOUNT_KEYS_MAX, Account, AccountStatus};
 pub use assets::{ASSET_DECIMALS_MAX, AssetOp, AssetRecord, Attestation, Holding, Symbol};
 pub use block::{
-    Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_root,
-    receipts_root, transactions_root,
+    Block, BlockContext, BlockLimits, CONSENSUS_NAMESPACE_PREFIX, Header, consensus_namespace, merkle_path,
+    merkle_root, receipts_root, transactions_root, verify_merkle_path,
 };
 pub use charity::{
     APPROVERS_MAX, BENEFICIARIES_MAX, Beneficiary, BeneficiaryName, BoundedText, Campaign, CampaignId, CampaignTerms,
@@ -69,6 +70,11 @@ pub use invoices::{InvoiceDocument, InvoiceNumber, InvoiceOp, InvoiceRecord, Inv
 pub use keys::{AccountKey, AccountSignature, KeyEntry, KeyScheme, PendingRecovery, RecoveryConfig, Role};
 pub use modules::Module;
 pub use nodes::{NODES_MAX, Node, NodeAddress, NodeRole, NodeSet, VALIDATORS_MAX};
+pub use notary::{
+    BatchProof, Certificate, CertificateKind, CertificateTitle, DOCUMENT_LEAF_TAG, Deposit, DepositKind, DepositLabel,
+    NOTARY_BATCH_LEAVES_MAX, NOTARY_PATH_MAX, NotaryOp, NotaryText, Revocation, RevocationReason, certificate_id,
+    document_leaf,
+};
 pub use primitives::{
     AccountId, Amount, ChainId, Hash, Height, Nonce, ParseError, PublicKey, Signature, hash_from_hex, hash_tagged,
     hash_to_hex, public_key_from_hex, public_key_to_hex,

@@ -13,12 +13,20 @@ pub enum Module {
     Finance,
     Traceability,
     Charity,
+    Notary,
 }
 
 impl Module {
     /// Every module, in tag order.
-    pub const ALL: [Module; 6] =
-        [Module::Assets, Module::Remittance, Module::Invoices, Module::Finance, Module::Traceability, Module::Charity];
+    pub const ALL: [Module; 7] = [
+        Module::Assets,
+        Module::Remittance,
+        Module::Invoices,
+        Module::Finance,
+        Module::Traceability,
+        Module::Charity,
+        Module::Notary,
+    ];
 
     /// The module's tag in state keys.
     pub fn tag(self) -> u8 {
@@ -29,6 +37,7 @@ impl Module {
             Module::Finance => 3,
             Module::Traceability => 4,
             Module::Charity => 5,
+            Module::Notary => 6,
         }
     }
 
@@ -41,6 +50,7 @@ impl Module {
             Module::Finance => "finance",
             Module::Traceability => "traceability",
             Module::Charity => "charity",
+            Module::Notary => "notary",
         }
     }
 

@@ -205,6 +205,23 @@ pub enum FailureCode {
     CampaignFundsShort = 118,
     /// This approver has approved this proposal already.
     DisbursementApproved = 119,
+    /// The hash is deposited already (a document or a batch root): the first deposit wins.
+    DepositExists = 120,
+    /// No deposit has this hash (for a batch leaf: no deposit has the batch's root).
+    DepositMissing = 121,
+    /// The holder holds a certificate of this kind for this document already.
+    CertificateExists = 122,
+    /// No certificate has this id.
+    CertificateMissing = 123,
+    /// The batch proof does not place the document in the deposited batch (a wrong path or
+    /// index, or the root is not a batch deposit).
+    NotaryProofInvalid = 124,
+    /// The deposit or certificate is revoked (revoking it again, or certifying a revoked deposit).
+    NotaryRevoked = 125,
+    /// The operation's values are not valid (a batch of no or too many leaves, an empty title or
+    /// reason, a batch root certified as a document).
+    InvalidNotary = 126,
+    // 127 to 129 are reserved for the notary.
 }
 
 impl FailureCode {
@@ -297,6 +314,13 @@ impl FailureCode {
             117 => Self::DisbursementState,
             118 => Self::CampaignFundsShort,
             119 => Self::DisbursementApproved,
+            120 => Self::DepositExists,
+            121 => Self::DepositMissing,
+            122 => Self::CertificateExists,
+            123 => Self::CertificateMissing,
+            124 => Self::NotaryProofInvalid,
+            125 => Self::NotaryRevoked,
+            126 => Self::InvalidNotary,
             _ => return None,
         })
     }

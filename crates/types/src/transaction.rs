@@ -7,6 +7,7 @@ use crate::finance::FinanceOp;
 use crate::governance::GovernanceAction;
 use crate::invoices::InvoiceOp;
 use crate::keys::{AccountKey, AccountSignature};
+use crate::notary::NotaryOp;
 use crate::primitives::{AccountId, Amount, ChainId, Hash, Height, Nonce, hash_tagged};
 use crate::remittance::RemittanceOp;
 use crate::traceability::TraceOp;
@@ -99,6 +100,8 @@ pub enum Payload {
     /// An operation of the product traceability module (see [`TraceOp`]; boxed: its rules make
     /// it the largest payload).
     Trace(Box<TraceOp>),
+    /// An operation of the notary module (see [`NotaryOp`]).
+    Notary(NotaryOp),
 }
 
 impl Payload {
@@ -128,6 +131,7 @@ impl Payload {
     const TAG_FINANCE: u8 = 22;
     const TAG_CHARITY: u8 = 24;
     const TAG_TRACE: u8 = 23;
+    const TAG_NOTARY: u8 = 25;
 
     /// The gas the payload may use, for payloads that run the VM.
     pub fn gas_limit(&self) -> Option<u64> {
@@ -157,7 +161,8 @@ impl Payload {
             | Payload::Invoice(_)
             | Payload::Finance(_)
             | Payload::Charity(_)
-            | Payload::Trace(_) => Amount::ZERO,
+            | Payload::Trace(_)
+            | Payload::Notary(_) => Amount::ZERO,
             Payload::AddKey { .. }
             | Payload::RemoveKey { .. }
             | Payload::SetKeyWeight { .. }
@@ -202,6 +207,7 @@ impl Payload {
             Payload::Finance(op) => op.kind(),
             Payload::Charity(op) => op.kind(),
             Payload::Trace(op) => op.kind(),
+            Payload::Notary(op) => op.kind(),
         }
     }
 }
@@ -317,6 +323,10 @@ impl Write for Payload {
                 Self::TAG_TRACE.write(buf);
                 op.write(buf);
             }
+            Payload::Notary(op) => {
+                Self::TAG_NOTARY.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -348,6 +358,7 @@ impl EncodeSize for Payload {
             Payload::Finance(op) => op.encode_size(),
             Payload::Charity(op) => op.encode_size(),
             Payload::Trace(op) => op.encode_size(),
+            Payload::Notary(op) => op.encode_size(),
         }
     }
 }
@@ -405,6 +416,7 @@ impl Read for Payload {
             Self::TAG_FINANCE => Payload::Finance(FinanceOp::read(buf)?),
             Self::TAG_CHARITY => Payload::Charity(CharityOp::read(buf)?),
             Self::TAG_TRACE => Payload::Trace(Box::new(TraceOp::read(buf)?)),
+            Self::TAG_NOTARY => Payload::Notary(NotaryOp::read(buf)?),
             tag => return Err(CodecError::InvalidEnum(tag)),
         })
     }

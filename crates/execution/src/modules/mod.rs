@@ -17,6 +17,7 @@ pub mod assets;
 pub mod charity;
 pub mod finance;
 pub mod invoices;
+pub mod notary;
 pub mod remittance;
 pub mod traceability;
 
