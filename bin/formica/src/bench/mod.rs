@@ -296,6 +296,7 @@ async fn settled_count(url: &str, remittances: &[formica_types::RemittanceId]) -
 }
 
 /// Runs one load phase on `network` and measures the nodes over it.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     network: &mut Network,
     ids: &[formica_types::AccountId],

@@ -184,7 +184,8 @@ fn the_cli_deploys_a_token_contract_and_issues_an_asset() {
 
     // The walkthroughs the README quotes run end to end against this network.
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let scripts = ["assets.sh", "invoices.sh", "remittance.sh", "finance.sh", "charity.sh", "traceability.sh", "notary.sh"];
+    let scripts =
+        ["assets.sh", "invoices.sh", "remittance.sh", "finance.sh", "charity.sh", "traceability.sh", "notary.sh"];
     for script in scripts {
         let output = Command::new("bash")
             .arg(examples.join(script))
