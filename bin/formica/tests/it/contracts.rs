@@ -3,67 +3,24 @@
 //! reserves, mint within them and read it back; run the asset, invoice, remittance, finance,
 //! charity and traceability walkthroughs in `examples/`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use crate::devnet::{Process, base_port, binary, formica, spawn_node, target_dir};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const VALIDATORS: usize = 4;
 
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_formica"))
-}
-
 fn wasm(name: &str) -> PathBuf {
-    let repository = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repository.join("target"), PathBuf::from);
-    let target = if target.is_relative() { repository.join(target) } else { target };
-    let path = target.join(format!("wasm32-unknown-unknown/release/formica_{name}.wasm"));
+    let path = target_dir().join(format!("wasm32-unknown-unknown/release/formica_{name}.wasm"));
     assert!(path.exists(), "{} is missing; run scripts/build-contracts.sh", path.display());
     path
-}
-
-/// Ports derived from the process id, away from the other real-process tests' range.
-fn base_port() -> u16 {
-    42_000 + (std::process::id() % 1_000) as u16 * 10
-}
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_node(dir: &Path, index: usize) -> Process {
-    let folder = dir.join(format!("node-{index}"));
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(folder.join("node.log")).expect("log file");
-    let child = Command::new(binary())
-        .args(["node", "--config"])
-        .arg(folder.join("node.toml"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log)
-        .spawn()
-        .expect("node starts");
-    Process(child)
-}
-
-/// Runs `formica` with `args` against the devnet in `dir`; panics with its output if it fails.
-fn formica(dir: &Path, rpc: &str, args: &[&str]) -> String {
-    let output: Output =
-        Command::new(binary()).args(args).args(["--dir"]).arg(dir).args(["--rpc", rpc]).output().expect("formica runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(output.status.success(), "formica {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    stdout
 }
 
 #[test]
 fn the_cli_deploys_a_token_contract_and_issues_an_asset() {
     let directory = tempfile::tempdir().expect("temp dir");
     let dir = directory.path().join("devnet");
-    let base = base_port();
+    let base = base_port(0);
     let status = Command::new(binary())
         .args(["up", "--init-only", "--dir"])
         .arg(&dir)
