@@ -1,5 +1,8 @@
 //! The browser's entry points (wasm32 only): C-ABI functions over the module's memory, so the
-//! page needs no generated glue, and the module imports nothing from the page.
+//! page needs no generated glue. The module still declares wasm-bindgen's placeholder imports
+//! (its dependencies are built for that glue); the one verification calls is getrandom's
+//! `crypto.getRandomValues(pointer, length)`, seeding `ahash` in ed25519 batch verification, and
+//! the page provides it (docs/light-client.md).
 //!
 //! The page writes a JSON request into memory it got from [`formica_alloc`], calls a
 //! `formica_verify_*` function, and reads the JSON answer at the returned `(pointer << 32) |

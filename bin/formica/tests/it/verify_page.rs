@@ -203,7 +203,7 @@ fn the_cli_verifies_a_genuine_history_and_refuses_a_forged_one() {
 // getrandom's wasm-bindgen backend (through a dependency's hash-map seeding), and the page calls
 // it without wasm-bindgen's glue; see the closing note of session 8.
 #[test]
-fn the_verification_page_shows_a_genuine_history_verified_and_a_forged_one_refused_slow() {
+fn the_verification_page_shows_a_genuine_history_verified_and_a_forged_one_refused() {
     let devnet = Devnet::start(4, 2);
     let item = traced_item(&devnet);
     let link = devnet.formica(&["trace", "link", &item]).trim().to_string();
