@@ -3,7 +3,9 @@
 //! `bench run` starts a fresh network of validator processes on loopback (as `formica up` does),
 //! funds the workload's accounts at genesis, pre-signs native transfers from a seed (or, with
 //! `--workload remittance`, sets up a corridor with requested and quoted remittances and
-//! pre-signs their acceptances: see [`remittance`]), then drives
+//! pre-signs their acceptances: see [`remittance`]; `--workload notary` deposits documents and
+//! `--workload traceability` appends custody events to product batches: see [`records`]), then
+//! drives
 //! the network through JSON-RPC in a closed loop (N clients, each waiting for finality) or an
 //! open loop (a fixed offered rate) and reports finalized throughput, submit-to-final latency,
 //! refusals by reason, and per node CPU time per 1,000 transactions, peak memory and disk per
@@ -14,6 +16,7 @@
 
 mod driver;
 mod network;
+mod records;
 mod remittance;
 mod report;
 mod workload;
@@ -53,6 +56,11 @@ pub enum Workload {
     /// Cross-border remittances: the settling acceptance of each, after requests and quotes
     /// are set up (see the `remittance` module of the bench).
     Remittance,
+    /// Notarisation: one document hash deposited per transaction.
+    Notary,
+    /// Traceability: one custody event appended to a product batch per transaction, after the
+    /// batches are registered.
+    Traceability,
 }
 
 impl Workload {
@@ -60,6 +68,18 @@ impl Workload {
         match self {
             Workload::Transfer => "transfer",
             Workload::Remittance => "remittance",
+            Workload::Notary => "notary",
+            Workload::Traceability => "traceability",
+        }
+    }
+
+    /// What the chart calls the measured transactions.
+    fn description(self) -> &'static str {
+        match self {
+            Workload::Transfer => "native transfers",
+            Workload::Remittance => "remittance settlements",
+            Workload::Notary => "notary deposits",
+            Workload::Traceability => "traceability events",
         }
     }
 }
@@ -185,11 +205,16 @@ struct Prepared {
     transactions: Arc<Vec<workload::Prepared>>,
     /// The remittance workload: each measured transaction's remittance.
     remittances: Option<Arc<Vec<formica_types::RemittanceId>>>,
+    /// Whether to read each submitted transaction's receipt after the load (module workloads,
+    /// whose transactions can fail in execution where a transfer cannot).
+    check_receipts: bool,
+    /// Transactions the workload's set-up phases made final before the load.
+    setup_transactions: u64,
 }
 
 async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Prepared> {
     let accounts_min = match common.workload {
-        Workload::Transfer => 2,
+        Workload::Transfer | Workload::Notary | Workload::Traceability => 2,
         Workload::Remittance => remittance::FIRST_CUSTOMER + 2,
     };
     if common.accounts < accounts_min {
@@ -202,7 +227,7 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
     eprintln!("derived {} account keys in {:.1} s", ids.len(), started.elapsed().as_secs_f64());
     let started = std::time::Instant::now();
     let roles = match common.workload {
-        Workload::Transfer => Vec::new(),
+        Workload::Transfer | Workload::Notary | Workload::Traceability => Vec::new(),
         Workload::Remittance => remittance::genesis_roles(&ids),
     };
     let network = Network::start(&common.network, &public_keys, roles).await?;
@@ -221,7 +246,41 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
                 (workload::generate(seed, chain_id, &ids, &sampler, transactions, threads), ids)
             })
             .await?;
-            Ok(Prepared { network, ids, transactions: Arc::new(signed), remittances: None })
+            Ok(Prepared { network, ids, transactions: Arc::new(signed), remittances: None, check_receipts: false, setup_transactions: 0 })
+        }
+        Workload::Notary => {
+            let (signed, ids) = tokio::task::spawn_blocking(move || {
+                let calls = records::notary(seed, count, transactions);
+                (workload::sign_calls(seed, chain_id, &ids, &calls, threads), ids)
+            })
+            .await?;
+            Ok(Prepared {
+                network,
+                ids,
+                transactions: Arc::new(signed),
+                remittances: None,
+                check_receipts: true,
+                setup_transactions: 0,
+            })
+        }
+        Workload::Traceability => {
+            let (setup, appends, ids) = tokio::task::spawn_blocking(move || {
+                let plan = records::traceability(&ids, transactions);
+                let setup = workload::sign_calls(seed, chain_id, &ids, &plan.setup, threads);
+                (setup, workload::sign_calls(seed, chain_id, &ids, &plan.appends, threads), ids)
+            })
+            .await?;
+            let mut network = network;
+            let setup_transactions = setup.len() as u64;
+            set_up(&mut network, "register batches", setup).await?;
+            Ok(Prepared {
+                network,
+                ids,
+                transactions: Arc::new(appends),
+                remittances: None,
+                check_receipts: true,
+                setup_transactions,
+            })
         }
         Workload::Remittance => {
             let started = std::time::Instant::now();
@@ -240,10 +299,18 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
             .await?;
             eprintln!("signed {} remittances' transactions in {:.1} s", transactions, started.elapsed().as_secs_f64());
             let mut network = network;
+            let setup_transactions = setup.iter().map(|(_, signed)| signed.len() as u64).sum();
             for (name, signed) in setup {
                 set_up(&mut network, name, signed).await?;
             }
-            Ok(Prepared { network, ids, transactions: Arc::new(accepts), remittances: Some(Arc::new(remittances)) })
+            Ok(Prepared {
+                network,
+                ids,
+                transactions: Arc::new(accepts),
+                remittances: Some(Arc::new(remittances)),
+                check_receipts: true,
+                setup_transactions,
+            })
         }
     }
 }
@@ -295,6 +362,19 @@ async fn settled_count(url: &str, remittances: &[formica_types::RemittanceId]) -
     Ok(settled)
 }
 
+/// How many of `transactions` node `url`'s receipts show succeeded (the rest failed in
+/// execution, or are not final).
+async fn succeeded_count(url: &str, transactions: &[workload::Prepared]) -> anyhow::Result<u64> {
+    let client = formica_client::Client::connect(url).await?;
+    let mut succeeded = 0;
+    for transaction in transactions {
+        if let Some(receipt) = client.receipt(transaction.hash).await? {
+            succeeded += u64::from(receipt.status == formica_client::types::ReceiptStatus::Success);
+        }
+    }
+    Ok(succeeded)
+}
+
 /// Runs one load phase on `network` and measures the nodes over it.
 #[allow(clippy::too_many_arguments)]
 async fn measure(
@@ -302,6 +382,7 @@ async fn measure(
     ids: &[formica_types::AccountId],
     transactions: Arc<Vec<workload::Prepared>>,
     remittances: Option<&[formica_types::RemittanceId]>,
+    check_receipts: bool,
     range: std::ops::Range<usize>,
     load: Load,
     common: &CommonArgs,
@@ -314,7 +395,7 @@ async fn measure(
     let own_before = network::own_cpu_seconds();
     let outcome = driver::drive(
         &network.rpc,
-        transactions,
+        transactions.clone(),
         range.clone(),
         load,
         Duration::from_secs(common.duration),
@@ -333,7 +414,10 @@ async fn measure(
     if let Some(remittances) = remittances
         && submitted.len() as u64 <= common.verify_accounts_max
     {
-        report.settled = Some(settled_count(&network.rpc[0], &remittances[submitted]).await?);
+        report.settled = Some(settled_count(&network.rpc[0], &remittances[submitted.clone()]).await?);
+    }
+    if check_receipts && submitted.len() as u64 <= common.verify_accounts_max {
+        report.succeeded = Some(succeeded_count(&network.rpc[0], &transactions[submitted]).await?);
     }
     let per_thousand =
         |seconds: f64| if outcome.finalized == 0 { 0.0 } else { seconds * 1000.0 / outcome.finalized as f64 };
@@ -392,12 +476,15 @@ async fn run_once(args: RunArgs) -> anyhow::Result<Report> {
         ),
     };
     let count = args.transactions.unwrap_or(default_count);
-    let Prepared { mut network, ids, transactions, remittances } = prepare(common, count).await?;
+    let Prepared { mut network, ids, transactions, remittances, check_receipts, setup_transactions } =
+        prepare(common, count).await?;
+    let report = Report { setup_transactions, ..report };
     let result = measure(
         &mut network,
         &ids,
         transactions,
         remittances.as_deref().map(Vec::as_slice),
+        check_receipts,
         0..count,
         load,
         common,
@@ -416,17 +503,21 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<Vec<Report>> {
         bail!("--rates names no rate");
     }
     let total: usize = args.rates.iter().map(|&rate| rate as usize * common.duration as usize + 1_000).sum();
-    let Prepared { mut network, ids, transactions, remittances } = prepare(common, total).await?;
+    let Prepared { mut network, ids, transactions, remittances, check_receipts, setup_transactions } =
+        prepare(common, total).await?;
     let mut reports = Vec::new();
     let mut start = 0;
     for &rate in &args.rates {
         let count = rate as usize * common.duration as usize + 1_000;
         eprintln!("== step: {rate} tx/s offered for {} s", common.duration);
         let load = Load::Open { rate, batch: common.batch, in_flight: common.in_flight };
-        let report = Report { mode: "open".into(), target_rate_tps: Some(rate), ..base_report(common) };
+        let report =
+            Report { mode: "open".into(), target_rate_tps: Some(rate), setup_transactions, ..base_report(common) };
         let range = start..(start + count).min(total);
         let remittances = remittances.as_deref().map(Vec::as_slice);
-        match measure(&mut network, &ids, transactions.clone(), remittances, range, load, common, report).await {
+        let measured =
+            measure(&mut network, &ids, transactions.clone(), remittances, check_receipts, range, load, common, report);
+        match measured.await {
             Ok((report, next)) => {
                 eprint!("{}", report.text());
                 reports.push(report);
@@ -445,10 +536,7 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<Vec<Report>> {
             "Formica: {} validators on loopback, {} accounts, {}",
             common.network.validators,
             common.accounts,
-            match common.workload {
-                Workload::Transfer => "native transfers",
-                Workload::Remittance => "remittance settlements",
-            }
+            common.workload.description()
         );
         std::fs::write(path, report::sweep_svg(&reports, &title))
             .with_context(|| format!("writing {}", path.display()))?;

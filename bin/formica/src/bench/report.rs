@@ -62,12 +62,20 @@ pub struct MachineReport {
 pub struct Report {
     /// `closed` or `open`.
     pub mode: String,
-    /// What the measured transactions do: `transfer` (reports before this field existed) or
-    /// `remittance`.
+    /// What the measured transactions do: `transfer` (reports before this field existed),
+    /// `remittance`, `notary` or `traceability`.
     pub workload: String,
+    /// Transactions the workload's set-up phases made final before the load (remittance
+    /// requests and quotes, traceability registrations; none for transfers and deposits). The
+    /// workload accounts' nonces count them too.
+    pub setup_transactions: u64,
     /// The remittance workload: how many of the submitted remittances node-0 reports settled
     /// after the run. Not read above `--verify-accounts-max`.
     pub settled: Option<u64>,
+    /// Module workloads: how many of the submitted transactions node-0's receipts show
+    /// succeeded after the run (the rest failed in execution or are not final). Not read above
+    /// `--verify-accounts-max`.
+    pub succeeded: Option<u64>,
     pub validators: usize,
     /// The genesis limit on transactions per block.
     pub block_transactions_max: u32,
@@ -149,8 +157,11 @@ impl Report {
         if let Some(settled) = self.settled {
             let _ = writeln!(out, "settled      {settled} remittances (node-0's records)");
         }
+        if let Some(succeeded) = self.succeeded {
+            let _ = writeln!(out, "succeeded    {succeeded} of the submitted transactions (node-0's receipts)");
+        }
         if let Some(sum) = self.chain_nonce_sum {
-            let _ = writeln!(out, "chain        workload accounts' nonces sum to {sum}");
+            let _ = writeln!(out, "chain        workload accounts' nonces sum to {sum} ({} of them set-up)", self.setup_transactions);
         }
         let rejected: Vec<String> = self.rejected.iter().map(|(reason, count)| format!("{reason} {count}")).collect();
         let _ = writeln!(out, "rejected     {}", if rejected.is_empty() { "none".into() } else { rejected.join(", ") });

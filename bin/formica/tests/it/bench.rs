@@ -58,8 +58,13 @@ fn check_consistent(report: &Value, validators: usize) {
     assert!(submitted > 0, "{report}");
     assert_eq!(submitted, accepted + rejected, "every submission is accepted or rejected: {report}");
     assert_eq!(finalized + number(report, "not_finalized"), accepted, "{report}");
-    // The bench followed blocks; the chain counts executed transactions in the senders' nonces.
-    assert_eq!(Some(finalized), report["chain_nonce_sum"].as_u64(), "final transactions match the chain: {report}");
+    // The bench followed blocks; the chain counts executed transactions in the senders' nonces
+    // (with the workload's set-up, final before the load).
+    assert_eq!(
+        Some(finalized + number(report, "setup_transactions")),
+        report["chain_nonce_sum"].as_u64(),
+        "final transactions match the chain: {report}"
+    );
     assert_eq!(
         number(report, "block_transactions"),
         finalized,
@@ -95,4 +100,27 @@ fn closed_loop_bench_on_one_validator_reports_what_the_chain_finalized() {
     let report = bench(1, &["--mode", "closed", "--clients", "8", "--duration", "3", "--distribution", "zipf"]);
     assert_eq!(report["clients"].as_u64(), Some(8));
     assert_eq!(number(&report, "not_finalized"), 0, "{report}");
+}
+
+/// A module workload: every measured transaction final and, by node-0's receipts, succeeded.
+fn module_workload(workload: &str, setup: u64) {
+    let report = bench(
+        1,
+        &["--workload", workload, "--mode", "closed", "--clients", "16", "--duration", "3", "--transactions", "1500"],
+    );
+    assert_eq!(report["workload"].as_str(), Some(workload));
+    assert_eq!(number(&report, "setup_transactions"), setup, "{report}");
+    assert_eq!(number(&report, "not_finalized"), 0, "{report}");
+    assert_eq!(report["succeeded"].as_u64(), Some(number(&report, "finalized")), "{report}");
+}
+
+#[test]
+fn notary_bench_deposits_documents_that_all_succeed() {
+    module_workload("notary", 0);
+}
+
+#[test]
+fn traceability_bench_registers_batches_then_appends_events_that_all_succeed() {
+    // 300 accounts, 1,500 events: each account registers one batch.
+    module_workload("traceability", 300);
 }
