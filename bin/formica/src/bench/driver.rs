@@ -23,8 +23,10 @@ use tokio::sync::{Semaphore, oneshot};
 /// How transactions are offered.
 #[derive(Clone, Copy, Debug)]
 pub enum Load {
-    /// `clients` tasks, each submitting one transaction and waiting for it to be final.
-    Closed { clients: usize },
+    /// `clients` tasks, each submitting one transaction and waiting for it to be final, for at
+    /// most `patience` (then it moves on; the transaction counts as not finalized unless it
+    /// becomes final during the drain).
+    Closed { clients: usize, patience: Duration },
     /// A fixed offered rate, in batches of up to `batch` per request, at most `in_flight`
     /// requests outstanding.
     Open { rate: u64, batch: usize, in_flight: usize },
@@ -302,8 +304,8 @@ pub async fn drive(
     let printer = tokio::spawn(progress(tracker.clone(), started, stop.clone()));
 
     let next_index = match load {
-        Load::Closed { clients: count } => {
-            closed_loop(&clients, &tracker, transactions, range, count, started + duration).await
+        Load::Closed { clients: count, patience } => {
+            closed_loop(&clients, &tracker, transactions, range, count, started + duration, patience).await
         }
         Load::Open { rate, batch, in_flight } => {
             open_loop(&clients, &tracker, transactions, range, rate, batch, in_flight, started, duration).await
@@ -349,6 +351,7 @@ async fn closed_loop(
     range: std::ops::Range<usize>,
     count: usize,
     deadline: Instant,
+    patience: Duration,
 ) -> usize {
     let next = Arc::new(AtomicUsize::new(range.start));
     let tasks: Vec<_> = (0..count)
@@ -366,7 +369,8 @@ async fn closed_loop(
                     tracker.register(std::iter::once(item.hash), Some(sender));
                     if submit_one(&client, &tracker, item).await {
                         // A transaction never final ends this client's wait at the deadline.
-                        let _ = tokio::time::timeout_at(deadline.into(), receiver).await;
+                        let wait = deadline.min(Instant::now() + patience);
+                        let _ = tokio::time::timeout_at(wait.into(), receiver).await;
                     }
                 }
             })

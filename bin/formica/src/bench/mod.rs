@@ -246,7 +246,14 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
                 (workload::generate(seed, chain_id, &ids, &sampler, transactions, threads), ids)
             })
             .await?;
-            Ok(Prepared { network, ids, transactions: Arc::new(signed), remittances: None, check_receipts: false, setup_transactions: 0 })
+            Ok(Prepared {
+                network,
+                ids,
+                transactions: Arc::new(signed),
+                remittances: None,
+                check_receipts: false,
+                setup_transactions: 0,
+            })
         }
         Workload::Notary => {
             let (signed, ids) = tokio::task::spawn_blocking(move || {
@@ -315,18 +322,19 @@ async fn prepare(common: &CommonArgs, transactions: usize) -> anyhow::Result<Pre
     }
 }
 
-/// Runs one set-up phase (one account's transactions) to the end: closed loop with as many
-/// clients as the mempool lets one sender have pending, failing unless every transaction was
-/// accepted and is final.
+/// Runs one set-up phase to the end: closed loop against node-0, failing unless every
+/// transaction was accepted and is final.
 async fn set_up(network: &mut Network, name: &str, signed: Vec<workload::Prepared>) -> anyhow::Result<()> {
     let count = signed.len();
     let started = std::time::Instant::now();
     eprintln!("== set-up: {name} ({count} transactions)");
+    // One node only: the one whose blocks the driver follows, so a client's next transaction is
+    // submitted where its sender's earlier ones are already out of the pool.
     let outcome = driver::drive(
-        &network.rpc,
+        &network.rpc[..1],
         Arc::new(signed),
         0..count,
-        Load::Closed { clients: SETUP_CLIENTS },
+        Load::Closed { clients: SETUP_CLIENTS, patience: Duration::from_secs(SETUP_PATIENCE_SECONDS) },
         Duration::from_secs(SETUP_SECONDS_MAX),
         Duration::from_secs(30),
     )
@@ -344,8 +352,13 @@ async fn set_up(network: &mut Network, name: &str, signed: Vec<workload::Prepare
     Ok(())
 }
 
-/// Set-up clients: below the mempool's default of 256 pending transactions per sender.
-const SETUP_CLIENTS: usize = 200;
+/// Set-up clients: well below the mempool's default of 256 pending transactions per sender and
+/// its nonce window of 256 (at 200, nodes whose pools lagged the finalized head refused some).
+const SETUP_CLIENTS: usize = 100;
+/// How long a set-up client waits for its transaction to be final before it moves on (one
+/// refused transaction leaves the sender's later ones waiting for ever: the phase then fails
+/// with the refusal's reason instead of hanging).
+const SETUP_PATIENCE_SECONDS: u64 = 20;
 /// The longest a set-up phase may take.
 const SETUP_SECONDS_MAX: u64 = 1_800;
 
@@ -404,6 +417,8 @@ async fn measure(
     .await?;
     network.check_alive()?;
     let submitted = range.start..outcome.next_index;
+    // Sampled before the checks below, whose queries would count as node-0's work.
+    let after: Vec<_> = pids.iter().map(|&pid| network::sample_process(pid)).collect::<anyhow::Result<_>>()?;
     let own_after = network::own_cpu_seconds();
     let (load_after, _, _) = network::machine();
     report = report.with_outcome(&outcome);
@@ -421,8 +436,7 @@ async fn measure(
     }
     let per_thousand =
         |seconds: f64| if outcome.finalized == 0 { 0.0 } else { seconds * 1000.0 / outcome.finalized as f64 };
-    for (index, (&pid, before)) in pids.iter().zip(&before).enumerate() {
-        let after = network::sample_process(pid)?;
+    for (index, ((&pid, before), after)) in pids.iter().zip(&before).zip(after).enumerate() {
         let cpu_seconds = after.cpu_seconds - before.cpu_seconds;
         let disk_bytes = network::disk_bytes(&network.data_dir(index));
         report.nodes.push(NodeReport {
@@ -464,7 +478,7 @@ async fn run_once(args: RunArgs) -> anyhow::Result<Report> {
     let duration = common.duration as usize;
     let (load, default_count, report) = match args.mode {
         Mode::Closed => (
-            Load::Closed { clients: args.clients },
+            Load::Closed { clients: args.clients, patience: Duration::from_secs(common.duration + common.drain) },
             // A client finishes at most a few dozen transactions a second (one per block).
             args.clients * duration * 20 + 1_000,
             Report { mode: "closed".into(), clients: Some(args.clients), ..base_report(common) },

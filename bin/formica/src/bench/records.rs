@@ -167,9 +167,7 @@ mod tests {
         let mut events = BTreeMap::<(u64, BatchId), u64>::new();
         for call in &plan.appends {
             let Payload::Trace(op) = &call.payload else { panic!("not a traceability call") };
-            let TraceOp::Append { owner, id, .. } = op.as_ref() else {
-                panic!("not an append: {:?}", call.payload)
-            };
+            let TraceOp::Append { owner, id, .. } = op.as_ref() else { panic!("not an append: {:?}", call.payload) };
             assert_eq!(*owner, ids[call.sender as usize], "accounts append to their own batches");
             assert!(registered.contains(&(call.sender, *id)), "{id} is registered first");
             *events.entry((call.sender, *id)).or_insert(0) += 1;

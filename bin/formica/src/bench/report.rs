@@ -161,7 +161,11 @@ impl Report {
             let _ = writeln!(out, "succeeded    {succeeded} of the submitted transactions (node-0's receipts)");
         }
         if let Some(sum) = self.chain_nonce_sum {
-            let _ = writeln!(out, "chain        workload accounts' nonces sum to {sum} ({} of them set-up)", self.setup_transactions);
+            let _ = writeln!(
+                out,
+                "chain        workload accounts' nonces sum to {sum} ({} of them set-up)",
+                self.setup_transactions
+            );
         }
         let rejected: Vec<String> = self.rejected.iter().map(|(reason, count)| format!("{reason} {count}")).collect();
         let _ = writeln!(out, "rejected     {}", if rejected.is_empty() { "none".into() } else { rejected.join(", ") });
