@@ -99,8 +99,13 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
         );
         let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
         // Peer sets are tracked per epoch by the consensus orchestrator, from the registry.
-        // Per-peer rates; each channel's inbound queue holds one second's burst from every peer.
-        let consensus_quota = Quota::per_second(NZU32!(1_000));
+        // Per-peer rates and bursts. commonware allocates each channel's inbound queue up front
+        // with room for a full burst from every possible peer (NODES_MAX), about 0.9 KiB a slot,
+        // and the router's queue with room for all of them again: a one-second burst on every
+        // channel (gossip at 20,000 a second) took 3 GiB of resident memory per node before
+        // anything happened. Bursts are therefore a fraction of a second; the sustained rates
+        // are unchanged.
+        let consensus_quota = Quota::per_second(NZU32!(1_000)).allow_burst(NZU32!(250));
         let blocks_quota = Quota::per_second(NZU32!(100));
         let channels = Channels {
             votes: network.register(engine::CHANNEL_VOTES, consensus_quota),
@@ -110,7 +115,8 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             broadcast: network.register(engine::CHANNEL_BROADCAST, blocks_quota),
             state_sync: network.register(engine::CHANNEL_STATE_SYNC, blocks_quota),
         };
-        let gossip = network.register(engine::CHANNEL_TRANSACTIONS, Quota::per_second(NZU32!(20_000)));
+        let gossip_quota = Quota::per_second(NZU32!(20_000)).allow_burst(NZU32!(1_000));
+        let gossip = network.register(engine::CHANNEL_TRANSACTIONS, gossip_quota);
         network.start();
 
         let consensus = &config.consensus;

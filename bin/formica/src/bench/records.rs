@@ -147,11 +147,14 @@ mod tests {
     #[test]
     fn every_append_goes_to_a_registered_batch_with_room_and_nonces_are_consecutive() {
         let (_, ids) = accounts(3, 3, 2);
-        // Account 0 gets 301 events: two batches.
+        // Account 0 gets 301 events, the others 300: two batches each (256 events fill one).
         let plan = traceability(&ids, 3 * 300 + 1);
         let next = assert_consecutive(plan.setup.iter().chain(&plan.appends));
         assert_eq!(next[&0], 2 + 301);
-        assert_eq!(next[&2], 1 + 300);
+        assert_eq!(next[&2], 2 + 300);
+        // 30 events each: one batch each.
+        let small = traceability(&ids, 90);
+        assert_eq!(small.setup.len(), 3);
         let registered: BTreeSet<(u64, BatchId)> = plan
             .setup
             .iter()
