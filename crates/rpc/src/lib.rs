@@ -87,4 +87,4 @@ pub use backend::{
     Finality, FinalizedBlock, PROVEN_KEYS_MAX, ProvenValues, QueryResult, Status, SubmitError, TransactionRecord,
 };
 pub use error::codes;
-pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};
+pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, rpc_methods, serve};

@@ -123,10 +123,15 @@ pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<
         .map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
     let local_address =
         server.local_addr().map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
-    let handler = Handler { backend, transaction_limits: config.transaction_limits, access: AccessCache::default() };
-    let handle = server.start(handler.into_rpc());
+    let handle = server.start(rpc_methods(backend, config.transaction_limits));
     tracing::info!(address = %local_address, "rpc server listening");
     Ok(RunningServer { handle, local_address })
+}
+
+/// The API's methods over `backend`, exactly as [`serve`] routes calls to them but without the
+/// transport (its body, batch and connection limits): for fuzzing the router with raw requests.
+pub fn rpc_methods<B: Backend>(backend: Arc<B>, transaction_limits: TransactionLimits) -> jsonrpsee::Methods {
+    Handler { backend, transaction_limits, access: AccessCache::default() }.into_rpc().into()
 }
 
 /// The `Authorization` header of an HTTP request or WebSocket handshake, handed to the handlers
