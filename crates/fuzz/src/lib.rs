@@ -41,15 +41,13 @@ use std::sync::OnceLock;
 /// build does not need the whole consensus stack).
 pub type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
 
+/// A target's body: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name: the file names under `fuzz/fuzz_targets/`, `fuzz/corpus/` and
 /// `fuzz/regressions/`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
-    ("transaction", transaction),
-    ("block", block),
-    ("consensus", consensus),
-    ("gossip", gossip),
-    ("rpc", rpc),
-];
+pub const TARGETS: &[(&str, Target)] =
+    &[("transaction", transaction), ("block", block), ("consensus", consensus), ("gossip", gossip), ("rpc", rpc)];
 
 /// The committee the consensus target verifies votes and certificates against: four validators,
 /// as a local network has.
@@ -62,7 +60,12 @@ pub fn rpc_input_bytes_max() -> usize {
 }
 
 fn assert_canonical(what: &str, input: &[u8], encoded: &[u8]) {
-    assert!(input == encoded, "{what} decoded from {} bytes re-encodes to {} different bytes", input.len(), encoded.len());
+    assert!(
+        input == encoded,
+        "{what} decoded from {} bytes re-encodes to {} different bytes",
+        input.len(),
+        encoded.len()
+    );
 }
 
 /// A transaction as a client or peer submits it: decoded with the node's limits, then the

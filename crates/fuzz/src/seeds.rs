@@ -111,8 +111,9 @@ pub fn consensus_messages() -> Vec<Vec<u8>> {
         &Sequential,
     )
     .expect("a quorum");
-    let finalization = Finalization::from_finalizes(&verifier, commonware_utils::non_empty![@finalizes.iter()], &Sequential)
-        .expect("a quorum");
+    let finalization =
+        Finalization::from_finalizes(&verifier, commonware_utils::non_empty![@finalizes.iter()], &Sequential)
+            .expect("a quorum");
     let payloads: Vec<Vec<u8>> = vec![
         Vote::<SigningScheme, Hash>::Notarize(notarizes[0].clone()).encode().to_vec(),
         Vote::<SigningScheme, Hash>::Nullify(nullifies[1].clone()).encode().to_vec(),

@@ -95,5 +95,6 @@ pub use backend::{
 pub use error::codes;
 pub use rate_limit::RateLimit;
 pub use server::{
-    HEALTH_PATH, RATE_LIMIT_DEFAULT, RunningServer, ServeError, ServerConfig, decode_transaction_hex, rpc_methods, serve,
+    HEALTH_PATH, RATE_LIMIT_DEFAULT, RunningServer, ServeError, ServerConfig, decode_transaction_hex, rpc_methods,
+    serve,
 };

@@ -130,8 +130,11 @@ impl<S> RateLimited<S> {
 
 impl<S> RpcServiceT for RateLimited<S>
 where
-    S: RpcServiceT<MethodResponse = MethodResponse, BatchResponse = MethodResponse, NotificationResponse = MethodResponse>
-        + Send
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Send
         + Sync
         + Clone
         + 'static,
@@ -164,12 +167,13 @@ where
         }
     }
 
-    fn notification<'a>(&self, notification: Notification<'a>) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
+    fn notification<'a>(
+        &self,
+        notification: Notification<'a>,
+    ) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
         let admitted = self.admit(notification.extensions());
         let service = self.service.clone();
-        async move {
-            if admitted { service.notification(notification).await } else { MethodResponse::notification() }
-        }
+        async move { if admitted { service.notification(notification).await } else { MethodResponse::notification() } }
     }
 }
 

@@ -4,6 +4,8 @@ use crate::access::{AccessDenied, AccessToken, VERDICT_CACHE_MS, now_ms};
 use crate::api::FormicaApiServer;
 use crate::backend::{Backend, FinalizedBlock, SubmitError};
 use crate::error::{codes, invalid_params};
+use crate::rate_limit::{Buckets, RateLimit, RateLimitLayer};
+use crate::transport::Deadlines;
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView, codec,
@@ -13,8 +15,6 @@ use formica_types::{AccountId, ChainId, Hash, Height, Transaction, TransactionLi
 use jsonrpsee::Extensions;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::middleware::http::ProxyGetRequestLayer;
-use crate::rate_limit::{Buckets, RateLimit, RateLimitLayer};
-use crate::transport::Deadlines;
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{
     BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig as TransportConfig, ServerHandle,
@@ -93,8 +93,8 @@ pub enum ServeError {
     Config(String),
 }
 
-/// A started server. It runs until [`ServerHandle::stop`] is called or the handle is dropped
-/// after `stop`; dropping the handle alone does not stop it.
+/// A started server. It runs until [`ServerHandle::stop`] is called or the last clone of the
+/// handle is dropped (jsonrpsee's stop channel closes with it): keep one for as long as it serves.
 #[derive(Clone, Debug)]
 pub struct RunningServer {
     pub handle: ServerHandle,

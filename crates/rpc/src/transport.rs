@@ -119,8 +119,13 @@ pub(crate) async fn accept_loop<S, M>(
     }
 }
 
-async fn serve_connection<S>(stream: CountedStream, remote: SocketAddr, service: S, deadlines: Deadlines, stop: StopHandle)
-where
+async fn serve_connection<S>(
+    stream: CountedStream,
+    remote: SocketAddr,
+    service: S,
+    deadlines: Deadlines,
+    stop: StopHandle,
+) where
     S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {

@@ -17,7 +17,11 @@ fn inputs(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
     let mut paths: Vec<PathBuf> = entries.map(|entry| entry.expect("a readable entry").path()).collect();
     paths.sort();
-    paths.into_iter().filter(|path| path.is_file()).map(|path| (path.clone(), std::fs::read(&path).expect("readable"))).collect()
+    paths
+        .into_iter()
+        .filter(|path| path.is_file())
+        .map(|path| (path.clone(), std::fs::read(&path).expect("readable")))
+        .collect()
 }
 
 #[test]
@@ -39,14 +43,21 @@ fn every_target_has_a_fuzz_target_file() {
     for (name, _) in TARGETS {
         let file = fuzz_folder().join("fuzz_targets").join(format!("{name}.rs"));
         let text = std::fs::read_to_string(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
-        assert!(text.contains(&format!("formica_fuzz::{name}(")), "{} does not call formica_fuzz::{name}", file.display());
+        assert!(
+            text.contains(&format!("formica_fuzz::{name}(")),
+            "{} does not call formica_fuzz::{name}",
+            file.display()
+        );
     }
 }
 
 #[test]
 fn seeds_are_valid_encodings() {
     let seeds = formica_fuzz::seeds::all();
-    assert_eq!(seeds.iter().map(|(name, _)| *name).collect::<Vec<_>>(), TARGETS.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+    assert_eq!(
+        seeds.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        TARGETS.iter().map(|(name, _)| *name).collect::<Vec<_>>()
+    );
     for (name, inputs) in &seeds {
         let target = TARGETS.iter().find(|(candidate, _)| candidate == name).expect("a target").1;
         for input in inputs {
@@ -55,7 +66,8 @@ fn seeds_are_valid_encodings() {
     }
     let limits = TransactionLimits::default();
     for input in &seeds[0].1 {
-        let transaction = Transaction::decode_cfg(Bytes::copy_from_slice(input), &limits).expect("a transaction seed decodes");
+        let transaction =
+            Transaction::decode_cfg(Bytes::copy_from_slice(input), &limits).expect("a transaction seed decodes");
         assert!(formica_crypto::verify_individually(&transaction), "seed signatures are valid");
     }
     let blocks = &seeds[1].1;
@@ -67,7 +79,8 @@ fn seeds_are_valid_encodings() {
         let payload = Bytes::copy_from_slice(payload.as_ref());
         let vote = commonware_consensus::simplex::types::Vote::<SigningScheme, Hash>::decode(payload.clone()).is_ok();
         let certificate =
-            commonware_consensus::simplex::types::Certificate::<SigningScheme, Hash>::decode_cfg(payload.clone(), &4).is_ok();
+            commonware_consensus::simplex::types::Certificate::<SigningScheme, Hash>::decode_cfg(payload.clone(), &4)
+                .is_ok();
         let finalization = commonware_consensus::simplex::types::Finalization::<SigningScheme, Hash>::decode_cfg(
             payload,
             &<SigningScheme as Verifier>::certificate_codec_config_unbounded(),

@@ -106,10 +106,7 @@ async fn batches_over_the_cap_are_refused_whole() {
 async fn extra_connections_are_refused_while_connected_clients_are_served() {
     let server = start_with(ServerConfig { max_connections: 3, ..ServerConfig::default() }).await;
     let honest = WsClientBuilder::default().build(server.ws_url()).await.expect("connects");
-    let mut held = vec![
-        connect_from(None, server.local_address).await,
-        connect_from(None, server.local_address).await,
-    ];
+    let mut held = vec![connect_from(None, server.local_address).await, connect_from(None, server.local_address).await];
     // Let the server take the held connections before the extra one arrives.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut extra = connect_from(None, server.local_address).await;
