@@ -201,6 +201,24 @@ impl<A: AccountReader> Mempool<A> {
     }
 }
 
+/// Why a peer's gossip message is not a transaction; either way the peer is blocked.
+#[derive(Debug, thiserror::Error)]
+pub enum GossipError {
+    #[error("oversized transaction: {bytes} bytes, the limit is {limit}")]
+    Oversized { bytes: usize, limit: usize },
+    #[error("undecodable transaction: {0}")]
+    Undecodable(#[from] commonware_codec::Error),
+}
+
+/// Decodes one message of [`GOSSIP_CHANNEL`] as a peer sent it: the size is checked before
+/// anything is decoded, and decoding applies `limits`.
+pub fn decode_gossip(message: Bytes, limits: &TransactionLimits) -> Result<Transaction, GossipError> {
+    if message.len() > limits.encoded_bytes_max {
+        return Err(GossipError::Oversized { bytes: message.len(), limit: limits.encoded_bytes_max });
+    }
+    Ok(Transaction::decode_cfg(message, limits)?)
+}
+
 /// The most gossiped transactions whose signatures are verified in one batch: as many as are
 /// waiting when one arrives, up to this.
 pub const GOSSIP_BATCH_MAX: usize = 256;
@@ -245,19 +263,13 @@ pub async fn run_gossip<A, S, R, B, G>(
         let mut peers = Vec::with_capacity(messages.len());
         let mut transactions = Vec::with_capacity(messages.len());
         for (peer, message) in messages {
-            let message = Bytes::from(message);
-            if message.len() > limits.encoded_bytes_max {
-                warn!(peer = %peer, bytes = message.len(), "blocking peer: oversized transaction");
-                blocker.block(peer);
-                continue;
-            }
-            match Transaction::decode_cfg(message, &limits) {
+            match decode_gossip(Bytes::from(message), &limits) {
                 Ok(transaction) => {
                     peers.push(peer);
                     transactions.push(transaction);
                 }
                 Err(error) => {
-                    warn!(peer = %peer, %error, "blocking peer: undecodable transaction");
+                    warn!(peer = %peer, %error, "blocking peer");
                     blocker.block(peer);
                 }
             }

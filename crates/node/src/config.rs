@@ -101,6 +101,24 @@ pub struct RpcSection {
     pub batch_requests_max: u32,
     /// Finalized blocks buffered per subscriber before it is told it fell behind.
     pub subscriber_buffer: usize,
+    /// Requests per second each client IP address may send (an HTTP request or WebSocket
+    /// message counts once, whatever batch it carries); `0` disables the limit.
+    pub rate_limit_per_second: u32,
+    /// Requests a client may save up while it sends less than the rate.
+    pub rate_limit_burst: u32,
+    /// A connection that has not delivered a complete request head this long after the server
+    /// started waiting for one (new or idle) is closed.
+    pub request_head_timeout_ms: u64,
+    /// A request not received (body included) and answered this long after its head gets 408.
+    pub request_timeout_ms: u64,
+}
+
+impl RpcSection {
+    /// The server's per-client rate limit, `None` when disabled.
+    pub fn rate_limit(&self) -> Option<formica_rpc::RateLimit> {
+        (self.rate_limit_per_second > 0)
+            .then_some(formica_rpc::RateLimit { per_second: self.rate_limit_per_second, burst: self.rate_limit_burst })
+    }
 }
 
 impl Default for RpcSection {
@@ -113,8 +131,16 @@ impl Default for RpcSection {
             max_subscriptions_per_connection: server.max_subscriptions_per_connection,
             batch_requests_max: server.batch_requests_max,
             subscriber_buffer: 256,
+            rate_limit_per_second: formica_rpc::RATE_LIMIT_DEFAULT.per_second,
+            rate_limit_burst: formica_rpc::RATE_LIMIT_DEFAULT.burst,
+            request_head_timeout_ms: millis(server.request_head_timeout),
+            request_timeout_ms: millis(server.request_timeout),
         }
     }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).expect("the default timeouts are seconds")
 }
 
 /// A config file that cannot be used.

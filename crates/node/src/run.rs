@@ -190,6 +190,9 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             max_subscriptions_per_connection: config.rpc.max_subscriptions_per_connection,
             batch_requests_max: config.rpc.batch_requests_max,
             transaction_limits: validator.block_limits.transaction,
+            rate_limit: config.rpc.rate_limit(),
+            request_head_timeout: Duration::from_millis(config.rpc.request_head_timeout_ms),
+            request_timeout: Duration::from_millis(config.rpc.request_timeout_ms),
         };
         let server = match formica_rpc::serve(backend, rpc).await {
             Ok(server) => server,

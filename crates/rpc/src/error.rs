@@ -30,6 +30,9 @@ pub mod codes {
     pub const ACCESS_DENIED: i32 = -32040;
     /// An administrative call without the node's admin secret.
     pub const ADMIN_UNAUTHORISED: i32 = -32041;
+    /// The client's address sent more requests than the server's rate limit allows; it may
+    /// retry once its allowance refills (the message gives the rate).
+    pub const RATE_LIMITED: i32 = -32042;
     /// The JSON-RPC standard code for bad parameters (bad hex, wrong length, ...).
     pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
 }

@@ -57,11 +57,15 @@
 //! | -32030 | node unavailable (shutting down, storage failure) |
 //! | -32040 | access denied: the chain limits the API to member organisations and the token is missing or invalid ([`access`]) |
 //! | -32041 | administrative call without the node's admin secret ([`admin`]) |
+//! | -32042 | rate limited: this client address sent more requests than [`ServerConfig::rate_limit`] allows |
 //! | -32602 | invalid parameters (bad hex, wrong length) |
 //!
 //! # Limits
-//! Request and response bodies, connections, subscriptions per connection and batch length are
-//! bounded by [`ServerConfig`]; submitted transactions are size-checked before they are decoded.
+//! Request and response bodies, connections (TCP connections, WebSockets included), subscriptions
+//! per connection, batch length, requests per second per client address, and the time a client
+//! may take to send a request are bounded by [`ServerConfig`]; a body larger than the limit is
+//! refused from its `Content-Length` before it is read; submitted transactions are size-checked
+//! before they are decoded.
 
 pub mod access;
 pub mod admin;
@@ -75,9 +79,11 @@ pub mod finance;
 pub mod invoices;
 pub mod notary;
 mod proofs;
+mod rate_limit;
 pub mod remittance;
 mod server;
 pub mod traceability;
+mod transport;
 pub mod types;
 pub mod web;
 
@@ -87,4 +93,8 @@ pub use backend::{
     Finality, FinalizedBlock, PROVEN_KEYS_MAX, ProvenValues, QueryResult, Status, SubmitError, TransactionRecord,
 };
 pub use error::codes;
-pub use server::{HEALTH_PATH, RunningServer, ServeError, ServerConfig, decode_transaction_hex, serve};
+pub use rate_limit::RateLimit;
+pub use server::{
+    HEALTH_PATH, RATE_LIMIT_DEFAULT, RunningServer, ServeError, ServerConfig, decode_transaction_hex, rpc_methods,
+    serve,
+};

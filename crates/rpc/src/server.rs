@@ -4,6 +4,8 @@ use crate::access::{AccessDenied, AccessToken, VERDICT_CACHE_MS, now_ms};
 use crate::api::FormicaApiServer;
 use crate::backend::{Backend, FinalizedBlock, SubmitError};
 use crate::error::{codes, invalid_params};
+use crate::rate_limit::{Buckets, RateLimit, RateLimitLayer};
+use crate::transport::Deadlines;
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
     ReceiptView, StatusView, TransactionView, codec,
@@ -13,6 +15,7 @@ use formica_types::{AccountId, ChainId, Hash, Height, Transaction, TransactionLi
 use jsonrpsee::Extensions;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::middleware::http::ProxyGetRequestLayer;
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{
     BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig as TransportConfig, ServerHandle,
     SubscriptionSink,
@@ -21,6 +24,7 @@ use jsonrpsee::types::ErrorObjectOwned;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// The path of the health check, answered by the `formica_health` method.
@@ -41,7 +45,21 @@ pub struct ServerConfig {
     pub batch_requests_max: u32,
     /// Limits applied while decoding submitted transactions.
     pub transaction_limits: TransactionLimits,
+    /// Requests each client IP address may send: an HTTP request or WebSocket message counts
+    /// once, whatever batch it carries. `None` disables the limit.
+    pub rate_limit: Option<RateLimit>,
+    /// How long a connection may take to deliver a complete request head, counted from when the
+    /// server starts waiting for one (a new or idle keep-alive connection); it is closed after.
+    pub request_head_timeout: Duration,
+    /// How long a request may take from a complete head to its response, the body's arrival
+    /// included; answered with HTTP 408 after. WebSocket messages are bounded by size instead.
+    pub request_timeout: Duration,
 }
+
+/// The default per-client rate: far above what one client of a 2-core node needs (`formica
+/// bench` sends batches of 64, so 5,000 requests a second carry 320,000 transactions), low
+/// enough that one address cannot take every cheap request the node can answer.
+pub const RATE_LIMIT_DEFAULT: RateLimit = RateLimit { per_second: 5_000, burst: 10_000 };
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -55,6 +73,9 @@ impl Default for ServerConfig {
             max_subscriptions_per_connection: 64,
             batch_requests_max: 64,
             transaction_limits: TransactionLimits::default(),
+            rate_limit: Some(RATE_LIMIT_DEFAULT),
+            request_head_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -72,8 +93,8 @@ pub enum ServeError {
     Config(String),
 }
 
-/// A started server. It runs until [`ServerHandle::stop`] is called or the handle is dropped
-/// after `stop`; dropping the handle alone does not stop it.
+/// A started server. It runs until [`ServerHandle::stop`] is called or the last clone of the
+/// handle is dropped (jsonrpsee's stop channel closes with it): keep one for as long as it serves.
 #[derive(Clone, Debug)]
 pub struct RunningServer {
     pub handle: ServerHandle,
@@ -99,7 +120,16 @@ impl RunningServer {
 /// `GET /health` is jsonrpsee's [`ProxyGetRequestLayer`]: it rewrites the GET into a
 /// `formica_health` call and returns the bare result (`{"status":"ok","height":N}`) with status
 /// 200, or the error object with status 500 when the backend is unavailable.
+///
+/// Connections are accepted by [`crate::transport`] (the connection limit, the timeouts, the
+/// client's address for [`crate::rate_limit`]); jsonrpsee's service does the rest.
 pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<RunningServer, ServeError> {
+    if config.request_head_timeout.is_zero() || config.request_timeout.is_zero() {
+        return Err(ServeError::Config("the rpc request timeouts must be above zero".into()));
+    }
+    if config.rate_limit.is_some_and(|limit| limit.per_second == 0 || limit.burst == 0) {
+        return Err(ServeError::Config("an rpc rate limit needs a rate and a burst above zero".into()));
+    }
     let batch = match config.batch_requests_max {
         0 => BatchRequestConfig::Disabled,
         limit => BatchRequestConfig::Limit(limit),
@@ -113,20 +143,35 @@ pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<
         .build();
     let health = ProxyGetRequestLayer::new([(HEALTH_PATH, "formica_health")])
         .map_err(|error| ServeError::HealthRoute(error.to_string()))?;
-    let server = Server::builder()
+    let rate_limit = RateLimitLayer(config.rate_limit.map(|limit| Arc::new(Buckets::new(limit))));
+    let services = Server::builder()
         .set_config(transport)
+        .set_rpc_middleware(RpcServiceBuilder::new().layer(rate_limit))
         .set_http_middleware(
             tower::ServiceBuilder::new().layer(health).layer(crate::web::PagesLayer).map_request(carry_authorization),
         )
-        .build(config.listen_address)
+        .to_service_builder();
+    let listener = tokio::net::TcpListener::bind(config.listen_address)
         .await
         .map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
     let local_address =
-        server.local_addr().map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
-    let handler = Handler { backend, transaction_limits: config.transaction_limits, access: AccessCache::default() };
-    let handle = server.start(handler.into_rpc());
+        listener.local_addr().map_err(|source| ServeError::Bind { address: config.listen_address, source })?;
+    let methods = rpc_methods(backend, config.transaction_limits);
+    let (stop, handle) = jsonrpsee::server::stop_channel();
+    let deadlines = Deadlines { head: config.request_head_timeout, request: config.request_timeout };
+    let make_service = {
+        let stop = stop.clone();
+        move || services.clone().build(methods.clone(), stop.clone())
+    };
+    tokio::spawn(crate::transport::accept_loop(listener, config.max_connections, deadlines, stop, make_service));
     tracing::info!(address = %local_address, "rpc server listening");
     Ok(RunningServer { handle, local_address })
+}
+
+/// The API's methods over `backend`, exactly as [`serve`] routes calls to them but without the
+/// transport (its body, batch and connection limits): for fuzzing the router with raw requests.
+pub fn rpc_methods<B: Backend>(backend: Arc<B>, transaction_limits: TransactionLimits) -> jsonrpsee::Methods {
+    Handler { backend, transaction_limits, access: AccessCache::default() }.into_rpc().into()
 }
 
 /// The `Authorization` header of an HTTP request or WebSocket handshake, handed to the handlers

@@ -1,5 +1,6 @@
 //! The server over an in-memory node, exercised through the generated client over HTTP and WebSocket.
 
+mod abuse;
 mod fake;
 
 use commonware_codec::Encode;

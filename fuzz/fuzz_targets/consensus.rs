@@ -1,0 +1,4 @@
+//! Fuzzes `formica_fuzz::consensus` (what it checks is documented there).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| formica_fuzz::consensus(data));
