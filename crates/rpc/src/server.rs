@@ -121,8 +121,9 @@ impl RunningServer {
 /// `formica_health` call and returns the bare result (`{"status":"ok","height":N}`) with status
 /// 200, or the error object with status 500 when the backend is unavailable.
 ///
-/// Connections are accepted by [`crate::transport`] (the connection limit, the timeouts, the
-/// client's address for [`crate::rate_limit`]); jsonrpsee's service does the rest.
+/// Connections are accepted by this crate's `transport` module (the connection limit, the
+/// timeouts, the client's address for the `rate_limit` middleware); jsonrpsee's service does
+/// the rest.
 pub async fn serve<B: Backend>(backend: Arc<B>, config: ServerConfig) -> Result<RunningServer, ServeError> {
     if config.request_head_timeout.is_zero() || config.request_timeout.is_zero() {
         return Err(ServeError::Config("the rpc request timeouts must be above zero".into()));
