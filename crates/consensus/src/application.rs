@@ -378,6 +378,7 @@ where
         _batches: &Merkleized<E>,
         readers: <StateDatabases<E> as DatabaseSet<E>>::Readers,
     ) -> Arc<Vec<Receipt>> {
+        crate::failpoints::reach(crate::failpoints::BEFORE_STATE);
         if let Some(receipts) = self.take_receipts(block) {
             return receipts;
         }
@@ -419,6 +420,7 @@ where
         captured: Arc<Vec<Receipt>>,
         _readers: <StateDatabases<E> as DatabaseSet<E>>::Readers,
     ) {
+        crate::failpoints::reach(crate::failpoints::AFTER_STATE);
         info!(height = %block.header.height, transactions = block.transactions.len(), "block finalized");
         let certificate = self.certificate(block).await;
         let block = Arc::new(block.clone());

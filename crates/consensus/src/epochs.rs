@@ -34,7 +34,7 @@ use commonware_consensus::{
         self, Floor, Plan,
         config::{ForwardPolicy, SkipPolicy},
         elector::RoundRobin,
-        types::{Activity, Context},
+        types::{Activity, Attributable as _, Context},
     },
     types::{Epoch, Epocher as _, FixedEpocher, Height as ConsensusHeight, ViewDelta},
 };
@@ -49,6 +49,7 @@ use commonware_p2p::{
     utils::mux::{Builder as _, Muxer},
 };
 use commonware_parallel::Sequential;
+use commonware_runtime::telemetry::metrics::{Registered, raw::Counter};
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_utils::{NZDuration, ordered::Map, ordered::Set, vec::NonEmptyVec};
 use formica_types::{Block, ConsensusTimeouts, Hash, NodeRole, NodeSet, PublicKey};
@@ -257,6 +258,37 @@ impl Drop for ActiveEpoch {
 pub struct Orchestrator<E, A, B, T> {
     context: E,
     config: OrchestratorConfig<A, B, T>,
+    evidence: Registered<Counter>,
+}
+
+/// Passes simplex's activity on to the application, and counts and logs evidence that a
+/// validator signed conflicting votes: two notarize or two finalize votes for different blocks
+/// in one view, or a nullify and a finalize vote in one view. Honest validators never do, even
+/// across crashes (simplex journals each vote before sending it), so the counter
+/// (`…_byzantine_evidence_total`) staying at zero is what the crash tests check.
+#[derive(Clone)]
+struct EvidenceReporter<A> {
+    inner: A,
+    evidence: Registered<Counter>,
+    epoch: Epoch,
+}
+
+impl<A: Reporter<Activity = Activity<SigningScheme, Hash>>> Reporter for EvidenceReporter<A> {
+    type Activity = Activity<SigningScheme, Hash>;
+
+    fn report(&mut self, activity: Self::Activity) -> commonware_actor::Feedback {
+        let evidence = match &activity {
+            Activity::ConflictingNotarize(proof) => Some(("conflicting notarize votes", proof.signer())),
+            Activity::ConflictingFinalize(proof) => Some(("conflicting finalize votes", proof.signer())),
+            Activity::NullifyFinalize(proof) => Some(("a nullify and a finalize vote", proof.signer())),
+            _ => None,
+        };
+        if let Some((kind, signer)) = evidence {
+            self.evidence.inc();
+            warn!(epoch = %self.epoch, ?signer, kind, "a validator signed conflicting votes in one view");
+        }
+        self.inner.report(activity)
+    }
 }
 
 impl<E, A, B, T> Orchestrator<E, A, B, T>
@@ -269,7 +301,12 @@ where
     T: PeerTracker,
 {
     pub fn new(context: E, config: OrchestratorConfig<A, B, T>) -> Self {
-        Self { context, config }
+        let evidence = context.register(
+            "byzantine_evidence",
+            "Votes seen from a validator that conflict with another of its votes in the same view",
+            Counter::default(),
+        );
+        Self { context, config, evidence }
     }
 
     /// Starts the orchestrator on the three consensus channels, which it multiplexes by epoch.
@@ -405,7 +442,11 @@ where
                 blocker: self.config.blocker.clone(),
                 automaton: self.config.application.clone(),
                 relay: self.config.application.clone(),
-                reporter: self.config.application.clone(),
+                reporter: EvidenceReporter {
+                    inner: self.config.application.clone(),
+                    evidence: self.evidence.clone(),
+                    epoch,
+                },
                 strategy: Sequential,
                 partition: format!("{}-simplex-{epoch}", self.config.partition_prefix),
                 mailbox_size: settings.mailbox_size,

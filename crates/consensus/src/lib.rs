@@ -21,10 +21,17 @@
 //! - The committee of epoch `e + 1` is the validator list the last block of epoch `e` states,
 //!   which every validator checked against its own execution before voting; [`epochs`] moves the
 //!   engine, the p2p peer sets and the certificate verifier to it together.
+//! - Evidence of conflicting votes that simplex verifies is counted
+//!   (`…_byzantine_evidence_total`) and logged with the signer; honest validators, crashed or not,
+//!   never produce any.
+//!
+//! [`failpoints`] names the points of the commit path where crash tests stop a validator; they
+//! are inert unless a process arms them at startup.
 
 pub mod application;
 pub mod engine;
 pub mod epochs;
+pub mod failpoints;
 
 pub use application::{
     CertificateSource, EMPTY_BLOCK_WAIT, FaultInjection, FinalizationCertificate, FinalizedObserver,

@@ -15,11 +15,14 @@
 //! Everything consensus needs (the simplex journal, marshal's archives of finalized blocks and
 //! certificates, the state database) lives in the runtime's storage directory; the indexes in
 //! their own directory. A restarted node replays from its last durable block and catches up from
-//! peers. The mempool does not survive.
+//! peers. The mempool does not survive. The crash tests stop a validator at each fail point of
+//! the commit path (`formica_consensus::failpoints`, armed only through `FORMICA_FAILPOINTS`;
+//! the vote channel passes [`failpoint_sender::FailpointSender`]) and check this.
 
 pub mod backend;
 pub mod chain;
 pub mod config;
+pub mod failpoint_sender;
 pub mod run;
 pub mod validator;
 

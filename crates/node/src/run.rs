@@ -4,6 +4,7 @@
 use crate::Chain;
 use crate::backend::{NodeAdmin, NodeBackend, NodeIdentity, PeerCounter};
 use crate::config::{ConfigError, NodeConfig};
+use crate::failpoint_sender::FailpointSender;
 use crate::validator::{self, ValidatorConfig};
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
 use commonware_p2p::authenticated::lookup;
@@ -11,6 +12,7 @@ use commonware_runtime::{Metrics as _, Quota, Runner as _, Supervisor as _, toki
 use commonware_stream::{cups, sake};
 use commonware_utils::{NZU32, NZUsize};
 use formica_consensus::engine::{self, Channels, Timeouts};
+use formica_consensus::failpoints;
 use formica_crypto::{KeyFile, KeyFileError};
 use formica_types::{Genesis, GenesisError};
 use std::{num::NonZeroUsize, sync::Arc, time::Duration};
@@ -31,7 +33,13 @@ pub enum RunError {
     LogLevel(String),
     #[error("cannot create {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
+    #[error("FORMICA_FAILPOINTS: {0}")]
+    Failpoints(#[from] failpoints::FailpointError),
 }
+
+/// The environment variable that arms fail points for crash tests
+/// ([`formica_consensus::failpoints`]); unset in production.
+pub const FAILPOINTS_VARIABLE: &str = "FORMICA_FAILPOINTS";
 
 /// Reads the genesis file named by a node config.
 pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, RunError> {
@@ -62,6 +70,10 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
         std::fs::create_dir_all(directory)
             .map_err(|source| RunError::DataDir { path: directory.display().to_string(), source })?;
     }
+    let armed = match std::env::var(FAILPOINTS_VARIABLE) {
+        Ok(spec) => failpoints::configure(&spec)?,
+        Err(_) => Vec::new(),
+    };
     let runner = runtime::Runner::new(runtime::Config::new().with_storage_directory(storage));
     runner.start(|context| async move {
         runtime::telemetry::init(
@@ -71,6 +83,9 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             None,
         );
         info!(name = %config.name, key = %formica_types::public_key_to_hex(&public_key), "starting node");
+        if !armed.is_empty() {
+            tracing::warn!(points = ?armed, "fail points armed from {FAILPOINTS_VARIABLE}: this node will crash on purpose");
+        }
         if !chain.validators.contains(&public_key) {
             // A node outside the genesis set follows the chain as soon as the registry lists it
             // (peers accept only registered keys) and votes from the epoch after it is made a
@@ -107,16 +122,21 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
         // are unchanged.
         let consensus_quota = Quota::per_second(NZU32!(1_000)).allow_burst(NZU32!(250));
         let blocks_quota = Quota::per_second(NZU32!(100));
+        // Votes pass a fail point for the crash tests (inert unless FORMICA_FAILPOINTS names it).
+        let mut channel = |id, quota, point| {
+            let (sender, receiver) = network.register(id, quota);
+            (FailpointSender::new(sender, point), receiver)
+        };
         let channels = Channels {
-            votes: network.register(engine::CHANNEL_VOTES, consensus_quota),
-            certificates: network.register(engine::CHANNEL_CERTIFICATES, consensus_quota),
-            resolver: network.register(engine::CHANNEL_RESOLVER, consensus_quota),
-            backfill: network.register(engine::CHANNEL_BACKFILL, blocks_quota),
-            broadcast: network.register(engine::CHANNEL_BROADCAST, blocks_quota),
-            state_sync: network.register(engine::CHANNEL_STATE_SYNC, blocks_quota),
+            votes: channel(engine::CHANNEL_VOTES, consensus_quota, Some(failpoints::SEND_VOTE)),
+            certificates: channel(engine::CHANNEL_CERTIFICATES, consensus_quota, None),
+            resolver: channel(engine::CHANNEL_RESOLVER, consensus_quota, None),
+            backfill: channel(engine::CHANNEL_BACKFILL, blocks_quota, None),
+            broadcast: channel(engine::CHANNEL_BROADCAST, blocks_quota, None),
+            state_sync: channel(engine::CHANNEL_STATE_SYNC, blocks_quota, None),
         };
         let gossip_quota = Quota::per_second(NZU32!(20_000)).allow_burst(NZU32!(1_000));
-        let gossip = network.register(engine::CHANNEL_TRANSACTIONS, gossip_quota);
+        let gossip = channel(engine::CHANNEL_TRANSACTIONS, gossip_quota, None);
         network.start();
 
         let consensus = &config.consensus;

@@ -239,6 +239,7 @@ impl<E: commonware_storage::Context + Spawner> FinalizedObserver for Observer<E>
             // The indexes would silently miss a finalized block: stop rather than serve that.
             panic!("cannot record finalized block {} in the indexes: {error}", block.header.height);
         }
+        formica_consensus::failpoints::reach(formica_consensus::failpoints::AFTER_INDEXES);
         self.mempool.finalized(&block);
         self.head.advance(Head {
             height: block.header.height,

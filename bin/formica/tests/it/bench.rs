@@ -1,19 +1,9 @@
 //! `formica bench` against real validator processes on loopback: a short run whose report must
 //! agree with itself and with the chain (no timing thresholds: figures are measured, not tested).
 
+use crate::devnet::{Ports, binary};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_formica"))
-}
-
-/// Ports derived from the process id, below the range the network test uses; each process gets
-/// 20 (4 validators use 12), so tests in neighbouring processes do not collide.
-fn base_port() -> u16 {
-    10_000 + (std::process::id() % 500) as u16 * 20
-}
 
 fn number(report: &Value, field: &str) -> u64 {
     report[field].as_u64().unwrap_or_else(|| panic!("{field} is a whole number in {report}"))
@@ -27,13 +17,14 @@ fn float(value: &Value, field: &str) -> f64 {
 fn bench(validators: usize, arguments: &[&str]) -> Value {
     let directory = tempfile::tempdir().expect("temp dir");
     let report_path = directory.path().join("report.json");
-    let base = base_port();
+    let ports = Ports::take();
+    let base = ports.base;
     let output = Command::new(binary())
         .args(["bench", "run", "--validators", &validators.to_string(), "--network-dir"])
         .arg(directory.path().join("network"))
-        .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
-        .args(["--admin-port", &(base + 12).to_string()])
-        .args(["--metrics-port", &(base + 8).to_string(), "--accounts", "300", "--drain", "90", "--json-file"])
+        .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 8).to_string()])
+        .args(["--admin-port", &(base + 24).to_string()])
+        .args(["--metrics-port", &(base + 16).to_string(), "--accounts", "300", "--drain", "90", "--json-file"])
         .arg(&report_path)
         .args(arguments)
         .output()

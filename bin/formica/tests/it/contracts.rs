@@ -3,7 +3,7 @@
 //! reserves, mint within them and read it back; run the asset, invoice, remittance, finance,
 //! charity and traceability walkthroughs in `examples/`.
 
-use crate::devnet::{Process, base_port, binary, formica, spawn_node, target_dir};
+use crate::devnet::{Devnet, Process, binary, formica, target_dir};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,30 +18,9 @@ fn wasm(name: &str) -> PathBuf {
 
 #[test]
 fn the_cli_deploys_a_token_contract_and_issues_an_asset() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let dir = directory.path().join("devnet");
-    let base = base_port(0);
-    let status = Command::new(binary())
-        .args(["up", "--init-only", "--dir"])
-        .arg(&dir)
-        .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
-        .args(["--metrics-port", &(base + 8).to_string()])
-        .status()
-        .expect("formica up runs");
-    assert!(status.success());
-    let _nodes: Vec<Process> = (0..VALIDATORS).map(|index| spawn_node(&dir, index)).collect();
-    let rpc = format!("http://127.0.0.1:{base}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    // Genesis accounts exist from height 1.
-    let started = || {
-        let output = Command::new(binary()).args(["status", "--json", "--rpc", &rpc]).output().ok()?;
-        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-        Some(status["height"].as_u64()? >= 1)
-    };
-    while started() != Some(true) {
-        assert!(Instant::now() < deadline, "the devnet did not start");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let devnet = Devnet::start(VALIDATORS);
+    let (dir, rpc) = (devnet.dir.clone(), devnet.rpc.clone());
+    let base = rpc.rsplit(':').next().and_then(|port| port.parse::<u16>().ok()).expect("the RPC port");
 
     let token = wasm("token");
     let deployed = formica(

@@ -16,10 +16,72 @@ pub fn target_dir() -> PathBuf {
     if target.is_relative() { repository.join(target) } else { target }
 }
 
-/// Ports derived from the process id, away from the other real-process tests' range; `slot`
-/// separates tests of one process.
-pub fn base_port(slot: u16) -> u16 {
-    42_000 + (std::process::id() % 500) as u16 * 20 + slot * 10
+/// A block of [`Ports::COUNT`] consecutive loopback ports for one real-process test, held
+/// through a lock file for as long as the test keeps this value, so test processes running at
+/// once never share a port. The blocks lie below Linux's ephemeral range (32768 and up, where
+/// outgoing connections take their local ports), and every port is checked free before the
+/// block is handed out.
+pub struct Ports {
+    pub base: u16,
+    _lock: std::fs::File,
+}
+
+impl Ports {
+    pub const COUNT: u16 = 32;
+    const FIRST: u16 = 10_000;
+    const BLOCKS: u16 = 700;
+
+    pub fn take() -> Self {
+        let folder = std::env::temp_dir().join("formica-test-ports");
+        std::fs::create_dir_all(&folder).expect("port lock folder");
+        let start = (std::process::id() % u32::from(Self::BLOCKS)) as u16;
+        for step in 0..Self::BLOCKS {
+            let base = Self::FIRST + (start + step) % Self::BLOCKS * Self::COUNT;
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(folder.join(format!("{base}.lock")))
+                .expect("port lock file");
+            if lock.try_lock().is_err() {
+                continue;
+            }
+            if (base..base + Self::COUNT).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()) {
+                return Self { base, _lock: lock };
+            }
+        }
+        panic!("no free block of {} loopback ports from {}", Self::COUNT, Self::FIRST);
+    }
+}
+
+/// The last `lines` lines of each node's log in `dir`, for a failure message.
+pub fn node_logs(dir: &Path, nodes: usize, lines: usize) -> String {
+    let mut text = String::new();
+    for index in 0..nodes {
+        let log = std::fs::read_to_string(dir.join(format!("node-{index}/node.log"))).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        text.push_str(&format!("--- node-{index} (last {lines} lines of {})\n", all.len()));
+        for line in &all[all.len().saturating_sub(lines)..] {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Waits (up to 90 s) until the node answering at `rpc` has finalized block 1, which creates
+/// the genesis accounts; panics with the nodes' logs if it does not.
+pub fn wait_until_started(dir: &Path, rpc: &str, nodes: usize) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let started = || {
+        let output = Command::new(binary()).args(["status", "--json", "--rpc", rpc]).output().ok()?;
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        Some(status["height"].as_u64()? >= 1)
+    };
+    while started() != Some(true) {
+        assert!(Instant::now() < deadline, "the devnet did not start in 90 s:\n{}", node_logs(dir, nodes, 30));
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
 
 /// A child process killed when dropped.
@@ -33,11 +95,18 @@ impl Drop for Process {
 }
 
 pub fn spawn_node(dir: &Path, index: usize) -> Process {
+    spawn_node_with(dir, index, &[])
+}
+
+/// Starts node `index` of the devnet in `dir` with extra environment variables, appending its
+/// output to its `node.log`.
+pub fn spawn_node_with(dir: &Path, index: usize, environment: &[(&str, &str)]) -> Process {
     let folder = dir.join(format!("node-{index}"));
     let log = std::fs::OpenOptions::new().create(true).append(true).open(folder.join("node.log")).expect("log file");
     let child = Command::new(binary())
         .args(["node", "--config"])
         .arg(folder.join("node.toml"))
+        .envs(environment.iter().copied())
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log file"))
         .stderr(log)
@@ -60,40 +129,54 @@ pub struct Devnet {
     pub dir: PathBuf,
     pub rpc: String,
 
-    _nodes: Vec<Process>,
+    /// Killed before the ports are released and the folder removed (fields drop in order).
+    nodes: Vec<Option<Process>>,
+    pub ports: Ports,
     _folder: tempfile::TempDir,
 }
 
 impl Devnet {
-    /// Starts `validators` validators on ports from `base_port(slot)` and waits for block 1
-    /// (which creates the genesis accounts).
-    pub fn start(validators: usize, slot: u16) -> Self {
+    /// Starts `validators` validators on a block of [`Ports`] and waits for block 1 (which
+    /// creates the genesis accounts).
+    pub fn start(validators: usize) -> Self {
         let folder = tempfile::tempdir().expect("temp dir");
         let dir = folder.path().join("devnet");
-        let base = base_port(slot);
+        let ports = Ports::take();
+        let base = ports.base;
         let status = Command::new(binary())
             .args(["up", "--init-only", "--validators", &validators.to_string(), "--dir"])
             .arg(&dir)
-            .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
-            .args(["--metrics-port", &(base + 8).to_string()])
+            .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 8).to_string()])
+            .args(["--metrics-port", &(base + 16).to_string(), "--admin-port", &(base + 24).to_string()])
             .status()
             .expect("formica up runs");
         assert!(status.success());
-        let nodes = (0..validators).map(|index| spawn_node(&dir, index)).collect();
+        let nodes = (0..validators).map(|index| Some(spawn_node(&dir, index))).collect();
         let rpc = format!("http://127.0.0.1:{base}");
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let started = || {
-            let output = Command::new(binary()).args(["status", "--json", "--rpc", &rpc]).output().ok()?;
-            let status: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-            Some(status["height"].as_u64()? >= 1)
-        };
-        while started() != Some(true) {
-            assert!(Instant::now() < deadline, "the devnet did not start");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        Self { dir, rpc, _nodes: nodes, _folder: folder }
+        wait_until_started(&dir, &rpc, validators);
+        Self { dir, rpc, ports, nodes, _folder: folder }
     }
 
+    /// The RPC URL of node `index`.
+    pub fn rpc_of(&self, index: usize) -> String {
+        format!("http://127.0.0.1:{}", self.ports.base + index as u16)
+    }
+
+    /// The Prometheus URL of node `index`.
+    pub fn metrics_of(&self, index: usize) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.ports.base + 16 + index as u16)
+    }
+
+    /// The process of node `index`, if it runs.
+    pub fn node(&mut self, index: usize) -> Option<&mut Process> {
+        self.nodes[index].as_mut()
+    }
+
+    /// Kills node `index` (if it runs) and starts it again with `environment`.
+    pub fn restart(&mut self, index: usize, environment: &[(&str, &str)]) {
+        self.nodes[index] = None;
+        self.nodes[index] = Some(spawn_node_with(&self.dir, index, environment));
+    }
     /// Runs `formica` against this devnet; panics with its output if it fails.
     pub fn formica(&self, args: &[&str]) -> String {
         formica(&self.dir, &self.rpc, args)

@@ -2,6 +2,7 @@
 
 mod bench;
 mod contracts;
+mod crash;
 mod devnet;
 mod network;
 mod validators;

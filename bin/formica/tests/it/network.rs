@@ -1,6 +1,7 @@
 //! Four `formica node` processes on loopback: 1,000 transfers become final on every node with
 //! identical state roots; a validator killed with SIGKILL and restarted catches up.
 
+use crate::devnet::Ports;
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_client::Client;
 use formica_crypto::KeyFile;
@@ -15,11 +16,6 @@ const TRANSFERS_PER_SENDER: u64 = 100;
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_formica"))
-}
-
-/// Ports derived from the process id so parallel runs on one machine do not collide.
-fn base_port() -> u16 {
-    20_000 + (std::process::id() % 2_000) as u16 * 10
 }
 
 struct Node {
@@ -115,13 +111,14 @@ async fn common_height(clients: &[Client]) -> u64 {
 async fn four_processes_finalize_transfers_and_a_killed_validator_catches_up() {
     let directory = tempfile::tempdir().expect("temp dir");
     let dir = directory.path().join("devnet");
-    let base = base_port();
+    let ports = Ports::take();
+    let base = ports.base;
     let status = Command::new(binary())
         .args(["up", "--init-only", "--dir"])
         .arg(&dir)
-        .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 4).to_string()])
-        .args(["--metrics-port", &(base + 8).to_string()])
-        .args(["--admin-port", &(base + 12).to_string()])
+        .args(["--rpc-port", &base.to_string(), "--p2p-port", &(base + 8).to_string()])
+        .args(["--metrics-port", &(base + 16).to_string()])
+        .args(["--admin-port", &(base + 24).to_string()])
         .status()
         .expect("formica up runs");
     assert!(status.success());

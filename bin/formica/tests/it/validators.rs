@@ -2,6 +2,7 @@
 //! validator by vote and needs its signature once a genesis validator is gone; removes that
 //! validator; rotates a key and needs the new key's signature. Blocks keep finalizing.
 
+use crate::devnet::Ports;
 use formica_client::Client;
 use formica_crypto::{AccountSigner, KeyFile};
 use formica_types::*;
@@ -13,12 +14,6 @@ const EPOCH_BLOCKS: u64 = 20;
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_formica"))
-}
-
-/// Twenty-two ports per test process (rpc +0..5, p2p +6..11, metrics +12..15 and +20..21, admin
-/// +16..19), away from the other real-process tests' ranges.
-fn base_port() -> u16 {
-    40_000 + (std::process::id() % 1_000) as u16 * 24
 }
 
 struct Node(Child);
@@ -153,7 +148,9 @@ fn next_seed() -> u64 {
 async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_finalize() {
     let directory = tempfile::tempdir().expect("temp dir");
     let dir = directory.path().join("devnet");
-    let base = base_port();
+    // Ports: rpc +0..5, p2p +6..11, metrics +12..15 and +20..21, admin +16..19.
+    let ports = Ports::take();
+    let base = ports.base;
     let status = Command::new(binary())
         .args(["up", "--init-only", "--dir"])
         .arg(&dir)
