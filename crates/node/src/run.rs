@@ -56,9 +56,44 @@ fn peer_counter(context: runtime::Context) -> PeerCounter {
     })
 }
 
+/// How the last line a node prints before it stops on a failure begins: a task failed (any
+/// panic stops the whole node, as a half-running validator would serve RPC without following
+/// the chain), or a store would not open. Checked data that does not verify after a crash or a
+/// disk fault ends up here.
+pub const STOPPED_MESSAGE: &str = "formica node: stopped";
+
+/// What an operator can do when the node stopped on its own storage.
+fn recovery_hint(data_dir: &std::path::Path) -> String {
+    format!(
+        "If this follows a crash, a power loss or a disk error, the data directory {} may be \
+         damaged; the node stops rather than serve data it cannot trust. To recover, move that \
+         directory aside and start the node again: it resynchronises from its peers \
+         (docs/reliability.md, \"Damaged storage\").",
+        data_dir.display()
+    )
+}
+
+/// Prints the stop line, with what failed and what an operator can do, after the default
+/// panic report.
+fn install_panic_report(data_dir: std::path::PathBuf) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a task panicked".to_string());
+        let place = info.location().map(|location| format!(" at {location}")).unwrap_or_default();
+        eprintln!("{STOPPED_MESSAGE} by an internal failure ({what}{place}). {}", recovery_hint(&data_dir));
+    }));
+}
+
 /// Runs a node until it receives SIGINT or SIGTERM.
 pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
     let config = NodeConfig::load(config_path)?;
+    install_panic_report(config.data_dir.clone());
     let admin = config.admin()?;
     let level: tracing::Level = config.log_level.parse().map_err(|_| RunError::LogLevel(config.log_level.clone()))?;
     let chain = Chain::from_genesis(read_genesis(&config.genesis_file)?)?;
@@ -175,6 +210,7 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             Ok(validator) => validator,
             Err(error) => {
                 error!(%error, "cannot open the indexes");
+                eprintln!("{STOPPED_MESSAGE}: cannot open the indexes ({error}). {}", recovery_hint(&config.data_dir));
                 std::process::exit(1);
             }
         };

@@ -172,6 +172,11 @@ impl Devnet {
         self.nodes[index].as_mut()
     }
 
+    /// Kills node `index` (if it runs) without warning.
+    pub fn kill(&mut self, index: usize) {
+        self.nodes[index] = None;
+    }
+
     /// Kills node `index` (if it runs) and starts it again with `environment`.
     pub fn restart(&mut self, index: usize, environment: &[(&str, &str)]) {
         self.nodes[index] = None;

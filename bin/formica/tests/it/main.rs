@@ -3,6 +3,7 @@
 mod bench;
 mod contracts;
 mod crash;
+mod damage;
 mod devnet;
 mod network;
 mod validators;
