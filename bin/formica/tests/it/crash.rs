@@ -5,7 +5,7 @@
 //! block and state root at every height, every acknowledged transfer must be final once on
 //! every node, and no node may have seen conflicting votes from any validator.
 
-use crate::devnet::Devnet;
+use crate::devnet::{Devnet, connect, signed};
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_client::Client;
 use formica_consensus::failpoints;
@@ -27,31 +27,6 @@ const ARMED: [(&str, u32); 4] = [
     (failpoints::AFTER_INDEXES, 8),
     (failpoints::SEND_VOTE, 30),
 ];
-
-async fn connect(url: &str, timeout: Duration) -> Client {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(client) = Client::connect(url).await
-            && client.status().await.is_ok()
-        {
-            return client;
-        }
-        assert!(Instant::now() < deadline, "node at {url} did not answer");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn signed(chain: ChainId, key: &PrivateKey, nonce: u64, payload: Payload) -> Transaction {
-    TransactionBody {
-        chain_id: chain,
-        sender: AccountId::from_public_key(&key.public_key()),
-        nonce: Nonce(nonce),
-        expiry_height: Height(u64::MAX),
-        fee_limit: Amount(1),
-        payload,
-    }
-    .sign(&[key])
-}
 
 /// The receipt of every transaction in `hashes` on `client`, waiting up to `timeout`.
 async fn receipts(client: &Client, hashes: &[Hash], timeout: Duration) -> Vec<(Height, u32)> {

@@ -5,7 +5,7 @@
 //! chain. Validator 3 of a four-validator devnet is killed after some transfers, its data
 //! directory kept, and each case below starts it from a copy damaged one way.
 
-use crate::devnet::Devnet;
+use crate::devnet::{Devnet, signed};
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_client::Client;
 use formica_crypto::KeyFile;
@@ -51,18 +51,6 @@ const CASES: [(&[&str], Damage, bool); 6] = [
     (&["consensus/formica-blocks-value"], Damage::Flipped, false),
     (&["consensus/formica-state-log-blobs"], Damage::Flipped, false),
 ];
-
-fn signed(chain: ChainId, key: &PrivateKey, nonce: u64, payload: Payload) -> Transaction {
-    TransactionBody {
-        chain_id: chain,
-        sender: AccountId::from_public_key(&key.public_key()),
-        nonce: Nonce(nonce),
-        expiry_height: Height(u64::MAX),
-        fee_limit: Amount(1),
-        payload,
-    }
-    .sign(&[key])
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("folder");

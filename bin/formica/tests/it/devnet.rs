@@ -1,6 +1,9 @@
 //! A devnet of real `formica node` processes on loopback for the process tests, and running the
 //! `formica` CLI against it.
 
+use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
+use formica_client::Client;
+use formica_types::{AccountId, Amount, ChainId, Height, Nonce, Payload, Transaction, TransactionBody};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -192,5 +195,32 @@ impl Devnet {
         let key: serde_json::Value =
             serde_json::from_slice(&std::fs::read(self.dir.join("dev-key.json")).expect("the dev key")).expect("json");
         key["account_id"].as_str().expect("the key file names its account").to_string()
+    }
+}
+
+/// A transaction from the account of an Ed25519 `key` that never expires, with a fee limit of 1.
+pub fn signed(chain: ChainId, key: &PrivateKey, nonce: u64, payload: Payload) -> Transaction {
+    TransactionBody {
+        chain_id: chain,
+        sender: AccountId::from_public_key(&key.public_key()),
+        nonce: Nonce(nonce),
+        expiry_height: Height(u64::MAX),
+        fee_limit: Amount(1),
+        payload,
+    }
+    .sign(&[key])
+}
+
+/// A client of the node at `url` once it answers, waiting up to `timeout`.
+pub async fn connect(url: &str, timeout: Duration) -> Client {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(client) = Client::connect(url).await
+            && client.status().await.is_ok()
+        {
+            return client;
+        }
+        assert!(Instant::now() < deadline, "node at {url} did not answer");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

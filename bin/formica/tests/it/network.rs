@@ -1,7 +1,7 @@
 //! Four `formica node` processes on loopback: 1,000 transfers become final on every node with
 //! identical state roots; a validator killed with SIGKILL and restarted catches up.
 
-use crate::devnet::Ports;
+use crate::devnet::{Ports, signed};
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_client::Client;
 use formica_crypto::KeyFile;
@@ -71,18 +71,6 @@ async fn wait_final(client: &Client, hashes: &[Hash], timeout: Duration) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-}
-
-fn signed(chain: ChainId, key: &PrivateKey, nonce: u64, payload: Payload) -> Transaction {
-    TransactionBody {
-        chain_id: chain,
-        sender: AccountId::from_public_key(&key.public_key()),
-        nonce: Nonce(nonce),
-        expiry_height: Height(u64::MAX),
-        fee_limit: Amount(1),
-        payload,
-    }
-    .sign(&[key])
 }
 
 /// Every node has the same block at `height`.

@@ -2,7 +2,7 @@
 //! validator by vote and needs its signature once a genesis validator is gone; removes that
 //! validator; rotates a key and needs the new key's signature. Blocks keep finalizing.
 
-use crate::devnet::Ports;
+use crate::devnet::{Ports, connect};
 use formica_client::Client;
 use formica_crypto::{AccountSigner, KeyFile};
 use formica_types::*;
@@ -57,19 +57,6 @@ fn init_node(dir: &Path, name: &str, p2p: u16, rpc: u16, metrics: u16) -> Public
 fn node_key(folder: &Path) -> PublicKey {
     let (file, _) = KeyFile::read(&folder.join("validator-key.json")).expect("node key");
     public_key_from_hex(&file.public_key).expect("hex key")
-}
-
-async fn connect(url: &str) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(client) = Client::connect(url).await
-            && client.status().await.is_ok()
-        {
-            return client;
-        }
-        assert!(Instant::now() < deadline, "node at {url} did not answer");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Waits until `client` is at least at `height`.
@@ -167,7 +154,7 @@ async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_final
     nodes.push(Some(spawn(&dir.join("node-4"))));
     let mut clients = Vec::new();
     for index in 0..5 {
-        clients.push(connect(&format!("http://127.0.0.1:{}", base + index as u16)).await);
+        clients.push(connect(&format!("http://127.0.0.1:{}", base + index as u16), Duration::from_secs(60)).await);
     }
     wait_height(&clients[0], 2, Duration::from_secs(60), "the network starts").await;
     let (_, dev) = KeyFile::read_signer(&dir.join("dev-key.json")).expect("dev key");
@@ -206,7 +193,7 @@ async fn a_fifth_validator_joins_one_leaves_and_a_key_rotates_while_blocks_final
     // 3. Rotate node 2's key to node 5's. Once node 1 and node 2 are gone, the committee
     //    {0, 4, 5} is exactly a quorum of four: the new key signs and the old one is not needed.
     nodes.push(Some(spawn(&dir.join("node-5"))));
-    let node5 = connect(&format!("http://127.0.0.1:{}", base + 5)).await;
+    let node5 = connect(&format!("http://127.0.0.1:{}", base + 5), Duration::from_secs(60)).await;
     let rotated_at =
         pass(&live, &admins, GovernanceAction::RotateNode { old: genesis_keys[2].clone(), new: successor.clone() })
             .await;
