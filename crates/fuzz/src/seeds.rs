@@ -3,7 +3,7 @@
 //! target. Everything is derived from fixed keys, so the seeds are the same on every run.
 
 use crate::SigningScheme;
-use crate::fake::{self, FakeNode, account_of, key};
+use crate::fake::{self, FakeNode, account_of, body, key};
 use commonware_codec::Encode;
 use commonware_consensus::simplex::types::{
     Certificate, Finalization, Finalize, Notarization, Notarize, Nullification, Nullify, Proposal, Vote,
@@ -12,9 +12,7 @@ use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::Signer as _;
 use commonware_parallel::Sequential;
 use formica_crypto::AccountSigner;
-use formica_types::{
-    AccountId, Amount, ChainId, Hash, Height, KeyScheme, Nonce, Payload, Transaction, TransactionBody, hash_to_hex,
-};
+use formica_types::{AccountId, Amount, ChainId, Hash, Height, KeyScheme, Payload, Transaction, hash_to_hex};
 use std::sync::Arc;
 
 /// The chain of the seeds and of the RPC target's node.
@@ -26,17 +24,6 @@ const BALANCE: u128 = 1_000_000_000;
 /// The committee of epoch 0 (four validators).
 pub fn committee_public_keys() -> commonware_utils::ordered::Set<formica_types::PublicKey> {
     commonware_utils::ordered::Set::from_iter_dedup(fake::committee(0))
-}
-
-fn body(seed: u64, nonce: u64, payload: Payload) -> TransactionBody {
-    TransactionBody {
-        chain_id: CHAIN_ID,
-        sender: account_of(&key(seed)),
-        nonce: Nonce(nonce),
-        expiry_height: Height(100),
-        fee_limit: Amount(10),
-        payload,
-    }
 }
 
 fn transfer(seed: u64, nonce: u64, amount: u128) -> Transaction {

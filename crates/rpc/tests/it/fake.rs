@@ -20,7 +20,7 @@ use formica_rpc::{
 };
 use formica_types::{
     Account, AccountId, AccountKey, Amount, Block, BlockContext, ChainId, FailureCode, Hash, Header, Height, Nonce,
-    Outcome, Payload, Receipt, Transaction, hash_tagged, receipts_root, transactions_root,
+    Outcome, Payload, Receipt, Transaction, TransactionBody, hash_tagged, receipts_root, transactions_root,
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -35,6 +35,19 @@ pub fn key(seed: u64) -> PrivateKey {
 
 pub fn account_of(key: &PrivateKey) -> AccountId {
     AccountId::from_public_key(&key.public_key())
+}
+
+/// A transaction body on [`CHAIN_ID`] from `key(seed)`'s account, expiring at height 100 with a
+/// fee limit of 10.
+pub fn body(seed: u64, nonce: u64, payload: Payload) -> TransactionBody {
+    TransactionBody {
+        chain_id: CHAIN_ID,
+        sender: account_of(&key(seed)),
+        nonce: Nonce(nonce),
+        expiry_height: Height(100),
+        fee_limit: Amount(10),
+        payload,
+    }
 }
 
 #[derive(Default)]

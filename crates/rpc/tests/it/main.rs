@@ -37,15 +37,9 @@ async fn ws(server: &RunningServer) -> WsClient {
     WsClientBuilder::default().build(server.ws_url()).await.expect("ws client")
 }
 
+/// A transfer of `amount` to `key(2)`'s account.
 fn body(seed: u64, nonce: u64, amount: u128) -> TransactionBody {
-    TransactionBody {
-        chain_id: CHAIN_ID,
-        sender: account_of(&key(seed)),
-        nonce: Nonce(nonce),
-        expiry_height: Height(100),
-        fee_limit: Amount(10),
-        payload: Payload::Transfer { to: account_of(&key(2)), amount: Amount(amount) },
-    }
+    fake::body(seed, nonce, Payload::Transfer { to: account_of(&key(2)), amount: Amount(amount) })
 }
 
 fn transfer(seed: u64, nonce: u64, amount: u128) -> Transaction {
