@@ -23,3 +23,5 @@ echo "== tests"
 profile=default
 [ "${1:-}" = "--slow" ] && profile=slow
 cargo nextest run --workspace --locked --profile "$profile" --no-tests=fail
+echo "== real processes under real network faults (the short profile; needs root, else skipped)"
+./scripts/faults/run.sh --skip-if-unavailable

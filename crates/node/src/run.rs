@@ -41,6 +41,10 @@ pub enum RunError {
 /// ([`formica_consensus::failpoints`]); unset in production.
 pub const FAILPOINTS_VARIABLE: &str = "FORMICA_FAILPOINTS";
 
+/// How long one read or write on a peer connection may wait before the connection is dropped
+/// and dialled again: three ping intervals.
+pub const PEER_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Reads the genesis file named by a node config.
 pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, RunError> {
     let shown = path.display().to_string();
@@ -109,7 +113,14 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
         Ok(spec) => failpoints::configure(&spec)?,
         Err(_) => Vec::new(),
     };
-    let runner = runtime::Runner::new(runtime::Config::new().with_storage_directory(storage));
+    // A peer connection that carries nothing for PEER_IDLE_TIMEOUT is dead (peers ping every 5 s
+    // under lookup::Config::local): drop it and dial again. With commonware's default of 60 s, a
+    // connection cut by a partition stayed open after the heal while TCP's retransmission
+    // backoff (which doubles up to minutes) held back everything queued on it; the real-process
+    // fault run (crates/faults) measured 31 s without a block after a 20 s partition healed.
+    let runner = runtime::Runner::new(
+        runtime::Config::new().with_storage_directory(storage).with_read_write_timeout(PEER_IDLE_TIMEOUT),
+    );
     runner.start(|context| async move {
         runtime::telemetry::init(
             context.child("telemetry"),

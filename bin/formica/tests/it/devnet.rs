@@ -3,7 +3,10 @@
 
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use formica_client::Client;
-use formica_types::{AccountId, Amount, ChainId, Height, Nonce, Payload, Transaction, TransactionBody};
+use formica_types::{
+    AccountId, Amount, ChainId, Hash, Height, Nonce, Payload, Transaction, TransactionBody, hash_to_hex,
+};
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -223,4 +226,59 @@ pub async fn connect(url: &str, timeout: Duration) -> Client {
         assert!(Instant::now() < deadline, "node at {url} did not answer");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The receipt of every transaction in `hashes` on `client`, waiting up to `timeout`.
+pub async fn receipts(client: &Client, hashes: &[Hash], timeout: Duration) -> Vec<(Height, u32)> {
+    let deadline = Instant::now() + timeout;
+    let mut places = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        loop {
+            if let Some(receipt) = client.receipt(*hash).await.expect("rpc answers") {
+                assert!(receipt.succeeded(), "transaction {} failed: {receipt:?}", hash_to_hex(hash));
+                places.push((receipt.block_height, receipt.index));
+                break;
+            }
+            assert!(Instant::now() < deadline, "transaction {} not final on {}", hash_to_hex(hash), client.url());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    places
+}
+
+/// The sum of the `byzantine_evidence` counters node `index` exports; panics if it exports none
+/// (the check below would then prove nothing).
+pub fn byzantine_evidence(devnet: &Devnet, index: usize) -> u64 {
+    let url = devnet.metrics_of(index);
+    let address = url.trim_start_matches("http://").split('/').next().expect("host:port").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).expect("metrics endpoint");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream.write_all(format!("GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes()).expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("metrics");
+    let lines: Vec<&str> =
+        text.lines().filter(|line| !line.starts_with('#') && line.contains("byzantine_evidence_total")).collect();
+    assert!(!lines.is_empty(), "node {index} exports no byzantine_evidence counter:\n{text}");
+    lines.iter().map(|line| line.rsplit(' ').next().and_then(|value| value.parse::<u64>().ok()).unwrap_or(0)).sum()
+}
+
+/// Checks that every node holds the same block and state root at every height up to the lowest
+/// head among them; returns that height.
+pub async fn same_chain(clients: &[Client]) -> u64 {
+    let mut lowest = u64::MAX;
+    for client in clients {
+        lowest = lowest.min(client.status().await.expect("status").height.get());
+    }
+    for height in 1..=lowest {
+        let mut first = None;
+        for client in clients {
+            let block = client.block_by_height(Height(height)).await.expect("rpc").expect("the block exists");
+            let key = (block.hash, block.state_root);
+            match first {
+                None => first = Some(key),
+                Some(expected) => assert_eq!(key, expected, "{} differs at height {height}", client.url()),
+            }
+        }
+    }
+    lowest
 }

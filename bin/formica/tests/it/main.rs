@@ -5,6 +5,7 @@ mod contracts;
 mod crash;
 mod damage;
 mod devnet;
+mod fsync;
 mod network;
 mod validators;
 mod verify_page;
