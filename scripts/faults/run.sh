@@ -2,8 +2,8 @@
 # Real processes, real network faults: runs formica-faults (crates/faults) with a profile.
 #   scripts/faults/run.sh            the short profile (CI): 4 validators, about 10,000 transfers,
 #                                    loss, a kill, a partition, a pause, a full disk, a skewed clock
-#   scripts/faults/run.sh --soak [SEED]
-#                                    7 validators for 60 minutes, a fault every 30 s (release build)
+#   scripts/faults/run.sh --soak [SEED] [--minutes N]
+#                                    7 validators for 60 (or N) minutes, a fault every 30 s (release build)
 # Needs root: network namespaces, nft rules and a tmpfs mount. Installs nftables and faketime.
 # The report is written to $CARGO_TARGET_DIR/faults/<profile>-report.json, the node logs beside it.
 # With --skip-if-unavailable (what scripts/check.sh passes) a machine that cannot make namespaces
@@ -14,11 +14,13 @@ cd "$(dirname "$0")/../.."
 profile=short
 seed=1
 skip=()
+minutes=60
 while [ $# -gt 0 ]; do
     case "$1" in
         --soak) profile=soak; if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then seed="$2"; shift; fi ;;
         --skip-if-unavailable) skip=(--skip-if-unavailable) ;;
-        *) echo "usage: $0 [--soak [SEED]] [--skip-if-unavailable]" >&2; exit 2 ;;
+        --minutes) minutes="$2"; shift ;;
+        *) echo "usage: $0 [--soak [SEED]] [--minutes N] [--skip-if-unavailable]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -43,5 +45,5 @@ if [ "$profile" = soak ]; then build+=(--release); folder=release; fi
 cargo build "${build[@]}" -p formica -p formica-faults
 out="$target/faults"
 mkdir -p "$out"
-exec "$target/$folder/formica-faults" --profile "$profile" --seed "$seed" --formica "$target/$folder/formica" \
+exec "$target/$folder/formica-faults" --profile "$profile" --seed "$seed" --minutes "$minutes" --formica "$target/$folder/formica" \
     --dir "$out/$profile" --report "$out/$profile-report.json" "${skip[@]}"

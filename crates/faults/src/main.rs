@@ -58,6 +58,9 @@ struct Args {
     /// Seed of the soak profile's fault schedule.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Length of the soak profile's load, in minutes.
+    #[arg(long, default_value_t = 60)]
+    minutes: u64,
     /// Exit 0 with a message when this machine cannot make namespaces (not root, no nft).
     #[arg(long)]
     skip_if_unavailable: bool,
@@ -138,13 +141,15 @@ impl Profile {
         }
     }
 
-    /// 7 validators for 60 minutes, one fault drawn from `seed` every 30 s, each over within 25 s.
-    fn soak(seed: u64) -> Self {
+    /// 7 validators for `minutes` (60 by default), one fault drawn from `seed` every 30 s, each
+    /// over within 25 s.
+    fn soak(seed: u64, minutes: u64) -> Self {
+        let seconds = minutes.max(1) * 60;
         let validators = 7;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut steps = Vec::new();
         let mut at = 30;
-        while at + 30 <= 3600 {
+        while at + 30 <= seconds {
             let node = rng.random_range(0..validators);
             let fault = match rng.random_range(0..6) {
                 0 => Fault::Loss { percent: rng.random_range(5..=20) },
@@ -174,7 +179,7 @@ impl Profile {
             senders: 32,
             transactions: u64::MAX,
             warm_up: Duration::from_secs(30),
-            load_for: Duration::from_secs(3600),
+            load_for: Duration::from_secs(seconds),
             steps,
             small_disks: (0..validators).collect(),
             disk_bytes: 2 << 30,
@@ -246,7 +251,7 @@ fn main() -> anyhow::Result<()> {
     }
     let profile = match args.profile.as_str() {
         "short" => Profile::short(),
-        "soak" => Profile::soak(args.seed),
+        "soak" => Profile::soak(args.seed, args.minutes),
         other => anyhow::bail!("unknown profile {other:?}: short or soak"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -558,10 +563,10 @@ mod tests {
 
     #[test]
     fn the_soak_schedule_comes_from_its_seed_and_each_fault_ends_before_the_next() {
-        let schedule = |seed| format!("{:?}", Profile::soak(seed).steps);
+        let schedule = |seed| format!("{:?}", Profile::soak(seed, 60).steps);
         assert_eq!(schedule(7), schedule(7));
         assert_ne!(schedule(7), schedule(8));
-        let steps = Profile::soak(7).steps;
+        let steps = Profile::soak(7, 60).steps;
         assert_eq!(steps.len(), 119, "a fault every 30 s for an hour");
         for pair in steps.windows(2) {
             assert!(pair[0].at + pair[0].lasts < pair[1].at, "{pair:?} overlap");

@@ -7,7 +7,6 @@
 
 use crate::devnet::{Devnet, byzantine_evidence, connect, receipts, same_chain, signed};
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
-use formica_client::Client;
 use formica_consensus::failpoints;
 use formica_crypto::KeyFile;
 use formica_types::*;
