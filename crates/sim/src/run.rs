@@ -12,7 +12,7 @@ use crate::{
 };
 use commonware_cryptography::{Hasher as _, Sha256, Signer as _, ed25519::PrivateKey};
 use commonware_p2p::simulated::Link;
-use commonware_runtime::{Clock as _, Runner as _, deterministic};
+use commonware_runtime::{Clock as _, Metrics as _, Runner as _, deterministic};
 use formica_consensus::FaultInjection;
 use formica_execution::ChainParameters;
 use formica_node::Chain;
@@ -55,6 +55,9 @@ pub struct SeedReport {
     pub blocks: u64,
     /// (validator, view, vote kind) in which a Byzantine validator was seen signing two votes.
     pub byzantine_double_votes: usize,
+    /// The sum of every honest node's `byzantine_evidence` counter (the metric operators alert
+    /// on) at the end: conflicting votes simplex verified and reported.
+    pub evidence_counted: u64,
     /// State samples (of honest and Byzantine nodes) in which the issued asset was held, each
     /// checked for conservation per asset.
     pub asset_samples: usize,
@@ -95,6 +98,16 @@ pub const LIVENESS: LivenessBounds = LivenessBounds {
 
 const TICK: Duration = Duration::from_millis(200);
 const SAMPLE_EVERY_TICKS: u64 = 25;
+
+/// The sum of every `byzantine_evidence_total` sample in a Prometheus text encoding. Only
+/// honest nodes register the counter (the Byzantine mocks run no orchestrator).
+fn evidence_counted(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#') && line.contains("byzantine_evidence_total"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
 
 /// Runs one seed on a fresh deterministic runtime (and a fresh temporary directory for the
 /// indexes). Panics inside the run (a node's assertion) propagate with the seed named.
@@ -389,6 +402,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             .collect();
         conflicts.len()
     };
+    let evidence_counted = evidence_counted(&context.encode());
     SeedReport {
         seed: plan.seed,
         trace_digest: trace_digest(&records),
@@ -404,6 +418,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             .count(),
         blocks: records.nodes.iter().map(|node| node.blocks.len() as u64).max().unwrap_or(0),
         byzantine_double_votes,
+        evidence_counted,
         asset_samples: records
             .nodes
             .iter()

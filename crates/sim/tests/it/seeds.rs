@@ -11,6 +11,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
         (Duration::ZERO, 0, 0, 0, 0, 0);
     let (mut asset_samples, mut remittances, mut invoices_paid, mut parts_settled) = (0, 0, 0, 0);
+    let mut evidence = 0;
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
         let report = run_seed(seed, Options::default());
@@ -20,6 +21,13 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         final_ += report.transactions_final;
         blocks += report.blocks;
         byzantine_votes += report.byzantine_double_votes;
+        evidence += report.evidence_counted;
+        if report.plan.byzantine.iter().all(Option::is_none) && report.evidence_counted > 0 {
+            failures.push(format!(
+                "seed {seed}: no validator is Byzantine, yet honest nodes counted {} conflicting votes",
+                report.evidence_counted
+            ));
+        }
         asset_samples += report.asset_samples;
         remittances += report.remittances_accepted;
         invoices_paid += report.invoices_paid;
@@ -31,7 +39,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     eprintln!(
         "formica-sim seeds {}..{}: {count} seeds, {:.2} simulated hours, {faults} faults injected, {blocks} blocks, \
          {submitted} transactions submitted, {final_} acknowledged final and checked on every honest node, \
-         {byzantine_votes} Byzantine double votes seen, {asset_samples} state samples with the issued asset held \
+         {byzantine_votes} Byzantine double votes seen, {evidence} counted by honest nodes' byzantine_evidence \
+         metric, {asset_samples} state samples with the issued asset held \
          (conservation per asset checked), {remittances} remittances accepted, {invoices_paid} invoices paid, \
          {parts_settled} receivable parts settled, {} failing seeds, wall {:.1?}",
         seeds.start,
@@ -41,6 +50,12 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         started.elapsed()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // The operators' alarm must go off where a validator really signs twice: a counter that
+    // never moves would pass the zero checks of the process tests and prove nothing.
+    assert!(
+        byzantine_votes == 0 || evidence > 0,
+        "Byzantine validators signed {byzantine_votes} conflicting votes but no honest node's byzantine_evidence counter moved"
+    );
     assert!(asset_samples > 0, "no seed issued and held the asset: the per-asset conservation check saw nothing");
     assert!(remittances > 0, "no remittance was accepted: the remittance flow never ran");
     assert!(invoices_paid > 0, "no invoice was paid: the invoice flow never ran to its end");
