@@ -353,6 +353,9 @@ async fn run(args: &Args, profile: Profile) -> anyhow::Result<Report> {
             windows.push(StableWindow { start: window_start, end: began });
         }
         let (outcome, stops) = inject(&network, &mut cluster, step).await?;
+        for stop in &stops {
+            println!("formica-faults: VIOLATION (reported at the end too): {stop}");
+        }
         unexpected.extend(stops);
         if step.fault.breaks_quorum(n) {
             window_start = start.elapsed();

@@ -2,23 +2,41 @@
 //! (sender, nonce) of its transactions, a state sample with the sum of every known account's
 //! balance, and the node's count of conflicting votes it saw.
 
-use formica_client::Client;
+use formica_client::{Client, ClientError, codes};
 use formica_sim::checker::{NodeLog, RecordedBlock, RecordedTransaction, StateSample};
 use formica_types::{AccountId, Amount, Hash, Height, Nonce};
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
+/// Runs an RPC call again while the node refuses it for the caller's rate (all readers share
+/// the driver's one address), up to a minute.
+async fn patient<T, F, Fut>(mut call: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ClientError>>,
+{
+    let mut waits = 0;
+    loop {
+        match call().await {
+            Err(ClientError::Rpc { code: codes::RATE_LIMITED, .. }) if waits < 300 => {
+                waits += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Every finalized block node `client` holds, from height 1 to its head.
 pub async fn blocks(
     client: &Client,
     known: &BTreeMap<Hash, (AccountId, Nonce)>,
 ) -> anyhow::Result<(Height, Vec<RecordedBlock>)> {
-    let head = client.status().await?.height;
+    let head = patient(|| client.status()).await?.height;
     let mut blocks = Vec::new();
     for height in 1..=head.get() {
-        let block = client
-            .block_by_height(Height(height))
+        let block = patient(|| client.block_by_height(Height(height)))
             .await?
             .ok_or_else(|| anyhow::anyhow!("{} has no block {height} below its head {head}", client.url()))?;
         let mut transactions = Vec::new();
@@ -26,7 +44,7 @@ pub async fn blocks(
             let (sender, nonce) = match known.get(hash) {
                 Some(known) => *known,
                 None => {
-                    let view = client.transaction(*hash).await?.ok_or_else(|| {
+                    let view = patient(|| client.transaction(*hash)).await?.ok_or_else(|| {
                         anyhow::anyhow!(
                             "{} lists transaction {hash:?} in block {height} but cannot serve it",
                             client.url()
@@ -55,7 +73,7 @@ pub async fn state_sample(client: &Client, accounts: &[AccountId]) -> anyhow::Re
     let mut total = 0_u128;
     let mut first: Option<(Height, Hash)> = None;
     for account in accounts {
-        let proof = client.account_proof(*account).await?;
+        let proof = patient(|| client.account_proof(*account)).await?;
         if let Some(record) = &proof.account {
             total = total
                 .checked_add(record.balance.0)

@@ -22,7 +22,8 @@
 //! No fork, nothing lost, exactly once, conservation of value, no double-signing by honest
 //! validators, and liveness while 2f+1 are up and connected (see [`checker`] and
 //! `docs/reliability.md`). The checker is a pure function over records so tests of real
-//! processes can use it too.
+//! processes can use it too (`crates/faults` does). Each seed also reads the honest nodes'
+//! `byzantine_evidence` counters ([`SeedReport::evidence_counted`]), the alarm operators watch.
 //!
 //! # Determinism
 //! Everything a seed does comes from the seed: the runtime's scheduler and clock, the plan, the
