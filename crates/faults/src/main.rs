@@ -217,13 +217,7 @@ struct Report {
 
 /// The longest stretch in which no node reached a new height, as (seconds, starting at).
 fn longest_gap(heights: &[Vec<(Duration, formica_types::Height)>]) -> (f64, f64) {
-    let mut first: BTreeMap<formica_types::Height, Duration> = BTreeMap::new();
-    for node in heights {
-        for (at, height) in node {
-            let entry = first.entry(*height).or_insert(*at);
-            *entry = (*entry).min(*at);
-        }
-    }
+    let first = formica_sim::checker::first_reached(heights.iter().flatten());
     let times: Vec<Duration> = first.values().copied().collect();
     let mut longest = (0.0, 0.0);
     for pair in times.windows(2) {

@@ -414,16 +414,19 @@ fn network_height(nodes: &[&NodeLog], time: Duration) -> Height {
         .unwrap_or(Height(0))
 }
 
+/// When the network first reached each height: the earliest sample of it on any node.
+pub fn first_reached<'a>(samples: impl IntoIterator<Item = &'a (Duration, Height)>) -> BTreeMap<Height, Duration> {
+    let mut first: BTreeMap<Height, Duration> = BTreeMap::new();
+    for (at, height) in samples {
+        let entry = first.entry(*height).or_insert(*at);
+        *entry = (*entry).min(*at);
+    }
+    first
+}
+
 fn check_liveness(nodes: &[&NodeLog], windows: &[StableWindow], bounds: LivenessBounds) -> Vec<Violation> {
     let mut violations = Vec::new();
-    // When the network's height first reached each value.
-    let mut first_reached: BTreeMap<Height, Duration> = BTreeMap::new();
-    for node in nodes {
-        for (at, height) in &node.heights {
-            let entry = first_reached.entry(*height).or_insert(*at);
-            *entry = (*entry).min(*at);
-        }
-    }
+    let first_reached = first_reached(nodes.iter().flat_map(|node| &node.heights));
     for window in windows {
         let from = window.start + bounds.settle;
         if from >= window.end {
