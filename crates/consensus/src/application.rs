@@ -13,7 +13,7 @@ use commonware_utils::range::NonEmptyRange;
 use formica_execution::{ChainParameters, Merkleized};
 use formica_state::StateDatabases;
 use formica_types::{
-    Block, BlockContext, Hash, Header, Height, Receipt, Transaction, receipts_root, transactions_root,
+    AccountId, Block, BlockContext, Hash, Header, Height, Nonce, Receipt, Transaction, receipts_root, transactions_root,
 };
 use futures::StreamExt;
 use rand_core::Rng;
@@ -36,11 +36,40 @@ pub const EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(500);
 /// How often a leader waiting for transactions looks at the pool again.
 const EMPTY_POOL_POLL: Duration = Duration::from_millis(10);
 
+/// The most not-yet-finalized ancestors a proposer reads to skip what they already include.
+/// Normally one to three blocks separate a proposal from the pool's finalized height; beyond
+/// this many, older inclusions are left to block building to drop.
+pub const PENDING_ANCESTORS_MAX: usize = 32;
+
 /// Where a proposer gets transactions from (the mempool).
 pub trait TransactionSource: Clone + Send + Sync + 'static {
-    /// Up to `limit` transactions to propose on top of the finalized state, in the order to
-    /// include them. Their signatures were verified at admission.
-    fn candidates(&self, limit: usize) -> impl Future<Output = Vec<Transaction>> + Send;
+    /// Up to `limit` transactions to propose, in the order to include them. Their signatures
+    /// were verified at admission. `pending` holds, per sender, the next nonce after the blocks
+    /// between the source's finalized height and the proposal's parent: a sender's transactions
+    /// below it are in those blocks already and are skipped.
+    fn candidates(
+        &self,
+        limit: usize,
+        pending: &BTreeMap<AccountId, Nonce>,
+    ) -> impl Future<Output = Vec<Transaction>> + Send;
+
+    /// The height of the last finalized block the source has removed from its pool.
+    fn finalized_height(&self) -> Height;
+
+    /// For each of `transactions`, whether the source holds exactly it, signatures included,
+    /// having verified its signatures when it admitted it. A block's verification checks only
+    /// the others: a signature's validity does not depend on state, so checking the same bytes
+    /// twice cannot change the verdict.
+    fn admitted(&self, transactions: &[Transaction]) -> Vec<bool>;
+}
+
+/// Adds what `block` spends to `pending`: each sender's next nonce after it.
+fn note_pending(pending: &mut BTreeMap<AccountId, Nonce>, block: &Block) {
+    for transaction in &block.transactions {
+        let next = transaction.body.nonce.next().expect("nonces never reach u64::MAX");
+        let entry = pending.entry(transaction.body.sender).or_insert(next);
+        *entry = (*entry).max(next);
+    }
 }
 
 /// The quorum certificate that finalized a block: the finalize votes of at least two thirds of
@@ -133,7 +162,8 @@ pub struct FormicaApplication<M, O> {
     faults: FaultInjection,
     boundaries: Option<crate::epochs::BoundarySender>,
     certificates: Option<CertificateSource>,
-    _source: std::marker::PhantomData<M>,
+    /// The pool whose admitted transactions need no second signature check.
+    admitted: Option<M>,
 }
 
 impl<M, O> FormicaApplication<M, O> {
@@ -147,8 +177,15 @@ impl<M, O> FormicaApplication<M, O> {
             faults: FaultInjection::NONE,
             boundaries: None,
             certificates: None,
-            _source: std::marker::PhantomData,
+            admitted: None,
         }
+    }
+
+    /// The same application, skipping the signature check of a candidate block's transactions
+    /// that `pool` admitted byte for byte (see [`TransactionSource::admitted`]).
+    pub fn with_admitted(mut self, pool: M) -> Self {
+        self.admitted = Some(pool);
+        self
     }
 
     /// The same application, telling `boundaries` about every finalized last block of an epoch
@@ -304,12 +341,28 @@ where
         let parent = ancestry.next().await?.inner().clone();
         let height = parent.header.height.next().expect("heights never reach u64::MAX");
         let limit = self.parameters.block_transactions_max as usize;
-        let mut candidates = input.provider.candidates(limit).await;
+        // Consensus runs ahead of finalization: the parent, and often its parent, are not yet
+        // finalized, so the pool still holds their transactions. Skipping them here keeps a
+        // full pool from handing the proposer only what its ancestors already carry (a nearly
+        // empty block every other view under load).
+        let finalized = input.provider.finalized_height();
+        let mut pending = BTreeMap::new();
+        let mut ancestor = Some(parent.clone());
+        let mut read = 0;
+        while let Some(block) = ancestor.take()
+            && block.header.height > finalized
+            && read < PENDING_ANCESTORS_MAX
+        {
+            note_pending(&mut pending, &block);
+            read += 1;
+            ancestor = ancestry.next().await.map(|block| block.inner().clone());
+        }
+        let mut candidates = input.provider.candidates(limit, &pending).await;
         let mut waited = Duration::ZERO;
         while candidates.is_empty() && waited < EMPTY_BLOCK_WAIT {
             runtime.sleep(EMPTY_POOL_POLL).await;
             waited += EMPTY_POOL_POLL;
-            candidates = input.provider.candidates(limit).await;
+            candidates = input.provider.candidates(limit, &pending).await;
         }
         // Chosen before building: contracts read the block's timestamp.
         let timestamp_ms = now_ms(&runtime).max(parent.header.timestamp_ms + 1);
@@ -433,7 +486,7 @@ where
     }
 }
 
-impl<M, O> FormicaApplication<M, O> {
+impl<M: TransactionSource, O> FormicaApplication<M, O> {
     async fn verify<E>(
         &self,
         runtime: &mut E,
@@ -452,10 +505,21 @@ impl<M, O> FormicaApplication<M, O> {
             if block.header.timestamp_ms > now.saturating_add(drift) {
                 return Err(Invalid::TimestampAhead { now, timestamp: block.header.timestamp_ms });
             }
-            let references: Vec<&Transaction> = block.transactions.iter().collect();
+            let admitted = match &self.admitted {
+                Some(pool) => pool.admitted(&block.transactions),
+                None => vec![false; block.transactions.len()],
+            };
+            let (indexes, references): (Vec<usize>, Vec<&Transaction>) = block
+                .transactions
+                .iter()
+                .enumerate()
+                .zip(&admitted)
+                .filter(|(_, admitted)| !**admitted)
+                .map(|(entry, _)| entry)
+                .unzip();
             let valid = formica_crypto::verify_batch(runtime, &references);
-            if let Some(index) = valid.iter().position(|ok| !ok) {
-                return Err(Invalid::Signature { index });
+            if let Some(position) = valid.iter().position(|ok| !ok) {
+                return Err(Invalid::Signature { index: indexes[position] });
             }
         }
         let executed = formica_execution::execute_block::<E>(

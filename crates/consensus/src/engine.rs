@@ -278,7 +278,8 @@ where
     let application = FormicaApplication::new(config.parameters.clone(), genesis.clone(), config.observer)
         .with_faults(config.faults)
         .with_boundaries(boundary_sender)
-        .with_certificates(marshal_mailbox.clone());
+        .with_certificates(marshal_mailbox.clone())
+        .with_admitted(config.source.clone());
     // The orchestrator restarts from the stored boundary block of the current epoch, so marshal
     // keeps at least an epoch of blocks whatever the operator configured.
     let epoch_blocks = usize::try_from(parameters.epoch_blocks).unwrap_or(usize::MAX);

@@ -108,7 +108,7 @@ fn admission(transaction: Transaction) {
         Ok(admitted) => {
             assert_eq!(admitted, hash);
             assert!(pool.contains(&hash) && pool.len() == 1);
-            let candidates = pool.candidates(1);
+            let candidates = pool.candidates(1, &std::collections::BTreeMap::new());
             if transaction.body.nonce == Nonce::ZERO {
                 assert_eq!(candidates, vec![transaction.clone()], "an admitted next nonce is proposable");
             } else {

@@ -120,6 +120,15 @@ impl Pool {
         self.by_hash.contains_key(hash)
     }
 
+    /// Whether exactly `transaction`, signatures included, is pending (its hash covers the body
+    /// only, so the pending one is compared whole).
+    pub fn holds(&self, transaction: &Transaction) -> bool {
+        self.by_sender
+            .get(&transaction.body.sender)
+            .and_then(|queue| queue.get(&transaction.body.nonce))
+            .is_some_and(|pending| pending == transaction)
+    }
+
     /// Checks the state-dependent rules and inserts. Chain id, size and signatures are checked by
     /// the caller; `sender` is the sender's finalized account and key set; `height` the finalized height.
     pub fn insert(
@@ -189,14 +198,17 @@ impl Pool {
     }
 
     /// Up to `limit` transactions to propose: senders in arrival order, each contributing its run
-    /// of consecutive nonces from its next nonce, one transaction per sender per round.
-    pub fn candidates(&self, limit: usize) -> Vec<Transaction> {
+    /// of consecutive nonces from its next nonce, one transaction per sender per round. A
+    /// sender's run starts at `pending`'s nonce for it instead when that is higher: blocks this
+    /// pool has not seen finalized include the nonces below it.
+    pub fn candidates(&self, limit: usize, pending: &BTreeMap<AccountId, Nonce>) -> Vec<Transaction> {
         let mut runs: Vec<_> = self
             .arrival
             .iter()
             .filter_map(|sender| {
                 let queue = self.by_sender.get(sender)?;
-                let start = self.next_nonce.get(sender).copied().unwrap_or(Nonce::ZERO);
+                let finalized = self.next_nonce.get(sender).copied().unwrap_or(Nonce::ZERO);
+                let start = pending.get(sender).map_or(finalized, |pending| finalized.max(*pending));
                 Some((start, queue.range(start..).peekable()))
             })
             .collect();

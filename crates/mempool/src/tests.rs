@@ -123,14 +123,53 @@ fn candidates_take_consecutive_nonces_round_robin_and_skip_gaps() {
         pool.insert(transfer(2, nonce, 1, 99), Some(&account(2, 0, 100)), at, FEE).expect("admitted");
     }
     let order: Vec<(u64, u64)> = pool
-        .candidates(10)
+        .candidates(10, &BTreeMap::new())
         .iter()
         .map(|transaction| (transaction.body.sender.0[0] as u64, transaction.body.nonce.get()))
         .collect();
     let first = AccountId::from_public_key(&key(1).public_key()).0[0] as u64;
     let second = AccountId::from_public_key(&key(2).public_key()).0[0] as u64;
     assert_eq!(order, vec![(first, 0), (second, 0), (first, 1), (second, 1)], "nonce 3 waits for 2");
-    assert_eq!(pool.candidates(3).len(), 3);
+    assert_eq!(pool.candidates(3, &BTreeMap::new()).len(), 3);
+}
+
+#[test]
+fn candidates_skip_what_pending_blocks_already_carry() {
+    let mut pool = Pool::new(Config::default());
+    let at = Height(1);
+    for nonce in 0..4 {
+        pool.insert(transfer(1, nonce, 1, 99), Some(&account(1, 0, 100)), at, FEE).expect("admitted");
+    }
+    for nonce in 0..2 {
+        pool.insert(transfer(2, nonce, 1, 99), Some(&account(2, 0, 100)), at, FEE).expect("admitted");
+    }
+    let first = AccountId::from_public_key(&key(1).public_key());
+    let second = AccountId::from_public_key(&key(2).public_key());
+    // A block not yet finalized carries sender 1's nonces 0..3 and sender 2's nonce 0.
+    let pending = BTreeMap::from([(first, Nonce(3)), (second, Nonce(1))]);
+    let order: Vec<(AccountId, u64)> = pool
+        .candidates(10, &pending)
+        .iter()
+        .map(|transaction| (transaction.body.sender, transaction.body.nonce.get()))
+        .collect();
+    assert_eq!(order, vec![(first, 3), (second, 1)]);
+    // A pending nonce below the finalized one changes nothing.
+    pool.finalized(Height(2), &BTreeMap::from([(second, Nonce(2))]));
+    let stale = BTreeMap::from([(first, Nonce(0)), (second, Nonce(1))]);
+    assert_eq!(pool.candidates(10, &stale).len(), 4, "sender 1's four; sender 2 has nothing left");
+}
+
+#[test]
+fn holds_only_the_exact_transaction_signatures_included() {
+    let mut pool = Pool::new(Config::default());
+    let admitted = transfer(1, 0, 1, 99);
+    pool.insert(admitted.clone(), Some(&account(1, 0, 100)), Height(1), FEE).expect("admitted");
+    assert!(pool.holds(&admitted));
+    // The same body (same hash) under another signature: its signature was never checked here.
+    let resigned = admitted.body.clone().sign(&[&key(2)]);
+    assert_eq!(resigned.hash(), admitted.hash());
+    assert!(!pool.holds(&resigned));
+    assert!(!pool.holds(&transfer(1, 1, 1, 99)), "not pending");
 }
 
 #[test]
@@ -144,11 +183,11 @@ fn finalized_blocks_remove_spent_and_expired_transactions() {
     let sender = AccountId::from_public_key(&key(1).public_key());
     let removed = pool.finalized(Height(2), &BTreeMap::from([(sender, Nonce(2))]));
     assert_eq!(removed, 2);
-    assert_eq!(pool.candidates(10).len(), 2, "nonce 2 of sender 1 and sender 2's transaction remain");
+    assert_eq!(pool.candidates(10, &BTreeMap::new()).len(), 2, "nonce 2 of sender 1 and sender 2's transaction remain");
     let removed = pool.finalized(Height(5), &BTreeMap::new());
     assert_eq!(removed, 1, "sender 2's transaction expired at 5; the next block is 6");
     assert_eq!(pool.len(), 1);
-    assert_eq!(pool.candidates(10)[0].body.nonce, Nonce(2));
+    assert_eq!(pool.candidates(10, &BTreeMap::new())[0].body.nonce, Nonce(2));
 }
 
 #[test]
@@ -215,4 +254,38 @@ fn a_batch_of_gossiped_transactions_gets_the_verdicts_of_one_by_one_admission() 
     assert!(matches!(verdicts[2], Err(AdmissionError::WrongChainId { .. })));
     assert_eq!(verdicts[4], Err(AdmissionError::Duplicate));
     assert_eq!(batched.len(), 2);
+}
+
+#[test]
+fn clients_checked_in_batches_get_the_verdicts_of_one_by_one_checks() {
+    let senders: BTreeMap<AccountId, SenderState> =
+        (0..6).map(|seed| (AccountId::from_public_key(&key(seed).public_key()), account(seed, 0, 1_000))).collect();
+    let reader = Accounts(std::sync::Arc::new(senders));
+    let limits = TransactionLimits::default();
+    let (batched, queue) =
+        crate::Mempool::new(Config::default(), reader.clone(), ChainId(1), FEE, limits, 16).0.with_signature_checks(2);
+    let mut submissions: Vec<Transaction> = (0..6).map(|seed| transfer(seed, 0, 5, 100)).collect();
+    submissions[2].signatures[0].signature.0[7] ^= 1;
+    submissions[4].signatures[0].signature.0[0] ^= 1;
+    let one_by_one = crate::Mempool::new(Config::default(), reader, ChainId(1), FEE, limits, 16).0;
+    let expected: Vec<_> = submissions
+        .iter()
+        .map(|transaction| futures::executor::block_on(one_by_one.admit(transaction.clone())))
+        .collect();
+
+    // Every submission is waiting before the checker first runs, so they are checked together
+    // (the queue holds two, and each waiting submitter has a slot of its own). The checker stops
+    // once the last mempool handle is gone.
+    let checker = crate::run_signature_checks(queue, commonware_utils::test_rng());
+    let clients = async move {
+        let verdicts =
+            futures::future::join_all(submissions.iter().map(|transaction| batched.submit(transaction.clone()))).await;
+        assert_eq!(batched.len(), 4);
+        drop(batched);
+        verdicts
+    };
+    let (verdicts, ()) = futures::executor::block_on(async { futures::join!(clients, checker) });
+    assert_eq!(verdicts, expected);
+    assert_eq!(verdicts[2], Err(AdmissionError::BadSignature));
+    assert_eq!(verdicts[4], Err(AdmissionError::BadSignature));
 }

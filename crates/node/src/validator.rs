@@ -201,8 +201,20 @@ impl<E: commonware_storage::Context + Spawner> Clone for PoolSource<E> {
 }
 
 impl<E: commonware_storage::Context + Spawner> TransactionSource for PoolSource<E> {
-    async fn candidates(&self, limit: usize) -> Vec<formica_types::Transaction> {
-        self.0.candidates(limit)
+    async fn candidates(
+        &self,
+        limit: usize,
+        pending: &std::collections::BTreeMap<formica_types::AccountId, formica_types::Nonce>,
+    ) -> Vec<formica_types::Transaction> {
+        self.0.candidates(limit, pending)
+    }
+
+    fn finalized_height(&self) -> formica_types::Height {
+        self.0.head()
+    }
+
+    fn admitted(&self, transactions: &[formica_types::Transaction]) -> Vec<bool> {
+        self.0.admitted(transactions)
     }
 }
 
@@ -317,6 +329,7 @@ where
         limits.transaction,
         config.gossip_queue,
     );
+    let (mempool, signature_queue) = mempool.with_signature_checks(4 * formica_mempool::SIGNATURE_BATCH_MAX);
     mempool.advance_head(head.get().height);
     let (finalized, _) = broadcast::channel(config.subscriber_buffer);
     let observer = Observer {
@@ -353,6 +366,9 @@ where
     let gossip_mempool = mempool.clone();
     context.child("gossip").spawn(move |context| async move {
         formica_mempool::run_gossip(gossip_mempool, gossip_queue, gossip.0, gossip.1, blocker, context).await;
+    });
+    context.child("signature_checks").spawn(move |context| async move {
+        formica_mempool::run_signature_checks(signature_queue, context).await;
     });
     Ok(Validator { chain, public_key, engine, mempool, state, indexes, head, finalized, block_limits: limits })
 }
