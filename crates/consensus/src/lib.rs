@@ -13,6 +13,11 @@
 //!   increasing timestamp no more than [`TIMESTAMP_DRIFT_MAX`] ahead of the local clock), its
 //!   transaction root matches, every signature is valid, every transaction is admissible, and
 //!   re-executing it reproduces the receipts root, the state root and the state sync target.
+//!   Signatures of transactions its own pool admitted byte for byte were checked then and are
+//!   not checked again ([`TransactionSource::admitted`]).
+//! - A proposer skips what the blocks between its pool's finalized height and its parent
+//!   already carry (at most [`application::PENDING_ANCESTORS_MAX`] of them), so a full pool does
+//!   not hand it the parent's transactions again.
 //! - Every node replays the same finalized blocks in the same order, so every node holds the
 //!   same state root at every height.
 //! - The observer gets each finalized block with the finalization certificate marshal holds for

@@ -13,6 +13,17 @@
 //! State checks read the latest *finalized* state; a transaction admitted here can still be
 //! left out of a block (another with its nonce won), which is why proposers re-check everything.
 //!
+//! # Signature checks, once per validator
+//! Signatures are checked in batches wherever transactions arrive together: peers' gossip
+//! ([`run_gossip`]) and, when the node runs [`run_signature_checks`], clients' submissions
+//! (each waits in a queue; the checker takes every one waiting). When a block is verified,
+//! transactions the pool holds byte for byte ([`Mempool::admitted`]) are not checked again.
+//!
+//! # Proposals
+//! [`Mempool::candidates`] takes each sender's consecutive nonces from its finalized next nonce,
+//! or from a higher one the proposer passes for blocks not yet finalized here (consensus runs
+//! ahead of finalization, and those blocks' transactions are still pending).
+//!
 //! # Gossip
 //! A transaction admitted from a client is sent once to every validator on
 //! [`GOSSIP_CHANNEL`]. A peer whose message does not decode, or carries a bad signature, is

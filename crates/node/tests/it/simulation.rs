@@ -114,7 +114,16 @@ async fn start_network(
     keys: &[PrivateKey],
     directory: &std::path::Path,
 ) -> Vec<Validator<deterministic::Context>> {
-    let chain = Chain::from_genesis(genesis(keys)).expect("valid genesis");
+    start_network_with(context, keys, genesis(keys), directory).await
+}
+
+async fn start_network_with(
+    context: &deterministic::Context,
+    keys: &[PrivateKey],
+    genesis: Genesis,
+    directory: &std::path::Path,
+) -> Vec<Validator<deterministic::Context>> {
+    let chain = Chain::from_genesis(genesis).expect("valid genesis");
     let limits = validator::block_limits(&chain);
     let (network, oracle) = Network::new(
         context.child("network"),
@@ -307,6 +316,63 @@ fn four_validators_finalize_real_transactions_and_agree_on_state_roots() {
             assert_eq!(details.roles, vec![Role::Issuer], "granted by the proposal");
         }
         let _ = context.encode();
+    });
+}
+
+/// Consensus runs ahead of finalization: a leader builds on a parent its pool has not seen
+/// finalized. With more pending than a block holds, the proposer must skip what that parent
+/// carries, or it gets the parent's transactions again and its block is nearly empty (under
+/// load, every other block was).
+#[test]
+fn a_full_pool_fills_consecutive_blocks() {
+    const BLOCK_MAX: u32 = 50;
+    const SENDERS: u64 = 40;
+    const PER_SENDER: u64 = 10;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().to_path_buf();
+    let runner = deterministic::Runner::timed(Duration::from_secs(600));
+    runner.start(|context| async move {
+        let keys: Vec<PrivateKey> = (0..VALIDATORS).map(PrivateKey::from_seed).collect();
+        let senders: Vec<PrivateKey> = (0..SENDERS).map(|seed| PrivateKey::from_seed(20_000 + seed)).collect();
+        let mut genesis = genesis(&keys);
+        genesis.block_transactions_max = BLOCK_MAX;
+        genesis.accounts.extend(senders.iter().map(|key| GenesisAccount {
+            public_key: public_key_to_hex(&key.public_key()),
+            balance: Amount(1_000_000),
+        }));
+        let validators = start_network_with(&context, &keys, genesis, &path).await;
+        context.sleep(Duration::from_secs(2)).await;
+
+        let dev = AccountId::from_public_key(&PrivateKey::from_seed(DEV_SEED).public_key());
+        let mut transactions = Vec::new();
+        for nonce in 0..PER_SENDER {
+            for key in &senders {
+                let signer = AccountSigner::from(key.clone());
+                let payload = Payload::Transfer { to: dev, amount: Amount(1) };
+                transactions.push(signed(signer.account_id(), nonce, payload, &[&signer]));
+            }
+        }
+        // All pending at once, on one validator; gossip gives the others the same pool.
+        let submitted = futures::future::join_all(
+            transactions.iter().map(|transaction| validators[0].mempool.submit(transaction.clone())),
+        )
+        .await;
+        assert!(submitted.iter().all(Result::is_ok), "every transfer is admitted");
+        wait_final(&context, &validators, &transactions).await;
+
+        let mut heights = std::collections::BTreeSet::new();
+        for transaction in &transactions {
+            let (_, location, _) =
+                validators[0].indexes.transaction(&transaction.hash()).expect("reads").expect("final");
+            heights.insert(location.height);
+        }
+        let full_blocks = (SENDERS * PER_SENDER).div_ceil(u64::from(BLOCK_MAX));
+        let span = heights.last().expect("some").get() - heights.first().expect("some").get() + 1;
+        assert!(
+            span <= full_blocks + 3,
+            "{} transfers took {span} blocks (heights {heights:?}); {full_blocks} full blocks hold them",
+            SENDERS * PER_SENDER
+        );
     });
 }
 
