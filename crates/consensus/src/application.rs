@@ -33,6 +33,53 @@ pub const TIMESTAMP_DRIFT_MAX: Duration = Duration::from_secs(5);
 /// under load blocks are proposed at once. Must stay well below the leader timeout.
 pub const EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(500);
 
+/// How long a leader aims to spend building a block. Every other validator spends about as long
+/// verifying it, on a critical path bounded by the leader and certification timeouts; a block
+/// sized only by the genesis limit can outgrow them when the machine is loaded, every view then
+/// times out, and the chain stalls with a full pool. The proposer sizes its blocks from the
+/// time per transaction of its recent builds ([`Pace`]).
+pub const BUILD_BUDGET: Duration = Duration::from_millis(250);
+
+/// The fewest candidates a proposer takes when the genesis limit allows more, however slow its
+/// recent builds were.
+pub const PACED_TRANSACTIONS_MIN: usize = 500;
+
+/// A proposer's recent build time per transaction (a moving average), which caps how many
+/// candidates it takes. Local and advisory: it changes what this validator proposes, never
+/// what any validator accepts.
+#[derive(Clone, Default)]
+pub struct Pace(Arc<std::sync::atomic::AtomicU64>);
+
+impl Pace {
+    /// Builds of fewer transactions than this say little about the time per transaction.
+    const SAMPLE_MIN: usize = 100;
+
+    /// Records a build of `transactions` that took `elapsed`.
+    pub fn record(&self, transactions: usize, elapsed: Duration) {
+        if transactions < Self::SAMPLE_MIN {
+            return;
+        }
+        let per_transaction = u64::try_from(elapsed.as_nanos() / transactions as u128).unwrap_or(u64::MAX).max(1);
+        let previous = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        let average = if previous == 0 {
+            per_transaction
+        } else {
+            previous.saturating_mul(3).saturating_add(per_transaction) / 4
+        };
+        self.0.store(average, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many candidates to take, given the genesis limit `limit`.
+    pub fn limit(&self, limit: usize) -> usize {
+        let per_transaction = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        if per_transaction == 0 {
+            return limit;
+        }
+        let paced = usize::try_from(BUILD_BUDGET.as_nanos() as u64 / per_transaction).unwrap_or(usize::MAX);
+        paced.max(PACED_TRANSACTIONS_MIN).min(limit)
+    }
+}
+
 /// How often a leader waiting for transactions looks at the pool again.
 const EMPTY_POOL_POLL: Duration = Duration::from_millis(10);
 
@@ -164,6 +211,7 @@ pub struct FormicaApplication<M, O> {
     certificates: Option<CertificateSource>,
     /// The pool whose admitted transactions need no second signature check.
     admitted: Option<M>,
+    pace: Pace,
 }
 
 impl<M, O> FormicaApplication<M, O> {
@@ -178,6 +226,7 @@ impl<M, O> FormicaApplication<M, O> {
             boundaries: None,
             certificates: None,
             admitted: None,
+            pace: Pace::default(),
         }
     }
 
@@ -340,7 +389,7 @@ where
         let (runtime, consensus_context) = context;
         let parent = ancestry.next().await?.inner().clone();
         let height = parent.header.height.next().expect("heights never reach u64::MAX");
-        let limit = self.parameters.block_transactions_max as usize;
+        let limit = self.pace.limit(self.parameters.block_transactions_max as usize);
         // Consensus runs ahead of finalization: the parent, and often its parent, are not yet
         // finalized, so the pool still holds their transactions. Skipping them here keeps a
         // full pool from handing the proposer only what its ancestors already carry (a nearly
@@ -366,6 +415,8 @@ where
         }
         // Chosen before building: contracts read the block's timestamp.
         let timestamp_ms = now_ms(&runtime).max(parent.header.timestamp_ms + 1);
+        let started = runtime.current();
+        let offered = candidates.len();
         let built = match formica_execution::build_block::<E>(
             &self.parameters,
             height,
@@ -378,6 +429,7 @@ where
             Ok(built) => built,
             Err(error) => panic!("state database failed while building block {height}: {error}"),
         };
+        self.pace.record(offered, runtime.current().duration_since(started).unwrap_or_default());
         if !built.left_out.is_empty() {
             debug!(height = %height, left_out = built.left_out.len(), "candidates left out of the block");
         }
@@ -548,5 +600,29 @@ impl<M: TransactionSource, O> FormicaApplication<M, O> {
             return Err(Invalid::StateRoot);
         }
         Ok((merkleized, receipts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_caps_blocks_to_the_build_budget_and_ignores_small_samples() {
+        let pace = Pace::default();
+        assert_eq!(pace.limit(10_000), 10_000, "no build yet: the genesis limit");
+        pace.record(50, Duration::from_secs(5));
+        assert_eq!(pace.limit(10_000), 10_000, "50 transactions are too few to measure");
+        // 50 µs a transaction: 250 ms hold 5,000.
+        pace.record(1_000, Duration::from_millis(50));
+        assert_eq!(pace.limit(10_000), 5_000);
+        assert_eq!(pace.limit(2_000), 2_000, "never above the genesis limit");
+        // A loaded machine: 1 ms a transaction moves the average a quarter of the way, then on.
+        pace.record(1_000, Duration::from_secs(1));
+        assert_eq!(pace.limit(10_000), 250_000_000 / 287_500);
+        for _ in 0..20 {
+            pace.record(1_000, Duration::from_secs(1));
+        }
+        assert_eq!(pace.limit(10_000), PACED_TRANSACTIONS_MIN, "never below the floor");
     }
 }

@@ -17,7 +17,9 @@
 //!   not checked again ([`TransactionSource::admitted`]).
 //! - A proposer skips what the blocks between its pool's finalized height and its parent
 //!   already carry (at most [`application::PENDING_ANCESTORS_MAX`] of them), so a full pool does
-//!   not hand it the parent's transactions again.
+//!   not hand it the parent's transactions again. It takes as many candidates as it can build
+//!   in [`application::BUILD_BUDGET`] at its recent pace, so a loaded machine makes smaller
+//!   blocks instead of blocks that outgrow the consensus timeouts.
 //! - Every node replays the same finalized blocks in the same order, so every node holds the
 //!   same state root at every height.
 //! - The observer gets each finalized block with the finalization certificate marshal holds for

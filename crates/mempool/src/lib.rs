@@ -15,8 +15,10 @@
 //!
 //! # Signature checks, once per validator
 //! Signatures are checked in batches wherever transactions arrive together: peers' gossip
-//! ([`run_gossip`]) and, when the node runs [`run_signature_checks`], clients' submissions
-//! (each waits in a queue; the checker takes every one waiting). When a block is verified,
+//! ([`run_gossip`]) and, with [`Mempool::with_signature_checks`], clients' submissions: the
+//! first to find nobody checking checks its own and every one waiting in one batch, then hands
+//! the role to the next waiting (no task of its own, no hand-off for a lone submission). When a
+//! block is verified,
 //! transactions the pool holds byte for byte ([`Mempool::admitted`]) are not checked again.
 //!
 //! # Proposals
@@ -34,6 +36,7 @@
 //! # What survives a restart
 //! Nothing: the pool is memory only. Clients resubmit what did not become final.
 
+mod combine;
 mod state;
 
 pub use state::{AdmissionError, Config, Pool, SenderState, spend};
@@ -42,10 +45,7 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
 use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
 use formica_types::{AccountId, Amount, Block, ChainId, Hash, Height, Nonce, Transaction, TransactionLimits};
-use futures::{
-    StreamExt,
-    channel::{mpsc, oneshot},
-};
+use futures::{StreamExt, channel::mpsc};
 use rand_core::CryptoRng;
 use std::{
     collections::BTreeMap,
@@ -75,18 +75,12 @@ pub struct Mempool<A> {
     limits: TransactionLimits,
     head: Arc<AtomicU64>,
     gossip: mpsc::Sender<Bytes>,
-    /// Where clients' transactions wait for a batched signature check, when a checker runs.
-    checks: Option<mpsc::Sender<SignatureCheck>>,
+    /// Batched signature checks of clients' transactions, when enabled.
+    checks: Option<Arc<combine::SignatureChecks>>,
 }
 
 /// The receiving end of the gossip queue: hand it to [`run_gossip`].
 pub struct GossipQueue(mpsc::Receiver<Bytes>);
-
-/// A client's transaction waiting for its signatures to be checked, and where the verdict goes.
-type SignatureCheck = (Transaction, oneshot::Sender<(bool, Transaction)>);
-
-/// The receiving end of the signature check queue: hand it to [`run_signature_checks`].
-pub struct SignatureQueue(mpsc::Receiver<SignatureCheck>);
 
 /// The most clients' transactions whose signatures are checked in one batch.
 pub const SIGNATURE_BATCH_MAX: usize = 256;
@@ -115,15 +109,14 @@ impl<A: AccountReader> Mempool<A> {
         (mempool, GossipQueue(queue))
     }
 
-    /// The same mempool, checking clients' signatures in batches: every transaction submitted
-    /// while others wait joins their batch (`formica_crypto::verify_batch` accepts exactly what
-    /// one-by-one checks accept, for about a third of the cost per signature). Run
-    /// [`run_signature_checks`] on the returned queue, which holds at most `capacity` waiting.
-    /// Without this, each submission is checked on its own.
-    pub fn with_signature_checks(mut self, capacity: usize) -> (Self, SignatureQueue) {
-        let (sender, receiver) = mpsc::channel(capacity);
-        self.checks = Some(sender);
-        (self, SignatureQueue(receiver))
+    /// The same mempool, checking clients' signatures in batches: a submission that arrives
+    /// while a batch is being checked waits and joins the next one (`formica_crypto::verify_batch`
+    /// accepts exactly what one-by-one checks accept, for about a third of the cost per
+    /// signature); one that arrives alone is checked at once. `seed` seeds the batch verifier's
+    /// randomness. Without this, each submission is checked on its own.
+    pub fn with_signature_checks(mut self, seed: u64) -> Self {
+        self.checks = Some(Arc::new(combine::SignatureChecks::new(seed)));
+        self
     }
 
     fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
@@ -173,14 +166,10 @@ impl<A: AccountReader> Mempool<A> {
     async fn admit(&self, transaction: Transaction) -> Result<Hash, AdmissionError> {
         self.check_chain(&transaction)?;
         let (valid, transaction) = match &self.checks {
-            Some(checks) => {
-                use futures::SinkExt as _;
-                let (verdict, receive) = oneshot::channel();
-                // The checker hands the transaction back with the verdict, so nothing is copied.
-                let stopped = || AdmissionError::State("the node is stopping".into());
-                checks.clone().send((transaction, verdict)).await.map_err(|_| stopped())?;
-                receive.await.map_err(|_| stopped())?
-            }
+            Some(checks) => checks
+                .check(transaction)
+                .await
+                .map_err(|_| AdmissionError::State("the signature check was abandoned".into()))?,
             None => (formica_crypto::verify_individually(&transaction), transaction),
         };
         if !valid {
@@ -340,28 +329,6 @@ pub async fn run_gossip<A, S, R, B, G>(
                 }
                 Err(refusal) => debug!(peer = %peer, %refusal, "gossiped transaction refused"),
             }
-        }
-    }
-}
-
-/// Checks the signatures of clients' transactions until every [`Mempool`] handle is gone: as
-/// many as are waiting (up to [`SIGNATURE_BATCH_MAX`]) in one batch, with randomness from `rng`.
-/// Nothing waits for more to arrive, so a lone transaction is checked at once.
-pub async fn run_signature_checks<G: CryptoRng>(queue: SignatureQueue, mut rng: G) {
-    let SignatureQueue(mut queue) = queue;
-    while let Some(first) = queue.next().await {
-        let mut waiting = vec![first];
-        while waiting.len() < SIGNATURE_BATCH_MAX {
-            match queue.try_recv() {
-                Ok(check) => waiting.push(check),
-                Err(_) => break,
-            }
-        }
-        let references: Vec<&Transaction> = waiting.iter().map(|(transaction, _)| transaction).collect();
-        let verdicts = formica_crypto::verify_batch(&mut rng, &references);
-        for ((transaction, reply), valid) in waiting.into_iter().zip(verdicts) {
-            // A client that went away no longer needs the answer.
-            let _ = reply.send((valid, transaction));
         }
     }
 }

@@ -292,7 +292,7 @@ pub fn block_limits(chain: &Chain) -> BlockLimits {
 /// Starts a validator: returns once every actor is running.
 #[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, R, P, B, T>(
-    context: E,
+    mut context: E,
     chain: Chain,
     config: ValidatorConfig,
     channels: Channels<S, R>,
@@ -329,7 +329,7 @@ where
         limits.transaction,
         config.gossip_queue,
     );
-    let (mempool, signature_queue) = mempool.with_signature_checks(4 * formica_mempool::SIGNATURE_BATCH_MAX);
+    let mempool = mempool.with_signature_checks(context.next_u64());
     mempool.advance_head(head.get().height);
     let (finalized, _) = broadcast::channel(config.subscriber_buffer);
     let observer = Observer {
@@ -367,9 +367,7 @@ where
     context.child("gossip").spawn(move |context| async move {
         formica_mempool::run_gossip(gossip_mempool, gossip_queue, gossip.0, gossip.1, blocker, context).await;
     });
-    context.child("signature_checks").spawn(move |context| async move {
-        formica_mempool::run_signature_checks(signature_queue, context).await;
-    });
+
     Ok(Validator { chain, public_key, engine, mempool, state, indexes, head, finalized, block_limits: limits })
 }
 
