@@ -5,9 +5,14 @@
 //! 4 to 7 validators on commonware's deterministic runtime and simulated network. Honest
 //! validators are the real node ([`formica_node::validator::start`]): mempool, execution, QMDB
 //! state in the runtime's storage, fjall indexes in a real temporary directory, and the
-//! simplex + marshal + glue engine. Byzantine validators are commonware's simplex mocks
-//! ([`Byzantine`]): a conflicter that signs two different votes in every view, a nuller that
-//! only votes to skip views.
+//! simplex + marshal + glue engine. Byzantine validators ([`Byzantine`]) are commonware's
+//! simplex mocks or twins: a conflicter that signs two different votes in every view, a nuller
+//! that only votes to skip views, an equivocator that, when it leads, proposes two different
+//! (made-up, never valid) payloads to different validators, and twins: two copies of the real
+//! node running one validator key, each with its own storage, each reaching only its side of a
+//! split of the network the plan redraws every few seconds ([`plan::TwinSide`]), so the key
+//! proposes two valid blocks when it leads and signs conflicting votes that validators on both
+//! sides see. A twin is one Byzantine validator.
 //!
 //! # What one seed does ([`run_seed`])
 //! The seed draws a [`Plan`]: the number of validators, which are Byzantine (at most f), and a
@@ -22,8 +27,13 @@
 //! No fork, nothing lost, exactly once, conservation of value, no double-signing by honest
 //! validators, and liveness while 2f+1 are up and connected (see [`checker`] and
 //! `docs/reliability.md`). The checker is a pure function over records so tests of real
-//! processes can use it too (`crates/faults` does). Each seed also reads the honest nodes'
-//! `byzantine_evidence` counters ([`SeedReport::evidence_counted`]), the alarm operators watch.
+//! processes can use it too (`crates/faults` does). A twin's double signing is expected; each
+//! of its copies, running honest code, must still agree with the honest nodes on every block it
+//! finalized. Each seed also reads the honest nodes' `byzantine_evidence` counters
+//! ([`SeedReport::evidence_counted`]), the alarm operators watch, and counts what each
+//! Byzantine validator's equivocation came to ([`SeedReport::equivocations`]): conflicting
+//! votes seen leaving it, seen reaching honest nodes (a tap on their inbound vote channel), and
+//! of those, two proposals of a view it led.
 //!
 //! # Determinism
 //! Everything a seed does comes from the seed: the runtime's scheduler and clock, the plan, the
@@ -41,8 +51,9 @@ pub mod cluster;
 pub mod plan;
 pub mod run;
 pub mod workload;
+mod wire;
 
 pub use checker::{Records, Violation, check};
 pub use cluster::{Byzantine, Cluster};
-pub use plan::{Plan, Profile};
-pub use run::{LIVENESS, Options, SeedReport, run_seed};
+pub use plan::{Plan, Profile, TwinSide};
+pub use run::{Equivocations, LIVENESS, Options, SeedReport, run_seed};
