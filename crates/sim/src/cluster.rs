@@ -73,10 +73,7 @@ pub struct NodeView {
 
 enum Slot {
     /// Boxed: a running node's handles are far larger than the other variant.
-    Honest {
-        running: Option<Box<(NodeView, Handle<()>)>>,
-        incarnation: u32,
-    },
+    Honest { running: Option<Box<(NodeView, Handle<()>)>>, incarnation: u32 },
     Byzantine {
         _tasks: Vec<Handle<()>>,
         /// The copies of a twin (empty for a mock).
@@ -256,10 +253,8 @@ impl Cluster {
             simulated::SplitSender<PublicKey, Context, impl SplitForwarder<PublicKey>>,
             simulated::Receiver<PublicKey>,
         ),
-    ) -> (
-        impl commonware_p2p::Sender<PublicKey = PublicKey>,
-        impl commonware_p2p::Receiver<PublicKey = PublicKey>,
-    ) {
+    ) -> (impl commonware_p2p::Sender<PublicKey = PublicKey>, impl commonware_p2p::Receiver<PublicKey = PublicKey>)
+    {
         let (mux, mut handle) =
             Muxer::new(self.context.child("byzantine_mux").with_attribute("index", index), sender, receiver);
         mux.start();

@@ -50,8 +50,8 @@ pub mod checker;
 pub mod cluster;
 pub mod plan;
 pub mod run;
-pub mod workload;
 mod wire;
+pub mod workload;
 
 pub use checker::{Records, Violation, check};
 pub use cluster::{Byzantine, Cluster};

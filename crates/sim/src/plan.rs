@@ -171,11 +171,8 @@ impl Plan {
             events.insert(position, (up, Event::RestartAll));
         }
         let end_at = heal_at + profile.heal;
-        let twin_sides = if byzantine.contains(&Some(Byzantine::Twins)) {
-            twin_sides(seed, &byzantine, end_at)
-        } else {
-            Vec::new()
-        };
+        let twin_sides =
+            if byzantine.contains(&Some(Byzantine::Twins)) { twin_sides(seed, &byzantine, end_at) } else { Vec::new() };
         Self { seed, validators, byzantine, events, twin_sides, heal_at, end_at, transactions: profile.transactions }
     }
 }
@@ -251,8 +248,8 @@ mod tests {
             assert_eq!(twins, !plan.twin_sides.is_empty(), "seed {seed}: a split only with twins");
             for (_, sides) in &plan.twin_sides {
                 assert_eq!(sides.len(), plan.validators);
-                let honest_both = (0..plan.validators)
-                    .any(|index| plan.byzantine[index].is_none() && sides[index] == TwinSide::Both);
+                let honest_both =
+                    (0..plan.validators).any(|index| plan.byzantine[index].is_none() && sides[index] == TwinSide::Both);
                 assert!(honest_both, "seed {seed}: some honest validator reaches both copies");
             }
         }

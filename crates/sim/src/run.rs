@@ -15,9 +15,9 @@ use commonware_consensus::{
     types::{Epoch, Round, View},
 };
 use commonware_cryptography::{Hasher as _, Sha256, Signer as _, ed25519::PrivateKey};
-use commonware_utils::ordered::Set;
 use commonware_p2p::simulated::Link;
 use commonware_runtime::{Clock as _, Metrics as _, Runner as _, deterministic};
+use commonware_utils::ordered::Set;
 use formica_consensus::{FaultInjection, SigningScheme};
 use formica_execution::ChainParameters;
 use formica_node::Chain;
@@ -66,6 +66,8 @@ pub struct SeedReport {
     pub byzantine_double_votes: usize,
     /// Per Byzantine validator, in index order: what it is and what its equivocation came to.
     pub equivocations: Vec<(Byzantine, Equivocations)>,
+    /// Blocks finalized by twin copies, each checked against the honest nodes' chain.
+    pub twin_blocks_checked: u64,
     /// The sum of every honest node's `byzantine_evidence` counter (the metric operators alert
     /// on) at the end: conflicting votes simplex verified and reported.
     pub evidence_counted: u64,
@@ -119,7 +121,12 @@ fn conflicts(votes: &[SignedVote]) -> BTreeSet<VoteSlot> {
 /// among the votes of it that reached honest nodes. A proposal is the leader's notarize vote;
 /// leaders rotate as every node's simplex elects them (round robin over the committee, which
 /// the simulation never changes).
-fn equivocations(cluster: &Cluster, plan: &Plan, sent: &[SignedVote], delivered: &[SignedVote]) -> Vec<(Byzantine, Equivocations)> {
+fn equivocations(
+    cluster: &Cluster,
+    plan: &Plan,
+    sent: &[SignedVote],
+    delivered: &[SignedVote],
+) -> Vec<(Byzantine, Equivocations)> {
     let participants = Set::from_iter_dedup(cluster.keys.iter().map(|key| key.public_key()));
     let elector = <RoundRobin<Sha256> as Config<SigningScheme>>::build(RoundRobin::default(), &participants);
     let leads = |(signer, epoch, view, _): &VoteSlot| {
@@ -480,7 +487,8 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         liveness: Some(LIVENESS),
     };
     let mut violations = checker::check(&records);
-    violations.extend(check_twin_copies(&cluster, &records));
+    let (twin_violations, twin_blocks) = check_twin_copies(&cluster, &records);
+    violations.extend(twin_violations);
     let delivered = cluster.delivered.lock().expect("vote log lock is never poisoned").clone();
     let equivocations = equivocations(&cluster, &plan, &records.votes, &delivered);
     let evidence_counted = evidence_counted(&context.encode());
@@ -500,6 +508,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         blocks: records.nodes.iter().map(|node| node.blocks.len() as u64).max().unwrap_or(0),
         byzantine_double_votes: equivocations.iter().map(|(_, equivocations)| equivocations.sent).sum(),
         equivocations,
+        twin_blocks_checked: twin_blocks,
         evidence_counted,
         asset_samples: records
             .nodes
@@ -518,12 +527,18 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
 /// Each copy of a twin runs honest code: alone, it must agree with the honest nodes on every
 /// block it finalized and execute nothing twice (a copy that finalized another block would hold
 /// a certificate 2f+1 signed). Nothing else is asked of it: it may lag behind on its side.
-fn check_twin_copies(cluster: &Cluster, records: &Records) -> Vec<Violation> {
+/// Returns the violations and the number of blocks of twin copies checked.
+fn check_twin_copies(cluster: &Cluster, records: &Records) -> (Vec<Violation>, u64) {
     let mut nodes: Vec<NodeLog> = records
         .nodes
         .iter()
         .filter(|node| node.honest)
-        .map(|node| NodeLog { name: node.name.clone(), honest: true, blocks: node.blocks.clone(), ..NodeLog::default() })
+        .map(|node| NodeLog {
+            name: node.name.clone(),
+            honest: true,
+            blocks: node.blocks.clone(),
+            ..NodeLog::default()
+        })
         .collect();
     for index in 0..cluster.size() {
         for (copy, view) in cluster.twin_copies(index).iter().enumerate() {
@@ -532,14 +547,16 @@ fn check_twin_copies(cluster: &Cluster, records: &Records) -> Vec<Violation> {
         }
     }
     let twin = |name: &str| name.contains("-twin-");
-    checker::check(&Records { nodes, ..Records::default() })
+    let blocks = nodes.iter().filter(|node| twin(&node.name)).map(|node| node.blocks.len() as u64).sum();
+    let violations = checker::check(&Records { nodes, ..Records::default() })
         .into_iter()
         .filter(|violation| match violation {
             Violation::Fork { first, second, .. } => twin(&first.0) || twin(&second.0),
             Violation::ExecutedTwice { node, .. } | Violation::BadRecord { node, .. } => twin(node),
             _ => false,
         })
-        .collect()
+        .collect();
+    (violations, blocks)
 }
 
 fn trace_digest(records: &Records) -> String {

@@ -29,7 +29,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
         (Duration::ZERO, 0, 0, 0, 0, 0);
     let (mut asset_samples, mut remittances, mut invoices_paid, mut parts_settled) = (0, 0, 0, 0);
-    let mut evidence = 0;
+    let (mut evidence, mut twin_blocks) = (0, 0);
     let mut behaviours: BTreeMap<String, (Byzantine, Behaviour)> = BTreeMap::new();
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
@@ -41,6 +41,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         blocks += report.blocks;
         byzantine_votes += report.byzantine_double_votes;
         evidence += report.evidence_counted;
+        twin_blocks += report.twin_blocks_checked;
         let mut seen = Vec::new();
         for (behaviour, equivocations) in &report.equivocations {
             let entry = behaviours.entry(format!("{behaviour:?}")).or_insert((*behaviour, Behaviour::default()));
@@ -81,7 +82,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
          {byzantine_votes} Byzantine double votes seen, {evidence} counted by honest nodes' byzantine_evidence \
          metric, {asset_samples} state samples with the issued asset held \
          (conservation per asset checked), {remittances} remittances accepted, {invoices_paid} invoices paid, \
-         {parts_settled} receivable parts settled, Byzantine: [{}], {} failing seeds, wall {:.1?}",
+         {parts_settled} receivable parts settled, Byzantine: [{}], {twin_blocks} blocks of twin copies checked against the honest chain, {} failing seeds, wall {:.1?}",
         seeds.start,
         seeds.end,
         simulated.as_secs_f64() / 3_600.0,
@@ -111,6 +112,9 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
             "{name} ran in {} seeds, but no two proposals of it reached honest nodes",
             behaviour.seeds
         );
+    }
+    if let Some((_, twins)) = behaviours.get("Twins") {
+        assert!(twin_blocks > 0, "twins ran in {} seeds, but no copy finalized a block to check", twins.seeds);
     }
     assert!(asset_samples > 0, "no seed issued and held the asset: the per-asset conservation check saw nothing");
     assert!(remittances > 0, "no remittance was accepted: the remittance flow never ran");
@@ -217,4 +221,3 @@ fn the_checker_catches_a_broken_build() {
         eprintln!("broken build, seed {seed}: {}", report.failure().unwrap_or_default());
     }
 }
-
