@@ -2,19 +2,24 @@
 //! validator composition for honest nodes, commonware's Byzantine simplex actors for the others,
 //! and the levers faults pull (links, crashes, restarts).
 
-use crate::checker::{SignedVote, VoteKind};
-use commonware_codec::{DecodeExt as _, ReadExt as _};
-use commonware_consensus::simplex::{
-    mocks::{conflicter, nuller},
-    types::Vote,
+use crate::{
+    plan::TwinSide,
+    wire::{self, TwinRoutes},
+};
+use commonware_consensus::{
+    simplex::{
+        elector::RoundRobin,
+        mocks::{conflicter, equivocator, nuller, relay::Relay},
+    },
+    types::Epoch,
 };
 use commonware_cryptography::{Sha256, Signer as _, ed25519::PrivateKey};
 use commonware_p2p::{
-    Manager as _, Recipients,
-    simulated::{self, Link, Network, Oracle, SplitOrigin},
+    Manager as _,
+    simulated::{self, Link, Network, Oracle, SplitForwarder},
     utils::mux::Muxer,
 };
-use commonware_runtime::{Handle, IoBuf, Quota, Spawner as _, Supervisor as _, deterministic};
+use commonware_runtime::{Handle, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use formica_consensus::{
     FaultInjection, SigningScheme,
@@ -23,27 +28,38 @@ use formica_consensus::{
 use formica_mempool::Mempool;
 use formica_node::{Chain, ChainHead, StateReader, ValidatorConfig, validator};
 use formica_state::Indexes;
-use formica_types::{Hash, PublicKey};
+use formica_types::PublicKey;
 use std::{
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
+pub use crate::wire::VoteLog;
+
 /// The runtime every simulated node runs on.
 pub type Context = deterministic::Context;
 
-/// Votes seen leaving validators, shared with the taps on their vote channels.
-pub type VoteLog = Arc<Mutex<Vec<SignedVote>>>;
-
-/// How a Byzantine validator misbehaves (commonware's simplex mocks).
+/// How a Byzantine validator misbehaves: commonware's simplex mocks, or twins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Byzantine {
     /// Answers every notarize and finalize vote it sees with two of its own: one for a random
     /// digest and one for the digest it saw (equivocation on every view).
     Conflicter,
-    /// Votes to nullify every view and never votes for a block.
+    /// Answers every notarize vote it sees with a nullify vote for its view and a finalize vote
+    /// for its proposal (a nullify and a finalize in one view); never notarizes.
     Nuller,
+    /// An equivocating proposer: after a notarization or finalization of the view before one it
+    /// leads, it signs a notarize vote (its proposal) for one made-up payload and sends it to
+    /// one validator, and one for another payload to all the others; it casts no other vote.
+    /// Its payloads are random digests, never Formica blocks, so honest nodes cannot fetch or
+    /// verify them and the view times out.
+    Equivocator,
+    /// Two copies of the real node run with this validator's key, each with its own storage,
+    /// each reaching only the validators on its side of a split the plan redraws
+    /// ([`TwinSide`]). Each copy behaves honestly, so the key proposes two different valid
+    /// blocks when it leads and signs conflicting votes; validators on both sides see both.
+    Twins,
 }
 
 /// The handles of a running honest validator the harness reads from.
@@ -57,12 +73,11 @@ pub struct NodeView {
 
 enum Slot {
     /// Boxed: a running node's handles are far larger than the other variant.
-    Honest {
-        running: Option<Box<(NodeView, Handle<()>)>>,
-        incarnation: u32,
-    },
+    Honest { running: Option<Box<(NodeView, Handle<()>)>>, incarnation: u32 },
     Byzantine {
-        _task: Handle<()>,
+        _tasks: Vec<Handle<()>>,
+        /// The copies of a twin (empty for a mock).
+        copies: Vec<NodeView>,
     },
 }
 
@@ -74,7 +89,13 @@ pub struct Cluster {
     pub chain: Chain,
     directory: PathBuf,
     slots: Vec<Slot>,
+    /// Every vote seen leaving a validator (honest, mock or twin copy).
     pub votes: VoteLog,
+    /// Every vote from a Byzantine validator seen reaching an honest one.
+    pub delivered: VoteLog,
+    /// The keys of the Byzantine validators (the senders `delivered` records).
+    byzantine_keys: Arc<Vec<PublicKey>>,
+    twin_routes: TwinRoutes,
     faults: FaultInjection,
     /// Per validator: the chain it believes in (a broken-build test skews one).
     chains: Vec<Chain>,
@@ -82,47 +103,11 @@ pub struct Cluster {
 
 const QUOTA_PER_SECOND: u32 = 10_000;
 
-/// A tap on a validator's outbound messages: vote-channel messages (an epoch subchannel varint,
-/// then the vote) are decoded and recorded, every message goes on to its recipients unchanged.
-fn tap(
-    votes: Option<VoteLog>,
-) -> impl Fn(SplitOrigin, &Recipients<PublicKey>, &IoBuf) -> Option<Recipients<PublicKey>> + Send + Sync + Clone + 'static
-{
-    move |_, recipients, message| {
-        let mut body = message.clone();
-        if let Some(votes) = &votes
-            && let Ok(epoch) = commonware_codec::varint::UInt::<u64>::read(&mut body)
-            && let Ok(vote) = Vote::<SigningScheme, Hash>::decode(body)
-        {
-            let epoch = epoch.0;
-            let record = match &vote {
-                Vote::Notarize(notarize) => SignedVote {
-                    epoch,
-                    signer: notarize.attestation.signer.get(),
-                    view: notarize.proposal.round.view().get(),
-                    kind: VoteKind::Notarize,
-                    payload: Some(notarize.proposal.payload),
-                },
-                Vote::Nullify(nullify) => SignedVote {
-                    epoch,
-                    signer: nullify.attestation.signer.get(),
-                    view: nullify.round.view().get(),
-                    kind: VoteKind::Nullify,
-                    payload: None,
-                },
-                Vote::Finalize(finalize) => SignedVote {
-                    epoch,
-                    signer: finalize.attestation.signer.get(),
-                    view: finalize.proposal.round.view().get(),
-                    kind: VoteKind::Finalize,
-                    payload: Some(finalize.proposal.payload),
-                },
-            };
-            votes.lock().expect("vote log lock is never poisoned").push(record);
-        }
-        Some(recipients.clone())
-    }
-}
+/// The channels of one validator, in the order [`Cluster::register`] registers them.
+type Registered = Vec<(simulated::Sender<PublicKey, Context>, simulated::Receiver<PublicKey>)>;
+
+/// The channels a node runs on, once their senders are wrapped by a forwarder.
+type NodeChannels<F> = Vec<(simulated::SplitSender<PublicKey, Context, F>, simulated::Receiver<PublicKey>)>;
 
 impl Cluster {
     /// Starts the network and every validator: `byzantine[i]` replaces validator `i`'s engine
@@ -147,7 +132,12 @@ impl Cluster {
             },
         );
         network.start();
-        oracle.manager().track(0, Set::from_iter_dedup(keys.iter().map(|key| key.public_key())));
+        let public_keys: Vec<PublicKey> = keys.iter().map(|key| key.public_key()).collect();
+        oracle.manager().track(0, Set::from_iter_dedup(public_keys.iter().cloned()));
+        let byzantine_keys = (0..keys.len())
+            .filter(|index| byzantine.get(*index).copied().flatten().is_some())
+            .map(|index| public_keys[index].clone())
+            .collect();
         let mut cluster = Self {
             context: context.child("cluster"),
             oracle,
@@ -156,12 +146,16 @@ impl Cluster {
             directory,
             slots: Vec::new(),
             votes: Arc::new(Mutex::new(Vec::new())),
+            delivered: Arc::new(Mutex::new(Vec::new())),
+            byzantine_keys: Arc::new(byzantine_keys),
+            twin_routes: TwinRoutes::new(public_keys),
             faults,
             chains,
         };
         for index in 0..cluster.keys.len() {
             let slot = match byzantine.get(index).copied().flatten() {
-                Some(behaviour) => cluster.start_byzantine(index, behaviour).await,
+                Some(Byzantine::Twins) => cluster.start_twins(index).await,
+                Some(behaviour) => cluster.start_mock(index, behaviour).await,
                 None => Slot::Honest { running: None, incarnation: 0 },
             };
             cluster.slots.push(slot);
@@ -199,14 +193,21 @@ impl Cluster {
         }
     }
 
-    async fn register(
-        &self,
-        index: usize,
-        votes: Option<VoteLog>,
-    ) -> Vec<(
-        simulated::SplitSender<PublicKey, Context, impl simulated::SplitForwarder<PublicKey>>,
-        simulated::Receiver<PublicKey>,
-    )> {
+    /// The handles of both copies of validator `index` if it is a twin.
+    pub fn twin_copies(&self, index: usize) -> &[NodeView] {
+        match &self.slots[index] {
+            Slot::Byzantine { copies, .. } => copies,
+            Slot::Honest { .. } => &[],
+        }
+    }
+
+    /// Which copy of every twin each validator reaches from now on.
+    pub fn set_twin_sides(&self, sides: &[TwinSide]) {
+        self.twin_routes.set(sides);
+    }
+
+    /// Registers every channel of validator `index` (a registration replaces the one before).
+    async fn register(&self, index: usize) -> Registered {
         let control = self.oracle.control(self.keys[index].public_key());
         let quota = Quota::per_second(NZU32!(QUOTA_PER_SECOND));
         let mut channels = Vec::new();
@@ -219,24 +220,52 @@ impl Cluster {
             engine::CHANNEL_STATE_SYNC,
             engine::CHANNEL_TRANSACTIONS,
         ] {
-            let (sender, receiver) = control.register(id, quota).await.expect("the simulated network is running");
-            let forwarder = tap(if id == engine::CHANNEL_VOTES { votes.clone() } else { None });
-            let (primary, _secondary) = sender.split_with(forwarder);
-            channels.push((primary, receiver));
+            channels.push(control.register(id, quota).await.expect("the simulated network is running"));
         }
         channels
     }
 
-    async fn start_byzantine(&self, index: usize, behaviour: Byzantine) -> Slot {
-        let mut channels = self.register(index, Some(self.votes.clone())).await;
-        channels.truncate(1);
-        let (sender, receiver) = channels.pop().expect("the vote channel was registered first");
-        // Honest nodes frame consensus traffic by epoch; the Byzantine actor speaks in epoch 0
-        // only (the simulation's epochs are long enough to cover most of the fault phase).
+    /// Validator `index`'s channels with its outbound votes tapped and, for an honest one in a
+    /// network with Byzantine validators, its inbound votes from them too.
+    async fn register_tapped(&self, index: usize, honest: bool) -> NodeChannels<impl SplitForwarder<PublicKey>> {
+        let mut channels = Vec::new();
+        for (position, (sender, receiver)) in self.register(index).await.into_iter().enumerate() {
+            let votes = position == 0;
+            let (sender, _secondary) = sender.split_with(wire::tap(votes.then(|| self.votes.clone())));
+            let receiver = if votes && honest && !self.byzantine_keys.is_empty() {
+                let context = self.context.child("delivered_tap").with_attribute("index", index);
+                let router = wire::delivered_tap(self.byzantine_keys.clone(), self.delivered.clone());
+                receiver.split_with(context, router).0
+            } else {
+                receiver
+            };
+            channels.push((sender, receiver));
+        }
+        channels
+    }
+
+    /// The epoch-0 subchannel of a consensus channel (honest nodes frame consensus traffic by
+    /// epoch; the mocks speak in epoch 0 only, which covers most of the fault phase).
+    async fn epoch_zero(
+        &self,
+        index: usize,
+        (sender, receiver): (
+            simulated::SplitSender<PublicKey, Context, impl SplitForwarder<PublicKey>>,
+            simulated::Receiver<PublicKey>,
+        ),
+    ) -> (impl commonware_p2p::Sender<PublicKey = PublicKey>, impl commonware_p2p::Receiver<PublicKey = PublicKey>)
+    {
         let (mux, mut handle) =
             Muxer::new(self.context.child("byzantine_mux").with_attribute("index", index), sender, receiver);
         mux.start();
-        let votes = handle.register(0).await.expect("a fresh muxer registers epoch 0");
+        handle.register(0).await.expect("a fresh muxer registers epoch 0")
+    }
+
+    async fn start_mock(&self, index: usize, behaviour: Byzantine) -> Slot {
+        let mut channels = self.register_tapped(index, false).await.into_iter();
+        let votes = channels.next().expect("the vote channel is registered first");
+        let certificates = channels.next().expect("the certificate channel is registered second");
+        let votes = self.epoch_zero(index, votes).await;
         let participants = Set::from_iter_dedup(self.keys.iter().map(|key| key.public_key()));
         let scheme = SigningScheme::signer(&self.chain.namespace(), participants, self.keys[index].clone())
             .expect("the key is in the validator set");
@@ -246,8 +275,46 @@ impl Cluster {
                 conflicter::Conflicter::<_, _, Sha256>::new(context, conflicter::Config { scheme }).start(votes)
             }
             Byzantine::Nuller => nuller::Nuller::<_, _, Sha256>::new(context, nuller::Config { scheme }).start(votes),
+            Byzantine::Equivocator => {
+                let certificates = self.epoch_zero(index, certificates).await;
+                // The mock hands its made-up payloads to a relay for mock applications; no
+                // Formica node listens to it, so honest nodes only ever see the digests.
+                let config = equivocator::Config {
+                    scheme,
+                    elector: RoundRobin::<Sha256>::default(),
+                    epoch: Epoch::zero(),
+                    relay: Arc::new(Relay::new()),
+                };
+                equivocator::Equivocator::<_, _, _, Sha256>::new(context, config).start(votes, certificates)
+            }
+            Byzantine::Twins => unreachable!("twins run the real node, see start_twins"),
         };
-        Slot::Byzantine { _task: task }
+        Slot::Byzantine { _tasks: vec![task], copies: Vec::new() }
+    }
+
+    /// Starts both copies of twin `index`: one registration of the key's channels, each sender
+    /// and receiver split in two by the twin routes, each copy a real node with its own storage.
+    async fn start_twins(&self, index: usize) -> Slot {
+        let me = self.keys[index].public_key();
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        for (position, (sender, receiver)) in self.register(index).await.into_iter().enumerate() {
+            let votes = (position == 0).then(|| self.votes.clone());
+            let forwarder = wire::twin_forwarder(me.clone(), votes, self.twin_routes.clone());
+            let (sender_first, sender_second) = sender.split_with(forwarder);
+            let context = self.context.child("twin_router").with_attribute("index", index);
+            let (receiver_first, receiver_second) =
+                receiver.split_with(context, wire::twin_router(self.twin_routes.clone()));
+            first.push((sender_first, receiver_first));
+            second.push((sender_second, receiver_second));
+        }
+        let mut tasks = Vec::new();
+        let mut copies = Vec::new();
+        for (copy, channels) in [first, second].into_iter().enumerate() {
+            let (view, task) = self.spawn_node(index, Some(copy), 1, channels).await;
+            tasks.push(task);
+            copies.push(view);
+        }
+        Slot::Byzantine { _tasks: tasks, copies }
     }
 
     /// Crashes validator `index`: every task of it stops at once, as if the process were killed.
@@ -271,7 +338,22 @@ impl Cluster {
             return;
         };
         let incarnation = *incarnation + 1;
-        let mut channels = self.register(index, Some(self.votes.clone())).await.into_iter();
+        let channels = self.register_tapped(index, true).await;
+        let (view, task) = self.spawn_node(index, None, incarnation, channels).await;
+        self.slots[index] = Slot::Honest { running: Some(Box::new((view, task))), incarnation };
+    }
+
+    /// Starts the real node of validator `index` (`copy`: which copy of a twin) on `channels`
+    /// and waits for its handles. Its storage (runtime partitions and index directory) is its
+    /// own: a twin's copies share nothing but the key.
+    async fn spawn_node<F: SplitForwarder<PublicKey>>(
+        &self,
+        index: usize,
+        copy: Option<usize>,
+        incarnation: u32,
+        channels: NodeChannels<F>,
+    ) -> (NodeView, Handle<()>) {
+        let mut channels = channels.into_iter();
         let mut next = || channels.next().expect("every channel was registered");
         let engine_channels = Channels {
             votes: next(),
@@ -282,10 +364,14 @@ impl Cluster {
             state_sync: next(),
         };
         let gossip = next();
+        let name = match copy {
+            None => format!("validator-{index}"),
+            Some(copy) => format!("validator-{index}-twin-{copy}"),
+        };
         let config = ValidatorConfig {
             signer: self.keys[index].clone(),
-            index_directory: self.directory.join(format!("validator-{index}")),
-            partition_prefix: format!("validator-{index}"),
+            index_directory: self.directory.join(&name),
+            partition_prefix: name,
             mempool: formica_mempool::Config::default(),
             timeouts: Timeouts::default(),
             mailbox_size: NZUsize!(1_024),
@@ -298,12 +384,13 @@ impl Cluster {
         let manager = self.oracle.manager();
         let control = self.oracle.control(self.keys[index].public_key());
         let (sender, receiver) = futures::channel::oneshot::channel();
-        let task = self
-            .context
-            .child("validator")
-            .with_attribute("index", index)
-            .with_attribute("incarnation", incarnation)
-            .spawn(move |context| async move {
+        // Twins are named apart so their metrics are not read as an honest node's.
+        let context = match copy {
+            None => self.context.child("validator"),
+            Some(copy) => self.context.child("twin").with_attribute("copy", copy),
+        };
+        let task = context.with_attribute("index", index).with_attribute("incarnation", incarnation).spawn(
+            move |context| async move {
                 let tracker = formica_consensus::epochs::KeyedPeers(manager.clone());
                 let validator =
                     validator::start(context, chain, config, engine_channels, gossip, manager, control, tracker)
@@ -320,9 +407,10 @@ impl Cluster {
                 // The validator lives as long as this task: aborting the task crashes it.
                 futures::future::pending::<()>().await;
                 drop(validator);
-            });
+            },
+        );
         let view = receiver.await.expect("the validator task sends its handles before anything else");
-        self.slots[index] = Slot::Honest { running: Some(Box::new((view, task))), incarnation };
+        (view, task)
     }
 
     /// Sets the link from every validator in `from` to every validator in `to` (both ways);

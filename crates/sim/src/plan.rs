@@ -1,5 +1,5 @@
 //! The fault mix of one seed: how many validators, which are Byzantine, and a schedule of link
-//! faults, partitions, crashes and restarts, then a heal.
+//! faults, partitions, crashes and restarts, then a heal; for twins, which copy reaches whom.
 
 use crate::cluster::Byzantine;
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
@@ -43,6 +43,18 @@ pub enum Event {
     RestartAll,
 }
 
+/// Which copy of a twin (see [`Byzantine::Twins`]) a validator exchanges messages with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TwinSide {
+    First,
+    Second,
+    /// Both copies: this validator sees the twin equivocate.
+    Both,
+}
+
+/// How often the twins' split of the network is drawn again.
+pub const TWIN_SPLIT_EVERY: Duration = Duration::from_secs(4);
+
 /// Everything drawn from one seed.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -52,6 +64,10 @@ pub struct Plan {
     pub byzantine: Vec<Option<Byzantine>>,
     /// Events, in time order, all before `heal_at`.
     pub events: Vec<(Duration, Event)>,
+    /// Only with twins: from each time on, per validator, which copy of a twin it reaches (the
+    /// twins' own entries are unused). Twins are Byzantine for the whole run, so their split
+    /// goes on after the heal.
+    pub twin_sides: Vec<(Duration, Vec<TwinSide>)>,
     /// When every fault ends: links repaired, crashed validators restarted.
     pub heal_at: Duration,
     /// When the run ends (the network must have converged by then).
@@ -100,7 +116,12 @@ impl Plan {
                     break index;
                 }
             };
-            byzantine[index] = Some(if rng.random_bool(0.5) { Byzantine::Conflicter } else { Byzantine::Nuller });
+            byzantine[index] = Some(match rng.random_range(0..4) {
+                0 => Byzantine::Conflicter,
+                1 => Byzantine::Nuller,
+                2 => Byzantine::Equivocator,
+                _ => Byzantine::Twins,
+            });
         }
         let crash_budget = faulty - byzantine_count;
         let honest: Vec<usize> = (0..validators).filter(|index| byzantine[*index].is_none()).collect();
@@ -149,16 +170,37 @@ impl Plan {
             let position = events.partition_point(|(at, _)| *at <= up);
             events.insert(position, (up, Event::RestartAll));
         }
-        Self {
-            seed,
-            validators,
-            byzantine,
-            events,
-            heal_at,
-            end_at: heal_at + profile.heal,
-            transactions: profile.transactions,
-        }
+        let end_at = heal_at + profile.heal;
+        let twin_sides =
+            if byzantine.contains(&Some(Byzantine::Twins)) { twin_sides(seed, &byzantine, end_at) } else { Vec::new() };
+        Self { seed, validators, byzantine, events, twin_sides, heal_at, end_at, transactions: profile.transactions }
     }
+}
+
+/// The twins' splits of the network, one every [`TWIN_SPLIT_EVERY`], each with at least one
+/// honest validator that reaches both copies (drawn from their own generator, so a seed's other
+/// draws do not depend on whether it has twins).
+fn twin_sides(seed: u64, byzantine: &[Option<Byzantine>], end_at: Duration) -> Vec<(Duration, Vec<TwinSide>)> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x7715_5eed_0bad_cafe);
+    let validators = byzantine.len();
+    let honest: Vec<usize> = (0..validators).filter(|index| byzantine[*index].is_none()).collect();
+    let mut splits = Vec::new();
+    let mut at = Duration::ZERO;
+    while at < end_at {
+        let mut sides: Vec<TwinSide> = (0..validators)
+            .map(|_| match rng.random_range(0..5) {
+                0 | 1 => TwinSide::First,
+                2 | 3 => TwinSide::Second,
+                _ => TwinSide::Both,
+            })
+            .collect();
+        if !honest.iter().any(|index| sides[*index] == TwinSide::Both) {
+            sides[honest[rng.random_range(0..honest.len())]] = TwinSide::Both;
+        }
+        splits.push((at, sides));
+        at += TWIN_SPLIT_EVERY;
+    }
+    splits
 }
 
 impl Event {
@@ -194,5 +236,25 @@ mod tests {
             }
         }
         assert!(whole_outages > 20, "some seeds crash every validator at once");
+    }
+
+    #[test]
+    fn every_byzantine_kind_is_drawn_and_twins_always_show_someone_both_copies() {
+        let mut kinds = Vec::new();
+        for seed in 0..500 {
+            let plan = Plan::draw(seed, Profile::QUICK);
+            kinds.extend(plan.byzantine.iter().flatten().copied());
+            let twins = plan.byzantine.contains(&Some(Byzantine::Twins));
+            assert_eq!(twins, !plan.twin_sides.is_empty(), "seed {seed}: a split only with twins");
+            for (_, sides) in &plan.twin_sides {
+                assert_eq!(sides.len(), plan.validators);
+                let honest_both =
+                    (0..plan.validators).any(|index| plan.byzantine[index].is_none() && sides[index] == TwinSide::Both);
+                assert!(honest_both, "seed {seed}: some honest validator reaches both copies");
+            }
+        }
+        for kind in [Byzantine::Conflicter, Byzantine::Nuller, Byzantine::Equivocator, Byzantine::Twins] {
+            assert!(kinds.iter().filter(|drawn| **drawn == kind).count() > 20, "{kind:?} is drawn often");
+        }
     }
 }

@@ -3,23 +3,32 @@
 
 use crate::{
     checker::{
-        self, AssetSample, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, StableWindow,
-        StateSample, Violation,
+        self, AssetSample, LivenessBounds, NodeLog, RecordedBlock, RecordedTransaction, Records, SignedVote,
+        StableWindow, StateSample, Violation, VoteKind,
     },
-    cluster::{Cluster, Context, NodeView, healthy_link},
+    cluster::{Byzantine, Cluster, Context, NodeView, healthy_link},
     plan::{Event, Partition, Plan, Profile},
     workload::{self, Client},
+};
+use commonware_consensus::{
+    simplex::elector::{Config, Elector, RoundRobin},
+    types::{Epoch, Round, View},
 };
 use commonware_cryptography::{Hasher as _, Sha256, Signer as _, ed25519::PrivateKey};
 use commonware_p2p::simulated::Link;
 use commonware_runtime::{Clock as _, Metrics as _, Runner as _, deterministic};
-use formica_consensus::FaultInjection;
+use commonware_utils::ordered::Set;
+use formica_consensus::{FaultInjection, SigningScheme};
 use formica_execution::ChainParameters;
 use formica_node::Chain;
 use formica_state::{StateKey, StateValue};
-use formica_types::{AccountId, Amount, AssetRecord, Height, Holding};
+use formica_types::{AccountId, Amount, AssetRecord, Hash, Height, Holding};
 use rand::{SeedableRng as _, rngs::StdRng};
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::Duration,
+};
 
 /// How a seed is run.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +64,10 @@ pub struct SeedReport {
     pub blocks: u64,
     /// (validator, view, vote kind) in which a Byzantine validator was seen signing two votes.
     pub byzantine_double_votes: usize,
+    /// Per Byzantine validator, in index order: what it is and what its equivocation came to.
+    pub equivocations: Vec<(Byzantine, Equivocations)>,
+    /// Blocks finalized by twin copies, each checked against the honest nodes' chain.
+    pub twin_blocks_checked: u64,
     /// The sum of every honest node's `byzantine_evidence` counter (the metric operators alert
     /// on) at the end: conflicting votes simplex verified and reported.
     pub evidence_counted: u64,
@@ -66,6 +79,79 @@ pub struct SeedReport {
     /// Invoice payments and receivable part settlements the client saw final.
     pub invoices_paid: usize,
     pub parts_settled: usize,
+}
+
+/// What one Byzantine validator's equivocation came to, counted in (epoch, view, vote kind).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Equivocations {
+    /// Two different votes of one kind seen leaving it.
+    pub sent: usize,
+    /// Two different votes of one kind from it seen reaching honest nodes (the same node or two
+    /// different ones): the equivocation was delivered, not only signed.
+    pub delivered: usize,
+    /// Of the delivered ones, two different notarize votes in a view it led: two proposals.
+    pub proposals_delivered: usize,
+}
+
+impl std::ops::AddAssign for Equivocations {
+    fn add_assign(&mut self, other: Self) {
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.proposals_delivered += other.proposals_delivered;
+    }
+}
+
+/// Signer, epoch, view and kind of a vote.
+type VoteSlot = (u32, u64, u64, VoteKind);
+
+/// Every (signer, epoch, view, kind) in which `votes` hold two different payloads.
+fn conflicts(votes: &[SignedVote]) -> BTreeSet<VoteSlot> {
+    let mut first: BTreeMap<VoteSlot, Option<Hash>> = BTreeMap::new();
+    let mut conflicting = BTreeSet::new();
+    for vote in votes {
+        let slot = (vote.signer, vote.epoch, vote.view, vote.kind);
+        if *first.entry(slot).or_insert(vote.payload) != vote.payload {
+            conflicting.insert(slot);
+        }
+    }
+    conflicting
+}
+
+/// The equivocations of each Byzantine validator: conflicts among the votes that left it and
+/// among the votes of it that reached honest nodes. A proposal is the leader's notarize vote;
+/// leaders rotate as every node's simplex elects them (round robin over the committee, which
+/// the simulation never changes).
+fn equivocations(
+    cluster: &Cluster,
+    plan: &Plan,
+    sent: &[SignedVote],
+    delivered: &[SignedVote],
+) -> Vec<(Byzantine, Equivocations)> {
+    let participants = Set::from_iter_dedup(cluster.keys.iter().map(|key| key.public_key()));
+    let elector = <RoundRobin<Sha256> as Config<SigningScheme>>::build(RoundRobin::default(), &participants);
+    let leads = |(signer, epoch, view, _): &VoteSlot| {
+        let round = Round::new(Epoch::new(*epoch), View::new(*view));
+        Elector::<SigningScheme>::elect(&elector, round, ()).get() == *signer
+    };
+    let (sent, delivered) = (conflicts(sent), conflicts(delivered));
+    plan.byzantine
+        .iter()
+        .enumerate()
+        .filter_map(|(index, behaviour)| {
+            let signer = cluster.signer_index(index);
+            let of = |slot: &&VoteSlot| slot.0 == signer;
+            let equivocations = Equivocations {
+                sent: sent.iter().filter(of).count(),
+                delivered: delivered.iter().filter(of).count(),
+                proposals_delivered: delivered
+                    .iter()
+                    .filter(of)
+                    .filter(|slot| slot.3 == VoteKind::Notarize && leads(slot))
+                    .count(),
+            };
+            behaviour.map(|behaviour| (behaviour, equivocations))
+        })
+        .collect()
 }
 
 impl SeedReport {
@@ -96,15 +182,19 @@ pub const LIVENESS: LivenessBounds = LivenessBounds {
     catch_up_max: Duration::from_secs(12),
 };
 
+/// What the metrics of a twin's copies are named by (see `Cluster::spawn_node`).
+const TWIN_METRICS: &str = "cluster_twin_";
+
 const TICK: Duration = Duration::from_millis(200);
 const SAMPLE_EVERY_TICKS: u64 = 25;
 
-/// The sum of every `byzantine_evidence_total` sample in a Prometheus text encoding. Only
-/// honest nodes register the counter (the Byzantine mocks run no orchestrator).
+/// The sum of every honest node's `byzantine_evidence_total` sample in a Prometheus text
+/// encoding. The Byzantine mocks run no orchestrator; twin copies do, under their own name.
 fn evidence_counted(metrics: &str) -> u64 {
     metrics
         .lines()
         .filter(|line| !line.starts_with('#') && line.contains("byzantine_evidence_total"))
+        .filter(|line| !line.contains(TWIN_METRICS))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -317,6 +407,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
     let start = context.current();
     let elapsed = || context.current().duration_since(start).expect("simulated time moves forward");
     let mut next_event = 0;
+    let mut next_split = 0;
     let mut healed = false;
     let mut tick: u64 = 0;
     loop {
@@ -329,6 +420,12 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         {
             apply(&mut cluster, event).await;
             next_event += 1;
+        }
+        while let Some((at, sides)) = plan.twin_sides.get(next_split)
+            && *at <= now
+        {
+            cluster.set_twin_sides(sides);
+            next_split += 1;
         }
         if !healed && now >= plan.heal_at {
             healed = true;
@@ -389,19 +486,11 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         ],
         liveness: Some(LIVENESS),
     };
-    let violations = checker::check(&records);
-    let byzantine_double_votes = {
-        let byzantine: BTreeSet<u32> = (0..size as u32).filter(|index| !honest_signers.contains(index)).collect();
-        let all_signers = Records { votes: records.votes.clone(), honest_signers: byzantine, ..Records::default() };
-        let conflicts: BTreeSet<(u32, u64, String)> = checker::check(&all_signers)
-            .into_iter()
-            .filter_map(|violation| match violation {
-                Violation::DoubleSigned { signer, view, kind, .. } => Some((signer, view, format!("{kind:?}"))),
-                _ => None,
-            })
-            .collect();
-        conflicts.len()
-    };
+    let mut violations = checker::check(&records);
+    let (twin_violations, twin_blocks) = check_twin_copies(&cluster, &records);
+    violations.extend(twin_violations);
+    let delivered = cluster.delivered.lock().expect("vote log lock is never poisoned").clone();
+    let equivocations = equivocations(&cluster, &plan, &records.votes, &delivered);
     let evidence_counted = evidence_counted(&context.encode());
     SeedReport {
         seed: plan.seed,
@@ -417,7 +506,9 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             .filter(|submission| matches!(submission.outcome, checker::Outcome::Final { .. }))
             .count(),
         blocks: records.nodes.iter().map(|node| node.blocks.len() as u64).max().unwrap_or(0),
-        byzantine_double_votes,
+        byzantine_double_votes: equivocations.iter().map(|(_, equivocations)| equivocations.sent).sum(),
+        equivocations,
+        twin_blocks_checked: twin_blocks,
         evidence_counted,
         asset_samples: records
             .nodes
@@ -431,6 +522,41 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         violations,
         plan,
     }
+}
+
+/// Each copy of a twin runs honest code: alone, it must agree with the honest nodes on every
+/// block it finalized and execute nothing twice (a copy that finalized another block would hold
+/// a certificate 2f+1 signed). Nothing else is asked of it: it may lag behind on its side.
+/// Returns the violations and the number of blocks of twin copies checked.
+fn check_twin_copies(cluster: &Cluster, records: &Records) -> (Vec<Violation>, u64) {
+    let mut nodes: Vec<NodeLog> = records
+        .nodes
+        .iter()
+        .filter(|node| node.honest)
+        .map(|node| NodeLog {
+            name: node.name.clone(),
+            honest: true,
+            blocks: node.blocks.clone(),
+            ..NodeLog::default()
+        })
+        .collect();
+    for index in 0..cluster.size() {
+        for (copy, view) in cluster.twin_copies(index).iter().enumerate() {
+            let name = format!("validator-{index}-twin-{copy}");
+            nodes.push(NodeLog { name, honest: true, blocks: read_blocks(view), ..NodeLog::default() });
+        }
+    }
+    let twin = |name: &str| name.contains("-twin-");
+    let blocks = nodes.iter().filter(|node| twin(&node.name)).map(|node| node.blocks.len() as u64).sum();
+    let violations = checker::check(&Records { nodes, ..Records::default() })
+        .into_iter()
+        .filter(|violation| match violation {
+            Violation::Fork { first, second, .. } => twin(&first.0) || twin(&second.0),
+            Violation::ExecutedTwice { node, .. } | Violation::BadRecord { node, .. } => twin(node),
+            _ => false,
+        })
+        .collect();
+    (violations, blocks)
 }
 
 fn trace_digest(records: &Records) -> String {

@@ -1,8 +1,26 @@
 //! Seeds of the whole-network simulation: hundreds in the default run, thousands in the slow
 //! profile, one on demand, the same seed twice, and the broken build the checker must catch.
 
-use formica_sim::{Options, SeedReport, Violation, run_seed};
-use std::time::{Duration, Instant};
+use formica_sim::{Byzantine, Equivocations, Options, SeedReport, Violation, run_seed};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+/// Per Byzantine behaviour: how many seeds ran it, and what its equivocations came to.
+#[derive(Default)]
+struct Behaviour {
+    seeds: usize,
+    equivocations: Equivocations,
+}
+
+/// The behaviours that must be seen equivocating where they ran: the mocks that sign two votes
+/// (the conflicter votes twice, the equivocator proposes twice) and twins (two honest copies of
+/// one key). A nuller signs two different finalize votes only when another Byzantine validator
+/// feeds it two different notarize votes, so it is not required to.
+fn must_equivocate(behaviour: Byzantine) -> bool {
+    behaviour != Byzantine::Nuller
+}
 
 /// Runs `seeds`, fails naming every failing seed, and prints the figures of the run.
 fn run_seeds(seeds: std::ops::Range<u64>) {
@@ -11,7 +29,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
         (Duration::ZERO, 0, 0, 0, 0, 0);
     let (mut asset_samples, mut remittances, mut invoices_paid, mut parts_settled) = (0, 0, 0, 0);
-    let mut evidence = 0;
+    let (mut evidence, mut twin_blocks) = (0, 0);
+    let mut behaviours: BTreeMap<String, (Byzantine, Behaviour)> = BTreeMap::new();
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
         let report = run_seed(seed, Options::default());
@@ -22,6 +41,16 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         blocks += report.blocks;
         byzantine_votes += report.byzantine_double_votes;
         evidence += report.evidence_counted;
+        twin_blocks += report.twin_blocks_checked;
+        let mut seen = Vec::new();
+        for (behaviour, equivocations) in &report.equivocations {
+            let entry = behaviours.entry(format!("{behaviour:?}")).or_insert((*behaviour, Behaviour::default()));
+            entry.1.equivocations += *equivocations;
+            if !seen.contains(behaviour) {
+                seen.push(*behaviour);
+                entry.1.seeds += 1;
+            }
+        }
         if report.plan.byzantine.iter().all(Option::is_none) && report.evidence_counted > 0 {
             failures.push(format!(
                 "seed {seed}: no validator is Byzantine, yet honest nodes counted {} conflicting votes",
@@ -36,16 +65,28 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
             failures.push(failure);
         }
     }
+    let byzantine: Vec<String> = behaviours
+        .iter()
+        .map(|(name, (_, behaviour))| {
+            let Equivocations { sent, delivered, proposals_delivered } = behaviour.equivocations;
+            format!(
+                "{name} in {} seeds ({sent} equivocations signed, {delivered} reached honest nodes, \
+                 {proposals_delivered} of them two proposals)",
+                behaviour.seeds
+            )
+        })
+        .collect();
     eprintln!(
         "formica-sim seeds {}..{}: {count} seeds, {:.2} simulated hours, {faults} faults injected, {blocks} blocks, \
          {submitted} transactions submitted, {final_} acknowledged final and checked on every honest node, \
          {byzantine_votes} Byzantine double votes seen, {evidence} counted by honest nodes' byzantine_evidence \
          metric, {asset_samples} state samples with the issued asset held \
          (conservation per asset checked), {remittances} remittances accepted, {invoices_paid} invoices paid, \
-         {parts_settled} receivable parts settled, {} failing seeds, wall {:.1?}",
+         {parts_settled} receivable parts settled, Byzantine: [{}], {twin_blocks} blocks of twin copies checked against the honest chain, {} failing seeds, wall {:.1?}",
         seeds.start,
         seeds.end,
         simulated.as_secs_f64() / 3_600.0,
+        byzantine.join("; "),
         failures.len(),
         started.elapsed()
     );
@@ -56,6 +97,25 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         byzantine_votes == 0 || evidence > 0,
         "Byzantine validators signed {byzantine_votes} conflicting votes but no honest node's byzantine_evidence counter moved"
     );
+    // Likewise an equivocation that never reaches an honest node attacks nothing: every
+    // behaviour that signs two votes must have had both reach honest nodes somewhere in the
+    // range, and the proposers (equivocator, twins) two proposals.
+    for (name, (kind, behaviour)) in &behaviours {
+        let Equivocations { sent, delivered, proposals_delivered } = behaviour.equivocations;
+        assert!(
+            !must_equivocate(*kind) || delivered > 0,
+            "{name} ran in {} seeds and signed {sent} equivocations, but none reached honest nodes",
+            behaviour.seeds
+        );
+        assert!(
+            !matches!(kind, Byzantine::Equivocator | Byzantine::Twins) || proposals_delivered > 0,
+            "{name} ran in {} seeds, but no two proposals of it reached honest nodes",
+            behaviour.seeds
+        );
+    }
+    if let Some((_, twins)) = behaviours.get("Twins") {
+        assert!(twin_blocks > 0, "twins ran in {} seeds, but no copy finalized a block to check", twins.seeds);
+    }
     assert!(asset_samples > 0, "no seed issued and held the asset: the per-asset conservation check saw nothing");
     assert!(remittances > 0, "no remittance was accepted: the remittance flow never ran");
     assert!(invoices_paid > 0, "no invoice was paid: the invoice flow never ran to its end");
@@ -110,7 +170,8 @@ fn replay_seed() {
 
 #[test]
 fn a_seed_run_twice_gives_the_same_trace() {
-    for seed in [3, 11] {
+    // 3 and 11 have no Byzantine validator, 0 an equivocator, 1 twins.
+    for seed in [3, 11, 0, 1] {
         let first: SeedReport = run_seed(seed, Options::default());
         let second = run_seed(seed, Options::default());
         assert_eq!(first.trace_digest, second.trace_digest, "seed {seed}: trace differs between two runs");
@@ -125,11 +186,27 @@ fn a_seed_run_twice_gives_the_same_trace() {
 /// state-root check and one validator's execution is skewed (it credits value at genesis the
 /// others do not). commonware-glue still checks each block's state-sync commitment, so the
 /// diverged state stops the chain instead of forking it: the checker must report either the
-/// broken safety (value created, state diverged, fork) or the stall.
+/// broken safety (value created, state diverged, fork) or the stall. Where the others finalize
+/// blocks without the skewed validator (seed 1: the twin votes with them), the skewed validator
+/// stops on glue's assertion as it finalizes them: the run fails naming the seed, which catches
+/// the broken build as well.
 #[test]
 fn the_checker_catches_a_broken_build() {
     for seed in [1, 2, 5] {
-        let report = run_seed(seed, Options { broken: true, ..Options::default() });
+        let run = std::panic::catch_unwind(|| run_seed(seed, Options { broken: true, ..Options::default() }));
+        let report = match run {
+            Ok(report) => report,
+            Err(panic) => {
+                let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+                assert!(
+                    message.contains(&format!("seed {seed} panicked"))
+                        && message.contains("must match block commitments"),
+                    "seed {seed}: the broken build stopped for another reason: {message}"
+                );
+                eprintln!("broken build, seed {seed}: the skewed validator stopped on glue's commitment check");
+                continue;
+            }
+        };
         assert!(
             report.violations.iter().any(|violation| matches!(
                 violation,
