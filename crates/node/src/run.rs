@@ -78,19 +78,25 @@ fn recovery_hint(data_dir: &std::path::Path) -> String {
 }
 
 /// Prints the stop line, with what failed and what an operator can do, after the default
-/// panic report.
+/// panic report. The first panic is the cause: the others follow from it (a task whose actor
+/// died), so after each of them the first one's stop line is printed again, and the node's last
+/// line always names the cause.
 fn install_panic_report(data_dir: std::path::PathBuf) {
     let default = std::panic::take_hook();
+    let first = std::sync::OnceLock::new();
     std::panic::set_hook(Box::new(move |info| {
         default(info);
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|text| text.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a task panicked".to_string());
-        let place = info.location().map(|location| format!(" at {location}")).unwrap_or_default();
-        eprintln!("{STOPPED_MESSAGE} by an internal failure ({what}{place}). {}", recovery_hint(&data_dir));
+        let stop = first.get_or_init(|| {
+            let what = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a task panicked".to_string());
+            let place = info.location().map(|location| format!(" at {location}")).unwrap_or_default();
+            format!("{STOPPED_MESSAGE} by an internal failure ({what}{place}). {}", recovery_hint(&data_dir))
+        });
+        eprintln!("{stop}");
     }));
 }
 

@@ -44,7 +44,11 @@ async fn a_validator_crashed_at_every_commit_fail_point_recovers_without_forking
             Payload::CreateAccount { public_key: sender.public_key().into(), initial_balance: Amount(1_000_000) };
         creations.push(clients[0].submit(&signed(chain, &dev, nonce as u64, payload)).await.expect("admitted"));
     }
-    receipts(&clients[0], &creations, Duration::from_secs(60)).await;
+    // Final on every validator the load goes to, not only on the first: a validator admits a
+    // sender only once its own finalized state holds the account.
+    for client in &clients[..CRASHED] {
+        receipts(client, &creations, Duration::from_secs(60)).await;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
         let stop = stop.clone();
