@@ -460,7 +460,7 @@ where
                 timeout_retry: settings.timeouts.retry,
                 view_retention: ViewDelta::new(256),
                 skip: SkipPolicy::Enabled {
-                    timeout: settings.timeouts.skip,
+                    timeout: skip_timeout(settings.timeouts.skip, settings.timeouts.retry, chain_timeouts),
                     budget: simplex::SkipBudget::Participants,
                 },
                 fetch_timeout: NZDuration!(settings.timeouts.fetch),
@@ -507,3 +507,35 @@ where
         self.config.marshal.hint_finalized(last, NonEmptyVec::new(from));
     }
 }
+
+/// The skip timeout simplex gets: the node's configured one, raised above the chain's
+/// certification timeout and the retry interval when it does not exceed them. Simplex stops its
+/// engine otherwise, and the certification timeout is chain-wide (genesis, then votes): a vote
+/// that lengthened it past a node's skip timeout would stop that node at the next epoch.
+fn skip_timeout(configured: Duration, retry: Duration, chain: ConsensusTimeouts) -> Duration {
+    let leader = Duration::from_millis(u64::from(chain.leader_ms));
+    let certification = Duration::from_millis(u64::from(chain.certification_ms));
+    configured.max(certification + leader).max(retry + leader)
+}
+
+#[cfg(test)]
+mod skip_tests {
+    use super::*;
+
+    #[test]
+    fn the_skip_timeout_stays_above_every_chain_timeout() {
+        let retry = Duration::from_millis(500);
+        let configured = Duration::from_secs(5);
+        let default = ConsensusTimeouts::default();
+        assert_eq!(skip_timeout(configured, retry, default), configured, "the node's own when it is long enough");
+        for (leader_ms, certification_ms) in [(30_000, 60_000), (4_000, 5_000), (50, 51), (59_999, 60_000)] {
+            let chain = ConsensusTimeouts { leader_ms, certification_ms };
+            chain.check().expect("valid chain timeouts");
+            let skip = skip_timeout(configured, retry, chain);
+            assert!(skip > Duration::from_millis(u64::from(certification_ms)), "{chain:?}: {skip:?}");
+            assert!(skip > retry);
+        }
+        assert!(skip_timeout(Duration::from_millis(100), Duration::from_secs(1), default) > Duration::from_secs(1));
+    }
+}
+

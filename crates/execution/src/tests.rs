@@ -537,6 +537,36 @@ fn key_management_never_leaves_an_account_that_cannot_sign() {
 }
 
 #[test]
+fn the_first_block_reads_no_genesis_account_and_runs_their_transactions() {
+    let alice = signer(KeyScheme::Ed25519, 1);
+    let bob = signer(KeyScheme::Ed25519, 2);
+    let idle = signer(KeyScheme::Secp256k1, 3);
+    let helper = signer(KeyScheme::Ed25519, 4);
+    let parameters = World::new(&[&alice, &bob, &idle], None, true).parameters;
+    let reads = first_reads(&parameters, Height(1), []);
+    for (key, _) in &parameters.genesis_accounts {
+        let id = key.account_id();
+        assert_eq!(reads.contains(&StateKey::Account(id)), id == parameters.fee_collector, "{id} read at height 1");
+    }
+    // Block 1 carries transactions of genesis accounts, to genesis accounts, and a key change:
+    // `World::block` checks that it runs as over the whole (empty) state plus the genesis.
+    let mut world = World::empty(parameters);
+    let block = [
+        world.by(&alice, Payload::Transfer { to: bob.account_id(), amount: Amount(50) }),
+        world.by(&bob, Payload::AddKey { key: helper.public_key(), weight: 1 }),
+        {
+            let mut body = world.body(&bob, Payload::Transfer { to: idle.account_id(), amount: Amount(7) });
+            body.nonce = Nonce(1);
+            sign_transaction(body, &[&bob])
+        },
+    ];
+    let receipts = world.block(&block).expect("block 1 applies");
+    assert!(receipts.iter().all(|receipt| failure(receipt).is_none()), "{receipts:?}");
+    assert_eq!(world.account(&idle.account_id()).map(|account| account.balance), Some(Amount(GENESIS_BALANCE + 7)));
+    assert_eq!(world.keys(&bob.account_id()).len(), 2);
+}
+
+#[test]
 fn key_sets_fill_up_and_slots_are_reused() {
     let owner = signer(KeyScheme::Ed25519, 1);
     let mut world = World::new(&[&owner], None, true);
@@ -1149,11 +1179,14 @@ fn block_size_timeouts_and_api_access_change_by_vote() {
 
     // Timeouts: out-of-range values are refused; a passed change waits for the epoch's last block.
     let defaults = ConsensusTimeouts::default();
-    let inverted = ConsensusTimeouts { leader_ms: 700, certification_ms: 600 };
-    world.fails(
-        world.by(&admins[0], propose(GovernanceAction::SetConsensusTimeouts { timeouts: inverted })),
-        FailureCode::InvalidProposal,
-    );
+    // Equal timeouts are refused too: simplex stops its engine on them.
+    for (leader_ms, certification_ms) in [(700, 600), (600, 600)] {
+        let refused = ConsensusTimeouts { leader_ms, certification_ms };
+        world.fails(
+            world.by(&admins[0], propose(GovernanceAction::SetConsensusTimeouts { timeouts: refused })),
+            FailureCode::InvalidProposal,
+        );
+    }
     let faster = ConsensusTimeouts { leader_ms: 300, certification_ms: 600 };
     world.pass(&admins, GovernanceAction::SetConsensusTimeouts { timeouts: faster });
     assert_eq!((world.governance().timeouts, world.governance().epoch_timeouts), (faster, defaults));

@@ -215,15 +215,15 @@ impl ConsensusTimeouts {
     /// The longest timeout a vote may set.
     pub const MS_MAX: u32 = 60_000;
 
-    /// Both within [`Self::MS_MIN`]..=[`Self::MS_MAX`], and the leader timeout not above the
-    /// certification timeout (simplex requires it).
+    /// Both within [`Self::MS_MIN`]..=[`Self::MS_MAX`], and the leader timeout below the
+    /// certification timeout (simplex requires it: equal values stop its engine).
     pub fn check(&self) -> Result<(), String> {
         let range = Self::MS_MIN..=Self::MS_MAX;
         if !range.contains(&self.leader_ms) || !range.contains(&self.certification_ms) {
             return Err(format!("consensus timeouts must be between {} and {} ms", Self::MS_MIN, Self::MS_MAX));
         }
-        if self.leader_ms > self.certification_ms {
-            return Err("the leader timeout may not exceed the certification timeout".into());
+        if self.leader_ms >= self.certification_ms {
+            return Err("the leader timeout must be below the certification timeout".into());
         }
         Ok(())
     }

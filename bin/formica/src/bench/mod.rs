@@ -10,7 +10,8 @@
 //! open loop (a fixed offered rate) and reports finalized throughput, submit-to-final latency,
 //! refusals by reason, and per node CPU time per 1,000 transactions, peak memory and disk per
 //! account. `bench sweep` runs open-loop steps at increasing rates on one network and draws
-//! throughput and p99 latency against offered load as an SVG.
+//! throughput and p99 latency against offered load as an SVG. `bench state` measures the state
+//! database alone at a size no genesis file reaches (see [`state`]).
 //!
 //! Figures are measured, never asserted: nothing here fails because a number is low.
 
@@ -19,6 +20,7 @@ mod network;
 mod records;
 mod remittance;
 mod report;
+mod state;
 mod workload;
 
 use anyhow::{Context, bail};
@@ -36,6 +38,9 @@ pub enum BenchCommand {
     Run(RunArgs),
     /// Open-loop steps at each of `--rates` on one network; writes a chart with `--svg`.
     Sweep(SweepArgs),
+    /// The state database alone at a given number of accounts: fill, reopen, blocks of reads
+    /// and commits; disk and memory per account.
+    State(state::StateArgs),
     /// Redraws the chart of a sweep from its JSON report (`sweep --json-file`).
     Chart {
         /// The sweep's JSON report.
@@ -171,6 +176,15 @@ pub fn run(command: BenchCommand, target: &crate::client::Target) -> anyhow::Res
                 serde_json::from_slice(&text).with_context(|| format!("{} is not a sweep report", from.display()))?;
             return std::fs::write(&svg, report::sweep_svg(&reports, &title))
                 .with_context(|| format!("writing {}", svg.display()));
+        }
+        BenchCommand::State(args) => {
+            let report = state::run(args)?;
+            if target.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.text());
+            }
+            return Ok(());
         }
         BenchCommand::Run(args) => vec![runtime()?.block_on(run_once(args))?],
         BenchCommand::Sweep(args) => runtime()?.block_on(sweep(args))?,

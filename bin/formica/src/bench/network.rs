@@ -39,6 +39,10 @@ pub struct NetworkArgs {
     /// The genesis consensus certification timeout (default 2,000 ms).
     #[arg(long)]
     pub certification_timeout_ms: Option<u32>,
+    /// Keep each node's data folder after the run. By default only the logs, configurations and
+    /// genesis stay: a five-minute run at 5,000 tx/s writes about 2 GB per node.
+    #[arg(long)]
+    pub keep_data: bool,
 }
 
 /// What each workload account holds at genesis: far more than any run spends.
@@ -52,6 +56,7 @@ pub struct Network {
     /// The genesis limit on transactions per block.
     pub block_transactions_max: u32,
     children: Vec<Child>,
+    keep_data: bool,
 }
 
 impl Network {
@@ -107,6 +112,7 @@ impl Network {
             chain_id: genesis.chain_id,
             block_transactions_max: genesis.block_transactions_max,
             children,
+            keep_data: args.keep_data,
         };
         for url in &network.rpc {
             devnet::wait_until_ready(url).await?;
@@ -136,8 +142,21 @@ impl Network {
         devnet::node_dir(&self.dir, index).join("data")
     }
 
+    /// Stops the validators and, unless `--keep-data`, deletes their data folders (after the
+    /// report has measured them).
     pub async fn stop(mut self) {
         devnet::stop(&mut self.children).await;
+        if self.keep_data {
+            return;
+        }
+        for index in 0..self.children.len() {
+            let data = self.data_dir(index);
+            if let Err(error) = std::fs::remove_dir_all(&data)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                eprintln!("could not delete {}: {error}", data.display());
+            }
+        }
     }
 }
 

@@ -37,6 +37,12 @@ fn bench(validators: usize, arguments: &[&str]) -> Value {
     );
     let report: Value = serde_json::from_slice(&std::fs::read(&report_path).expect("report written")).expect("JSON");
     check_consistent(&report, validators);
+    // Data folders are measured, then deleted (without `--keep-data`); the logs stay.
+    for index in 0..validators {
+        let node = directory.path().join(format!("network/node-{index}"));
+        assert!(node.join("node.log").exists(), "node-{index}'s log is kept");
+        assert!(!node.join("data").exists(), "node-{index}'s data folder is deleted");
+    }
     report
 }
 
