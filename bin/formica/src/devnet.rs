@@ -110,6 +110,7 @@ pub(crate) fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<DevnetManifest
             consensus: Default::default(),
             mempool: Default::default(),
             rpc: Default::default(),
+            storage: Default::default(),
         };
         std::fs::write(folder.join("node.toml"), toml::to_string_pretty(&config)?)?;
         rpc.push(format!("http://127.0.0.1:{}", args.rpc_port + offset));

@@ -59,6 +59,7 @@ pub fn init_node(args: &InitNodeArgs) -> anyhow::Result<String> {
         consensus: Default::default(),
         mempool: Default::default(),
         rpc: Default::default(),
+        storage: Default::default(),
     };
     std::fs::write(args.out.join("node.toml"), toml::to_string_pretty(&config)?)?;
     Ok(key.public_key)

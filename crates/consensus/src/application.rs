@@ -110,15 +110,6 @@ pub trait TransactionSource: Clone + Send + Sync + 'static {
     fn admitted(&self, transactions: &[Transaction]) -> Vec<bool>;
 }
 
-/// Adds what `block` spends to `pending`: each sender's next nonce after it.
-fn note_pending(pending: &mut BTreeMap<AccountId, Nonce>, block: &Block) {
-    for transaction in &block.transactions {
-        let next = transaction.body.nonce.next().expect("nonces never reach u64::MAX");
-        let entry = pending.entry(transaction.body.sender).or_insert(next);
-        *entry = (*entry).max(next);
-    }
-}
-
 /// The quorum certificate that finalized a block: the finalize votes of at least two thirds of
 /// its epoch's committee on the block's digest, under the chain's consensus namespace.
 pub type FinalizationCertificate = commonware_consensus::simplex::types::Finalization<SigningScheme, Hash>;
@@ -402,7 +393,7 @@ where
             && block.header.height > finalized
             && read < PENDING_ANCESTORS_MAX
         {
-            note_pending(&mut pending, &block);
+            block.next_nonces(&mut pending);
             read += 1;
             ancestor = ancestry.next().await.map(|block| block.inner().clone());
         }

@@ -538,4 +538,3 @@ mod skip_tests {
         assert!(skip_timeout(Duration::from_millis(100), Duration::from_secs(1), default) > Duration::from_secs(1));
     }
 }
-

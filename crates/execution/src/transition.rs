@@ -7,6 +7,9 @@
 //! - key slot `s` of an account exists exactly when `1 <= s < key_count`;
 //! - the recovery record exists exactly when the account's `has_recovery` flag is set, and the
 //!   pending-recovery record exactly when `recovering` is set.
+//!
+//! The genesis accounts are not read before height 1: the state is empty then, and
+//! [`apply_genesis`] writes them whole.
 
 use crate::contracts;
 use crate::governance;

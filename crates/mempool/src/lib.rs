@@ -2,9 +2,9 @@
 //! pools, and gossip to the other validators.
 //!
 //! # Admission
-//! A transaction is admitted when: its chain id matches; every signature verifies; its signer
-//! set carries the weight the sender's key set requires (or is the recovery key alone, for a
-//! recovery action); the sender is not frozen; its nonce is at least the sender's next nonce and within
+//! A transaction is admitted when: its chain id matches; every signature verifies; its signer set
+//! carries the weight the sender's key set requires (or is the recovery key alone, for a recovery
+//! action); the sender is not frozen; its nonce is at least the sender's next nonce and within
 //! [`Config::nonce_window`] of it; it has not expired; its fee limit covers the fee; the sender's
 //! balance covers the fee plus what it moves; no transaction with the same sender and nonce is
 //! pending; and the pool has room (per sender and in total). Every refusal is a distinct
@@ -18,8 +18,8 @@
 //! ([`run_gossip`]) and, with [`Mempool::with_signature_checks`], clients' submissions: the
 //! first to find nobody checking checks its own and every one waiting in one batch, then hands
 //! the role to the next waiting (no task of its own, no hand-off for a lone submission). When a
-//! block is verified,
-//! transactions the pool holds byte for byte ([`Mempool::admitted`]) are not checked again.
+//! block is verified, transactions the pool holds byte for byte ([`Mempool::admitted`]) are not
+//! checked again.
 //!
 //! # Proposals
 //! [`Mempool::candidates`] takes each sender's consecutive nonces from its finalized next nonce,
@@ -235,11 +235,7 @@ impl<A: AccountReader> Mempool<A> {
     /// Removes what a finalized block spent (and whatever expired).
     pub fn finalized(&self, block: &Block) {
         let mut senders: BTreeMap<AccountId, Nonce> = BTreeMap::new();
-        for transaction in &block.transactions {
-            let next = transaction.body.nonce.next().expect("nonces never reach u64::MAX");
-            let entry = senders.entry(transaction.body.sender).or_insert(next);
-            *entry = (*entry).max(next);
-        }
+        block.next_nonces(&mut senders);
         self.advance_head(block.header.height);
         let removed = self.pool().finalized(block.header.height, &senders);
         debug!(height = %block.header.height, removed, "mempool pruned");

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
+    num::NonZeroUsize,
     path::{Path, PathBuf},
 };
 
@@ -44,10 +45,33 @@ pub struct NodeConfig {
     pub mempool: MempoolSection,
     #[serde(default)]
     pub rpc: RpcSection,
+    #[serde(default)]
+    pub storage: StorageSection,
 }
 
 fn default_log_level() -> String {
     "info".into()
+}
+
+/// This node's storage.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// The page cache every store shares (state, blocks, consensus journals), in MiB; allocated
+    /// at start. State reads beyond it go to the operating system page by page, so a validator
+    /// whose state outgrows it slows down (docs/performance.md, "Accounts").
+    pub page_cache_mib: NonZeroUsize,
+}
+
+impl StorageSection {
+    /// The largest page cache a config may ask for (it is allocated at start).
+    pub const PAGE_CACHE_MIB_MAX: usize = 1 << 16;
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self { page_cache_mib: NonZeroUsize::new(256).expect("positive") }
+    }
 }
 
 /// This node's consensus timing, in milliseconds. The leader and certification timeouts are
@@ -171,6 +195,16 @@ impl NodeConfig {
         {
             *file = base.join(&*file);
         }
+        if config.storage.page_cache_mib.get() > StorageSection::PAGE_CACHE_MIB_MAX {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason: format!(
+                    "storage.page_cache_mib is {}, above the limit of {} MiB",
+                    config.storage.page_cache_mib,
+                    StorageSection::PAGE_CACHE_MIB_MAX
+                ),
+            });
+        }
         if let Some(admin) = config.admin()? {
             formica_rpc::admin::check_config(&admin)
                 .map_err(|reason| ConfigError::Invalid { path: path.display().to_string(), reason })?;
@@ -193,5 +227,34 @@ impl NodeConfig {
             None => None,
         };
         Ok(Some(formica_rpc::admin::AdminConfig { listen_address, secret }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(extra: &str) -> Result<NodeConfig, ConfigError> {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("node.toml");
+        let text = format!(
+            "name = \"n\"\nkey_file = \"key.json\"\ngenesis_file = \"genesis.json\"\ndata_dir = \"data\"\n\
+             p2p_listen = \"127.0.0.1:30303\"\nrpc_listen = \"127.0.0.1:8545\"\nmetrics_listen = \"127.0.0.1:9100\"\n{extra}"
+        );
+        std::fs::write(&path, text).expect("written");
+        NodeConfig::load(&path)
+    }
+
+    #[test]
+    fn the_page_cache_defaults_and_is_bounded() {
+        let config = load("").expect("loads");
+        assert_eq!(config.storage.page_cache_mib.get(), 256);
+        assert_eq!(config.data_dir.file_name(), Some(std::ffi::OsStr::new("data")));
+        let config = load("[storage]\npage_cache_mib = 1024\n").expect("loads");
+        assert_eq!(config.storage.page_cache_mib.get(), 1024);
+        let too_big = load(&format!("[storage]\npage_cache_mib = {}\n", (1 << 16) + 1));
+        assert!(matches!(too_big, Err(ConfigError::Invalid { .. })), "{too_big:?}");
+        assert!(matches!(load("[storage]\npage_cache_mib = 0\n"), Err(ConfigError::Parse { .. })));
+        assert!(matches!(load("[storage]\npage_cash_mib = 64\n"), Err(ConfigError::Parse { .. })));
     }
 }

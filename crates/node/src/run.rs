@@ -208,6 +208,7 @@ pub fn run(config_path: &std::path::Path) -> Result<(), RunError> {
             },
             mailbox_size: NZUsize!(4_096),
             retained_blocks: consensus.retained_blocks,
+            page_cache_mib: config.storage.page_cache_mib,
             gossip_queue: config.mempool.gossip_queue,
             subscriber_buffer: config.rpc.subscriber_buffer,
             faults: formica_consensus::FaultInjection::NONE,

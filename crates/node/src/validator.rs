@@ -37,6 +37,8 @@ pub struct ValidatorConfig {
     pub mailbox_size: NonZeroUsize,
     /// Finalized blocks marshal keeps for peers catching up.
     pub retained_blocks: usize,
+    /// The page cache every store shares, in MiB.
+    pub page_cache_mib: NonZeroUsize,
     /// Transactions waiting to be gossiped.
     pub gossip_queue: usize,
     /// Finalized blocks buffered for each RPC subscriber.
@@ -353,6 +355,7 @@ where
             timeouts: config.timeouts.clone(),
             mailbox_size: config.mailbox_size,
             retained_blocks: config.retained_blocks,
+            page_cache_mib: config.page_cache_mib,
             faults: config.faults,
         },
         channels,

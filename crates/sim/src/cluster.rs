@@ -376,6 +376,7 @@ impl Cluster {
             timeouts: Timeouts::default(),
             mailbox_size: NZUsize!(1_024),
             retained_blocks: 1_000,
+            page_cache_mib: NZUsize!(32),
             gossip_queue: 1_024,
             subscriber_buffer: 64,
             faults: self.faults,

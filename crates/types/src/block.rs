@@ -6,7 +6,7 @@
 
 use crate::governance::ConsensusTimeouts;
 use crate::nodes::NodeSet;
-use crate::primitives::{ChainId, Hash, Height, PublicKey, hash_tagged};
+use crate::primitives::{AccountId, ChainId, Hash, Height, Nonce, PublicKey, hash_tagged};
 use crate::receipt::Receipt;
 use crate::transaction::{Transaction, TransactionLimits};
 use bytes::BufMut;
@@ -184,6 +184,17 @@ impl Block {
     /// The block digest (the hash of its header).
     pub fn hash(&self) -> Hash {
         self.digest
+    }
+
+    /// Records, for each sender in the block, the nonce after its last transaction here,
+    /// keeping a higher one already in `next` (the mempool drops what a finalized block used;
+    /// a proposer skips what its unfinalized ancestors use).
+    pub fn next_nonces(&self, next: &mut std::collections::BTreeMap<AccountId, Nonce>) {
+        for transaction in &self.transactions {
+            let after = transaction.body.nonce.next().expect("nonces never reach u64::MAX");
+            let entry = next.entry(transaction.body.sender).or_insert(after);
+            *entry = (*entry).max(after);
+        }
     }
 
     /// Whether the header's transaction root matches the transactions carried.

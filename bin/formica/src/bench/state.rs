@@ -17,10 +17,11 @@ use super::workload::SplitMix64;
 use anyhow::{Context, bail};
 use commonware_runtime::{Runner as _, Supervisor as _, buffer::paged::CacheRef, tokio as runtime};
 use commonware_storage::qmdb::floor::Proportional;
-use commonware_utils::{NZU16, NZUsize};
+use commonware_utils::NZU16;
 use formica_state::{StateDb, StateKey, StateValue, state_config};
 use formica_types::{Account, AccountId, AccountKey, Amount, Hash, KeyScheme};
 use serde::{Deserialize, Serialize};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,9 @@ pub struct StateArgs {
     /// per block).
     #[arg(long, default_value_t = 10_000)]
     block_transfers: u64,
+    /// The database's page cache, in MiB (validators use 32 MiB unless configured otherwise).
+    #[arg(long, default_value_t = 32)]
+    page_cache_mib: usize,
     /// Seed of the accounts each block touches.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -58,6 +62,7 @@ pub struct StateArgs {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StateReport {
     pub accounts: u64,
+    pub page_cache_mib: usize,
     pub fill_seconds: f64,
     pub fill_accounts_per_second: f64,
     /// Opening the filled database again (what a validator's restart pays at this size).
@@ -87,7 +92,7 @@ pub struct StateReport {
 impl StateReport {
     pub fn text(&self) -> String {
         format!(
-            "state database, {} accounts\n\
+            "state database, {} accounts, page cache {} MiB\n\
              fill         {:.1} s ({:.0} accounts/s)\n\
              reopen       {:.2} s, +{} MiB resident ({:.0} B per account)\n\
              disk         {} MiB after the fill ({:.0} B per account); +{:.1} MiB per block of {} transfers\n\
@@ -95,6 +100,7 @@ impl StateReport {
              state alone  {:.0} transfers/s\n\
              machine      {} cpus, load {:.2} before; peak rss {} MiB\n",
             self.accounts,
+            self.page_cache_mib,
             self.fill_seconds,
             self.fill_accounts_per_second,
             self.reopen_seconds,
@@ -174,9 +180,14 @@ pub fn run(args: StateArgs) -> anyhow::Result<StateReport> {
     let config = runtime::Config::new().with_storage_directory(&args.dir);
     let accounts = args.accounts;
     let (blocks, transfers, seed) = (args.blocks, args.block_transfers, args.seed);
+    let page_cache_mib = args.page_cache_mib;
     let dir = args.dir.clone();
     let report = runtime::Runner::new(config).start(|context| async move {
-        let page_cache = || CacheRef::new(NZU16!(4_096), NZUsize!(8_192));
+        let pages = page_cache_mib
+            .checked_mul(256)
+            .and_then(NonZeroUsize::new)
+            .context("--page-cache-mib must be positive and fit in memory")?;
+        let page_cache = || CacheRef::new(NZU16!(4_096), pages);
         let open = |name: &'static str| StateDb::init(context.child(name), state_config("bench", page_cache()), None);
         let mut db = open("fill").await.context("opening the state database")?;
         let started = Instant::now();
@@ -239,6 +250,7 @@ pub fn run(args: StateArgs) -> anyhow::Result<StateReport> {
         let (commit_ms_p50, commit_ms_max) = median_and_max(commits);
         anyhow::Ok(StateReport {
             accounts,
+            page_cache_mib,
             fill_seconds,
             fill_accounts_per_second: accounts as f64 / fill_seconds,
             reopen_seconds,
@@ -279,6 +291,7 @@ mod tests {
             blocks: 3,
             block_transfers: 100,
             seed: 5,
+            page_cache_mib: 4,
             dir: directory.path().join("db"),
             keep_data: false,
             json_file: Some(json.clone()),

@@ -159,6 +159,7 @@ async fn start_network_with(
             timeouts: Timeouts::default(),
             mailbox_size: NZUsize!(1_024),
             retained_blocks: 1_000,
+            page_cache_mib: NZUsize!(32),
             gossip_queue: 1_024,
             subscriber_buffer: 64,
             faults: formica_consensus::FaultInjection::NONE,
