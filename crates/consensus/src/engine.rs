@@ -27,7 +27,7 @@ use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, mmr, translator::TwoCap};
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
+use commonware_utils::{NZDuration, NZU64, NZUsize};
 use formica_execution::ChainParameters;
 use formica_state::{StateDb, state_config};
 use formica_types::{Block, BlockLimits, PublicKey};
@@ -124,15 +124,6 @@ where
 
 const IO_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
 
-/// Bytes per page of the shared page cache.
-const PAGE_BYTES: usize = 4_096;
-
-/// Pages of [`PAGE_BYTES`] in a cache of `mib` MiB (saturating: a config can ask for too much,
-/// never for an overflow).
-fn page_cache_pages(mib: NonZeroUsize) -> NonZeroUsize {
-    mib.saturating_mul(NZUsize!((1 << 20) / PAGE_BYTES))
-}
-
 fn archive_config<C>(prefix: &str, name: &str, page_cache: CacheRef, codec_config: C) -> prunable::Config<TwoCap, C> {
     prunable::Config {
         translator: TwoCap,
@@ -192,7 +183,7 @@ where
     let parameters = config.parameters.clone();
     let committees = Committees::new(config.namespace.clone(), config.signer.clone(), parameters.genesis_nodes.clone());
     let epocher = FixedEpocher::new(NZU64!(parameters.epoch_blocks.max(1)));
-    let page_cache = CacheRef::new(NZU16!(PAGE_BYTES as u16), page_cache_pages(config.page_cache_mib));
+    let page_cache = formica_state::page_cache(config.page_cache_mib);
     let genesis = config.genesis.clone();
 
     let resolver = marshal_resolver::init(

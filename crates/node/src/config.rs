@@ -64,13 +64,15 @@ pub struct StorageSection {
 }
 
 impl StorageSection {
+    /// The page cache a node has unless its config says otherwise.
+    pub const PAGE_CACHE_MIB_DEFAULT: usize = 256;
     /// The largest page cache a config may ask for (it is allocated at start).
     pub const PAGE_CACHE_MIB_MAX: usize = 1 << 16;
 }
 
 impl Default for StorageSection {
     fn default() -> Self {
-        Self { page_cache_mib: NonZeroUsize::new(256).expect("positive") }
+        Self { page_cache_mib: NonZeroUsize::new(Self::PAGE_CACHE_MIB_DEFAULT).expect("positive") }
     }
 }
 

@@ -15,7 +15,7 @@ use commonware_storage::{
 };
 use commonware_utils::{NZU64, NZUsize};
 use formica_types::{Account, AccountId, Hash};
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU16, NonZeroUsize};
 
 /// Bytes per chunk of the activity bitmap (one SHA-256 digest: the smallest proofs); the
 /// proof format's, so it is defined with the verifier.
@@ -36,6 +36,16 @@ pub type StateConfig = current::FixedConfig<EightCap, Sequential>;
 pub type AccountProof = formica_verify::records::ValueProof;
 
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 20);
+
+/// Bytes per page of the page cache a validator's stores share.
+pub const PAGE_BYTES: u16 = 4_096;
+
+/// The page cache a validator's stores share, of `mib` MiB (saturating: a config can ask for too
+/// much, never for an overflow). Allocated here, whole.
+pub fn page_cache(mib: NonZeroUsize) -> CacheRef {
+    let pages = mib.saturating_mul(NZUsize!((1 << 20) / PAGE_BYTES as usize));
+    CacheRef::new(NonZeroU16::new(PAGE_BYTES).expect("positive"), pages)
+}
 
 /// Builds the state database configuration; every partition name starts with `prefix`.
 pub fn state_config(prefix: &str, page_cache: CacheRef) -> StateConfig {

@@ -26,8 +26,8 @@ mod index;
 use formica_types::state as layout;
 
 pub use db::{
-    AccountProof, BITMAP_CHUNK_BYTES, StateConfig, StateDatabases, StateDb, encode_account_proof, state_config,
-    verify_account_proof,
+    AccountProof, BITMAP_CHUNK_BYTES, StateConfig, StateDatabases, StateDb, encode_account_proof, page_cache,
+    state_config, verify_account_proof,
 };
 pub use index::{FINALIZATION_BYTES_MAX, IndexError, Indexes, TransactionLocation};
 pub use layout::{

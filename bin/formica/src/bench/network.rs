@@ -181,12 +181,17 @@ pub fn sample_process(pid: u32) -> anyhow::Result<ProcessSample> {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let peak_kib: u64 = status
+    Ok(ProcessSample { cpu_seconds: (utime + stime) as f64 / ticks, peak_rss_bytes: status_bytes(&status, "VmHWM:") })
+}
+
+/// A memory figure of a `/proc/<pid>/status` text (`field` with its colon, e.g. `VmHWM:`), in
+/// bytes; 0 when the field is missing.
+pub fn status_bytes(status: &str, field: &str) -> u64 {
+    status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    Ok(ProcessSample { cpu_seconds: (utime + stime) as f64 / ticks, peak_rss_bytes: peak_kib * 1024 })
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// CPU time of this process (all threads), in seconds.

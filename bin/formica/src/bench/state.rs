@@ -12,18 +12,19 @@
 //! Consensus, signatures and execution do not depend on the number of accounts; the state
 //! database's index, Merkle structure and reads do. This measures that part only, and says so.
 
-use super::network::disk_bytes;
+use super::network::{disk_bytes, status_bytes};
 use super::workload::SplitMix64;
 use anyhow::{Context, bail};
-use commonware_runtime::{Runner as _, Supervisor as _, buffer::paged::CacheRef, tokio as runtime};
+use commonware_runtime::{Runner as _, Supervisor as _, tokio as runtime};
 use commonware_storage::qmdb::floor::Proportional;
-use commonware_utils::NZU16;
-use formica_state::{StateDb, StateKey, StateValue, state_config};
+use formica_state::{StateDb, StateKey, StateValue, page_cache, state_config};
 use formica_types::{Account, AccountId, AccountKey, Amount, Hash, KeyScheme};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+type Db = StateDb<runtime::Context>;
 
 /// Accounts written per batch while filling (the size of a large genesis chunk).
 const FILL_BATCH: u64 = 50_000;
@@ -40,8 +41,8 @@ pub struct StateArgs {
     /// per block).
     #[arg(long, default_value_t = 10_000)]
     block_transfers: u64,
-    /// The database's page cache, in MiB (validators use 32 MiB unless configured otherwise).
-    #[arg(long, default_value_t = 32)]
+    /// The database's page cache, in MiB (by default a validator's: `[storage] page_cache_mib`).
+    #[arg(long, default_value_t = formica_node::config::StorageSection::PAGE_CACHE_MIB_DEFAULT)]
     page_cache_mib: usize,
     /// Seed of the accounts each block touches.
     #[arg(long, default_value_t = 1)]
@@ -142,20 +143,25 @@ fn key(index: u64) -> Hash {
     StateKey::Account(id(index)).hash()
 }
 
+/// Writes the accounts `indexes` with `balance` in one batch: merkleize, apply, commit.
+async fn commit(db: Db, indexes: impl Iterator<Item = u64>, balance: u128) -> anyhow::Result<Db> {
+    let mut batch = db.new_batch();
+    for index in indexes {
+        batch = batch.write(key(index), Some(StateValue::Account(account(index, balance))));
+    }
+    let batch = batch.merkleize(&db, None, &mut Proportional).await.context("merkleizing")?;
+    db.apply_batch(batch).await.context("applying")?.commit().await.context("committing")
+}
+
 /// Resident memory of this process after returning freed memory to the system.
 fn resident_bytes() -> u64 {
     // SAFETY: `malloc_trim` only releases free heap memory; it has no preconditions.
     unsafe { libc::malloc_trim(0) };
-    status_bytes("VmRSS:")
+    own_status_bytes("VmRSS:")
 }
 
-fn status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
+fn own_status_bytes(field: &str) -> u64 {
+    status_bytes(&std::fs::read_to_string("/proc/self/status").unwrap_or_default(), field)
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -183,22 +189,14 @@ pub fn run(args: StateArgs) -> anyhow::Result<StateReport> {
     let page_cache_mib = args.page_cache_mib;
     let dir = args.dir.clone();
     let report = runtime::Runner::new(config).start(|context| async move {
-        let pages = page_cache_mib
-            .checked_mul(256)
-            .and_then(NonZeroUsize::new)
-            .context("--page-cache-mib must be positive and fit in memory")?;
-        let page_cache = || CacheRef::new(NZU16!(4_096), pages);
-        let open = |name: &'static str| StateDb::init(context.child(name), state_config("bench", page_cache()), None);
+        let mib = NonZeroUsize::new(page_cache_mib).context("--page-cache-mib must be positive")?;
+        let open =
+            |name: &'static str| StateDb::init(context.child(name), state_config("bench", page_cache(mib)), None);
         let mut db = open("fill").await.context("opening the state database")?;
         let started = Instant::now();
         let mut reported = Instant::now();
         for start in (0..accounts).step_by(FILL_BATCH as usize) {
-            let mut batch = db.new_batch();
-            for index in start..(start + FILL_BATCH).min(accounts) {
-                batch = batch.write(key(index), Some(StateValue::Account(account(index, 1_000_000))));
-            }
-            let batch = batch.merkleize(&db, None, &mut Proportional).await.context("merkleizing")?;
-            db = db.apply_batch(batch).await.context("applying")?.commit().await.context("committing")?;
+            db = commit(db, start..(start + FILL_BATCH).min(accounts), 1_000_000).await?;
             if reported.elapsed() >= Duration::from_secs(10) {
                 reported = Instant::now();
                 let done = (start + FILL_BATCH).min(accounts);
@@ -233,12 +231,7 @@ pub fn run(args: StateArgs) -> anyhow::Result<StateReport> {
             }
             let started = Instant::now();
             let balance = 1_000_000 + u128::from(block) + 1;
-            let mut batch = db.new_batch();
-            for &index in touched.iter().chain([&collector]) {
-                batch = batch.write(key(index), Some(StateValue::Account(account(index, balance))));
-            }
-            let batch = batch.merkleize(&db, None, &mut Proportional).await.context("merkleizing")?;
-            db = db.apply_batch(batch).await.context("applying")?.commit().await.context("committing")?;
+            db = commit(db, touched.iter().copied().chain([collector]), balance).await?;
             commits.push(millis(started.elapsed()));
             // Validators prune below the sync boundary (every 64 blocks); not timed here.
             let boundary = db.sync_boundary();
@@ -266,7 +259,7 @@ pub fn run(args: StateArgs) -> anyhow::Result<StateReport> {
             commit_ms_p50,
             commit_ms_max,
             state_transfers_per_second: transfers as f64 * 1_000.0 / (read_ms_p50 + commit_ms_p50),
-            peak_rss_bytes: status_bytes("VmHWM:"),
+            peak_rss_bytes: own_status_bytes("VmHWM:"),
             cpus,
             load_before,
         })
