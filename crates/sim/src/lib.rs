@@ -45,8 +45,10 @@
 //!
 //! # What a crash is here
 //! A crash aborts every task of the validator at once (a killed process). Its runtime storage
-//! keeps what was written, synced or not, as a killed process's page cache would; losing
-//! unsynced writes (a power loss) is not simulated per validator yet (see docs/reliability.md).
+//! keeps what was written, synced or not, as a killed process's page cache would. A whole
+//! outage ([`plan::Event::CrashAll`]) is, in two seeds of three, a power loss ([`PowerLoss`]):
+//! the seed's runtime stops there, its storage drops or tears every write not yet synced, and
+//! a second runtime resumes from what is durable (see [`run_seed`]).
 
 pub mod checker;
 pub mod cluster;
@@ -57,5 +59,5 @@ pub mod workload;
 
 pub use checker::{Records, Violation, check};
 pub use cluster::{Byzantine, Cluster};
-pub use plan::{Plan, Profile, TwinSide};
+pub use plan::{Plan, PowerLoss, Profile, TwinSide};
 pub use run::{Equivocations, LIVENESS, Options, SeedReport, run_seed};

@@ -1,5 +1,6 @@
 //! The fault mix of one seed: how many validators, which are Byzantine, and a schedule of link
-//! faults, partitions, crashes and restarts, then a heal; for twins, which copy reaches whom.
+//! faults, partitions, crashes and restarts, then a heal; for twins, which copy reaches whom;
+//! and whether a whole-network outage is a power loss that drops unsynced writes.
 
 use crate::cluster::Byzantine;
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
@@ -52,6 +53,19 @@ pub enum TwinSide {
     Both,
 }
 
+/// A power loss: the plan's [`Event::CrashAll`] also takes away what the validators wrote to
+/// runtime storage but had not synced. The simulation crashes the whole deterministic runtime
+/// there and resumes a new one from its storage (see `run::run_seed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PowerLoss {
+    /// Per unsynced write, the chance in percent that each of its bytes still reached the disk
+    /// (0: every unsynced write is lost).
+    pub retained_percent: u8,
+    /// How the retained bytes of a write are arranged: `false` a prefix of it (a torn tail),
+    /// `true` any subset (sectors written out of order).
+    pub scattered: bool,
+}
+
 /// How often the twins' split of the network is drawn again.
 pub const TWIN_SPLIT_EVERY: Duration = Duration::from_secs(4);
 
@@ -68,6 +82,8 @@ pub struct Plan {
     /// twins' own entries are unused). Twins are Byzantine for the whole run, so their split
     /// goes on after the heal.
     pub twin_sides: Vec<(Duration, Vec<TwinSide>)>,
+    /// Only with an [`Event::CrashAll`]: `Some` makes that outage a power loss.
+    pub power_loss: Option<PowerLoss>,
     /// When every fault ends: links repaired, crashed validators restarted.
     pub heal_at: Duration,
     /// When the run ends (the network must have converged by then).
@@ -173,8 +189,32 @@ impl Plan {
         let end_at = heal_at + profile.heal;
         let twin_sides =
             if byzantine.contains(&Some(Byzantine::Twins)) { twin_sides(seed, &byzantine, end_at) } else { Vec::new() };
-        Self { seed, validators, byzantine, events, twin_sides, heal_at, end_at, transactions: profile.transactions }
+        let outage = events.iter().any(|(_, event)| *event == Event::CrashAll);
+        let power_loss = if outage { power_loss(seed) } else { None };
+        Self {
+            seed,
+            validators,
+            byzantine,
+            events,
+            twin_sides,
+            power_loss,
+            heal_at,
+            end_at,
+            transactions: profile.transactions,
+        }
     }
+}
+
+/// Whether a seed's whole-network outage is a power loss, and how much of each unsynced write
+/// survives it: two outages in three, drawn from their own generator so a seed's other draws
+/// stay what they were before power losses were simulated.
+fn power_loss(seed: u64) -> Option<PowerLoss> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x9043_12e5_5eed_0ff0);
+    if !rng.random_bool(2.0 / 3.0) {
+        return None;
+    }
+    let retained_percent = if rng.random_bool(0.25) { 0 } else { rng.random_range(1..100) };
+    Some(PowerLoss { retained_percent, scattered: rng.random_bool(1.0 / 3.0) })
 }
 
 /// The twins' splits of the network, one every [`TWIN_SPLIT_EVERY`], each with at least one
@@ -236,6 +276,16 @@ mod tests {
             }
         }
         assert!(whole_outages > 20, "some seeds crash every validator at once");
+        let power_losses: Vec<PowerLoss> =
+            (0..500).filter_map(|seed| Plan::draw(seed, Profile::QUICK).power_loss).collect();
+        assert!(power_losses.len() > 10, "some outages are power losses");
+        assert!(power_losses.iter().any(|loss| loss.retained_percent == 0), "some lose every unsynced write");
+        assert!(power_losses.iter().any(|loss| loss.scattered), "some keep scattered bytes");
+        for seed in 0..500 {
+            let plan = Plan::draw(seed, Profile::QUICK);
+            let outage = plan.events.iter().any(|(_, event)| *event == Event::CrashAll);
+            assert!(plan.power_loss.is_none() || outage, "seed {seed}: a power loss only with an outage");
+        }
     }
 
     #[test]

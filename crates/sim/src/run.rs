@@ -7,7 +7,7 @@ use crate::{
         StableWindow, StateSample, Violation, VoteKind,
     },
     cluster::{Byzantine, Cluster, Context, NodeView, healthy_link},
-    plan::{Event, Partition, Plan, Profile},
+    plan::{Event, Partition, Plan, PowerLoss, Profile},
     workload::{self, Client},
 };
 use commonware_consensus::{
@@ -16,7 +16,10 @@ use commonware_consensus::{
 };
 use commonware_cryptography::{Hasher as _, Sha256, Signer as _, ed25519::PrivateKey};
 use commonware_p2p::simulated::Link;
-use commonware_runtime::{Clock as _, Metrics as _, Runner as _, deterministic};
+use commonware_runtime::{
+    Clock as _, Metrics as _, Runner as _,
+    deterministic::{self, FaultConfig as StorageFaults, PartialWriteMode, WriteConfig},
+};
 use commonware_utils::ordered::Set;
 use formica_consensus::{FaultInjection, SigningScheme};
 use formica_execution::ChainParameters;
@@ -27,7 +30,7 @@ use rand::{SeedableRng as _, rngs::StdRng};
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::Arc,
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 /// How a seed is run.
@@ -201,15 +204,36 @@ fn evidence_counted(metrics: &str) -> u64 {
 
 /// Runs one seed on a fresh deterministic runtime (and a fresh temporary directory for the
 /// indexes). Panics inside the run (a node's assertion) propagate with the seed named.
+///
+/// A seed whose plan has a [`PowerLoss`] runs on two runtimes: at the outage the first stops,
+/// its storage drops (or tears, per the plan) every write not yet synced, and a second runtime
+/// resumes from that storage, with the same clock, scheduler and audit, and restarts every
+/// validator after the outage. The fjall indexes live on the real filesystem and keep
+/// everything (they are synced before a block is acknowledged, see docs/reliability.md).
 pub fn run_seed(seed: u64, options: Options) -> SeedReport {
     let plan = Plan::draw(seed, options.profile);
     let directory = tempfile::tempdir().expect("a temporary directory can be created");
     let path = directory.path().to_path_buf();
-    let config =
+    let mut config =
         deterministic::Config::new().with_seed(seed).with_timeout(Some(plan.end_at + Duration::from_secs(300)));
-    let runner = deterministic::Runner::new(config);
+    if let Some(loss) = plan.power_loss {
+        config = config.with_storage_fault_config(unsynced_writes(loss));
+    }
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        runner.start(|context| async move { drive(context, plan, path, options).await })
+        let (first_plan, first_path) = (plan.clone(), path.clone());
+        let (phase, checkpoint) = deterministic::Runner::new(config)
+            .start_and_recover(|context| async move { drive(context, first_plan, first_path, options, None).await });
+        match phase {
+            Phase::Finished(report) => *report,
+            Phase::PowerLost(carry) => {
+                let resumed = deterministic::Runner::from(checkpoint)
+                    .start(|context| async move { drive(context, plan, path, options, Some(carry)).await });
+                match resumed {
+                    Phase::Finished(report) => *report,
+                    Phase::PowerLost(_) => unreachable!("a plan has at most one power loss"),
+                }
+            }
+        }
     }));
     match run {
         Ok(report) => report,
@@ -225,6 +249,19 @@ pub fn run_seed(seed: u64, options: Options) -> SeedReport {
             )
         }
     }
+}
+
+/// The storage faults of a power loss: no write fails while the runtime runs, and at the crash
+/// each unsynced write keeps each of its bytes with the plan's chance (as a prefix, or
+/// scattered).
+fn unsynced_writes(loss: PowerLoss) -> StorageFaults {
+    let mode = if loss.scattered { PartialWriteMode::Subset } else { PartialWriteMode::Prefix };
+    StorageFaults::default().write(WriteConfig {
+        failure_rate: commonware_utils::probability!(0.0),
+        retention_rate: commonware_utils::Probability::new(u64::from(loss.retained_percent), 100)
+            .expect("a percentage is a probability"),
+        mode,
+    })
 }
 
 fn link(latency: Duration, jitter: Duration, delivered_percent: u8) -> Link {
@@ -386,7 +423,41 @@ fn skewed(chain: &Chain) -> Chain {
     Chain { parameters: Arc::new(parameters), ..chain.clone() }
 }
 
-async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, options: Options) -> SeedReport {
+/// What the driver carries from a runtime that lost power to the one resuming it: plain data
+/// only (every runtime handle dies with its runtime).
+struct Carry {
+    client: Client,
+    rng: StdRng,
+    heights: Vec<Vec<(Duration, Height)>>,
+    samples: Vec<Vec<StateSample>>,
+    /// When the seed started, on the clock both runtimes share.
+    start: SystemTime,
+    next_event: usize,
+    next_split: usize,
+    healed: bool,
+    tick: u64,
+    votes: Vec<SignedVote>,
+    delivered: Vec<SignedVote>,
+    /// The honest nodes' `byzantine_evidence` counters before the power loss.
+    evidence_counted: u64,
+}
+
+/// How a runtime's part of a seed ended.
+enum Phase {
+    Finished(Box<SeedReport>),
+    /// The plan's power loss: the runtime must stop here and drop unsynced writes.
+    PowerLost(Box<Carry>),
+}
+
+/// Drives a seed on one runtime: from the start, or (`carried`) from a power loss, first
+/// waiting out the outage and putting the links back as the plan had them.
+async fn drive(
+    context: Context,
+    plan: Plan,
+    directory: std::path::PathBuf,
+    options: Options,
+    carried: Option<Box<Carry>>,
+) -> Phase {
     let keys: Vec<PrivateKey> = (0..plan.validators as u64).map(PrivateKey::from_seed).collect();
     let chain = Chain::from_genesis(workload::genesis(&keys)).expect("the simulated genesis is valid");
     let mut chains = vec![chain.clone(); plan.validators];
@@ -396,39 +467,80 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         let victim = plan.byzantine.iter().position(Option::is_none).expect("most validators are honest");
         chains[victim] = skewed(&chain);
     }
+    if let Some(carry) = &carried {
+        let restart_at = plan.events[carry.next_event..]
+            .iter()
+            .find(|(_, event)| *event == Event::RestartAll)
+            .map(|(at, _)| *at)
+            .expect("a planned outage ends with a restart");
+        let now = context.current().duration_since(carry.start).expect("simulated time moves forward");
+        context.sleep(restart_at.saturating_sub(now)).await;
+    }
     let mut cluster = Cluster::start(&context, keys, chains, &plan.byzantine, directory, faults).await;
     cluster.connect_all(&healthy_link()).await;
-
-    let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x00c1_1e47);
-    let mut client = Client::new(plan.transactions);
     let size = cluster.size();
-    let mut heights: Vec<Vec<(Duration, Height)>> = vec![Vec::new(); size];
-    let mut samples: Vec<Vec<StateSample>> = vec![Vec::new(); size];
-    let start = context.current();
+    let mut carry = match carried {
+        Some(carry) => {
+            // The votes seen before the outage come first, as they happened.
+            cluster.votes.lock().expect("vote log lock is never poisoned").splice(0..0, carry.votes.iter().cloned());
+            cluster
+                .delivered
+                .lock()
+                .expect("vote log lock is never poisoned")
+                .splice(0..0, carry.delivered.iter().cloned());
+            for (_, event) in &plan.events[..carry.next_event] {
+                if matches!(event, Event::DegradeLinks(_) | Event::Partition(_) | Event::RepairLinks) {
+                    apply(&mut cluster, event).await;
+                }
+            }
+            if let Some(split) = carry.next_split.checked_sub(1) {
+                cluster.set_twin_sides(&plan.twin_sides[split].1);
+            }
+            carry
+        }
+        None => Box::new(Carry {
+            client: Client::new(plan.transactions),
+            rng: StdRng::seed_from_u64(plan.seed ^ 0x00c1_1e47),
+            heights: vec![Vec::new(); size],
+            samples: vec![Vec::new(); size],
+            start: context.current(),
+            next_event: 0,
+            next_split: 0,
+            healed: false,
+            tick: 0,
+            votes: Vec::new(),
+            delivered: Vec::new(),
+            evidence_counted: 0,
+        }),
+    };
+    let start = carry.start;
     let elapsed = || context.current().duration_since(start).expect("simulated time moves forward");
-    let mut next_event = 0;
-    let mut next_split = 0;
-    let mut healed = false;
-    let mut tick: u64 = 0;
     loop {
         let now = elapsed();
         if now >= plan.end_at {
             break;
         }
-        while let Some((at, event)) = plan.events.get(next_event)
+        while let Some((at, event)) = plan.events.get(carry.next_event)
             && *at <= now
         {
+            carry.next_event += 1;
+            if *event == Event::CrashAll && plan.power_loss.is_some() {
+                carry.votes = std::mem::take(&mut *cluster.votes.lock().expect("vote log lock is never poisoned"));
+                carry.delivered =
+                    std::mem::take(&mut *cluster.delivered.lock().expect("vote log lock is never poisoned"));
+                carry.evidence_counted += evidence_counted(&context.encode());
+                return Phase::PowerLost(carry);
+            }
             apply(&mut cluster, event).await;
-            next_event += 1;
         }
-        while let Some((at, sides)) = plan.twin_sides.get(next_split)
+        while let Some((at, sides)) = plan.twin_sides.get(carry.next_split)
             && *at <= now
         {
             cluster.set_twin_sides(sides);
-            next_split += 1;
+            carry.next_split += 1;
         }
-        if !healed && now >= plan.heal_at {
-            healed = true;
+        if !carry.healed && now >= plan.heal_at {
+            carry.healed = true;
             cluster.connect_all(&healthy_link()).await;
             for index in 0..size {
                 if cluster.is_honest(index) && !cluster.is_up(index) {
@@ -437,25 +549,26 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
             }
         }
         if now >= Duration::from_secs(1) {
-            client.step(&cluster, now, &mut rng).await;
+            carry.client.step(&cluster, now, &mut carry.rng).await;
         }
-        for (index, series) in heights.iter_mut().enumerate() {
+        for (index, series) in carry.heights.iter_mut().enumerate() {
             if let Some(view) = cluster.view(index) {
                 series.push((now, view.head.get().height));
             }
         }
-        if tick.is_multiple_of(SAMPLE_EVERY_TICKS) {
-            for (index, node_samples) in samples.iter_mut().enumerate() {
+        if carry.tick.is_multiple_of(SAMPLE_EVERY_TICKS) {
+            for (index, node_samples) in carry.samples.iter_mut().enumerate() {
                 if let Some(view) = cluster.view(index)
-                    && let Some(sample) = sample_state(&context, view, &client.known_accounts, false).await
+                    && let Some(sample) = sample_state(&context, view, &carry.client.known_accounts, false).await
                 {
                     node_samples.push(sample);
                 }
             }
         }
-        tick += 1;
+        carry.tick += 1;
         context.sleep(TICK).await;
     }
+    let Carry { client, mut heights, mut samples, evidence_counted: evidence_before, .. } = *carry;
 
     let mut nodes = Vec::new();
     for index in 0..size {
@@ -491,8 +604,8 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
     violations.extend(twin_violations);
     let delivered = cluster.delivered.lock().expect("vote log lock is never poisoned").clone();
     let equivocations = equivocations(&cluster, &plan, &records.votes, &delivered);
-    let evidence_counted = evidence_counted(&context.encode());
-    SeedReport {
+    let evidence_counted = evidence_before + evidence_counted(&context.encode());
+    Phase::Finished(Box::new(SeedReport {
         seed: plan.seed,
         trace_digest: trace_digest(&records),
         auditor: context.auditor().state(),
@@ -521,7 +634,7 @@ async fn drive(context: Context, plan: Plan, directory: std::path::PathBuf, opti
         parts_settled: client.parts_settled,
         violations,
         plan,
-    }
+    }))
 }
 
 /// Each copy of a twin runs honest code: alone, it must agree with the honest nodes on every

@@ -1,7 +1,7 @@
 //! Seeds of the whole-network simulation: hundreds in the default run, thousands in the slow
 //! profile, one on demand, the same seed twice, and the broken build the checker must catch.
 
-use formica_sim::{Byzantine, Equivocations, Options, SeedReport, Violation, run_seed};
+use formica_sim::{Byzantine, Equivocations, Options, Plan, Profile, SeedReport, Violation, run_seed};
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
@@ -29,7 +29,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
     let (mut simulated, mut faults, mut submitted, mut final_, mut blocks, mut byzantine_votes) =
         (Duration::ZERO, 0, 0, 0, 0, 0);
     let (mut asset_samples, mut remittances, mut invoices_paid, mut parts_settled) = (0, 0, 0, 0);
-    let (mut evidence, mut twin_blocks) = (0, 0);
+    let (mut evidence, mut twin_blocks, mut power_losses) = (0, 0, 0);
     let mut behaviours: BTreeMap<String, (Byzantine, Behaviour)> = BTreeMap::new();
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
@@ -42,6 +42,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         byzantine_votes += report.byzantine_double_votes;
         evidence += report.evidence_counted;
         twin_blocks += report.twin_blocks_checked;
+        power_losses += usize::from(report.plan.power_loss.is_some());
         let mut seen = Vec::new();
         for (behaviour, equivocations) in &report.equivocations {
             let entry = behaviours.entry(format!("{behaviour:?}")).or_insert((*behaviour, Behaviour::default()));
@@ -82,7 +83,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
          {byzantine_votes} Byzantine double votes seen, {evidence} counted by honest nodes' byzantine_evidence \
          metric, {asset_samples} state samples with the issued asset held \
          (conservation per asset checked), {remittances} remittances accepted, {invoices_paid} invoices paid, \
-         {parts_settled} receivable parts settled, Byzantine: [{}], {twin_blocks} blocks of twin copies checked against the honest chain, {} failing seeds, wall {:.1?}",
+         {parts_settled} receivable parts settled, Byzantine: [{}], {twin_blocks} blocks of twin copies checked against the honest chain, {power_losses} power losses, {} failing seeds, wall {:.1?}",
         seeds.start,
         seeds.end,
         simulated.as_secs_f64() / 3_600.0,
@@ -155,6 +156,41 @@ fn many_seeds_slow() {
     run_seeds(first..first + read("FORMICA_SIM_SEEDS", 2_000));
 }
 
+/// Power losses: seeds whose whole-network outage also drops (or tears) every write the
+/// validators had not synced, each on two runtimes (see `run_seed`). The default run's seeds
+/// draw a few; these twelve, past the slow profile's range, are drawn for it. Every promise
+/// must hold after every validator restarts from what its disk kept.
+#[test]
+fn power_loss_seeds() {
+    let seeds: Vec<u64> = (100_000..)
+        .filter(|seed| Plan::draw(*seed, Profile::QUICK).power_loss.is_some())
+        .take(POWER_LOSS_SEEDS)
+        .collect();
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let (mut simulated, mut final_, mut blocks) = (Duration::ZERO, 0, 0);
+    for seed in &seeds {
+        let report = run_seed(*seed, Options::default());
+        simulated += report.simulated;
+        final_ += report.transactions_final;
+        blocks += report.blocks;
+        assert!(report.blocks > 0, "seed {seed} finalized nothing");
+        if let Some(failure) = report.failure() {
+            failures.push(failure);
+        }
+    }
+    eprintln!(
+        "formica-sim power losses: seeds {seeds:?}, {:.2} simulated hours, {blocks} blocks, {final_} transactions \
+         acknowledged final and checked on every honest node, {} failing seeds, wall {:.1?}",
+        simulated.as_secs_f64() / 3_600.0,
+        failures.len(),
+        started.elapsed()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+const POWER_LOSS_SEEDS: usize = 12;
+
 /// Replays one seed: `FORMICA_SIM_SEED=n cargo nextest run -p formica-sim --run-ignored all replay_seed`.
 #[test]
 #[ignore = "replays the seed named by FORMICA_SIM_SEED"]
@@ -170,8 +206,9 @@ fn replay_seed() {
 
 #[test]
 fn a_seed_run_twice_gives_the_same_trace() {
-    // 3 and 11 have no Byzantine validator, 0 an equivocator, 1 twins.
-    for seed in [3, 11, 0, 1] {
+    // 3 and 11 have no Byzantine validator, 0 an equivocator, 1 twins; 100,043 loses power
+    // (two runtimes, the second resumed from the first's storage).
+    for seed in [3, 11, 0, 1, 100_043] {
         let first: SeedReport = run_seed(seed, Options::default());
         let second = run_seed(seed, Options::default());
         assert_eq!(first.trace_digest, second.trace_digest, "seed {seed}: trace differs between two runs");
