@@ -7,7 +7,10 @@ use commonware_glue::stateful::{
     Application, Finality, Input, Proposed,
     db::{DatabaseSet, Merkleized as _},
 };
-use commonware_runtime::{Clock, Spawner};
+use commonware_runtime::{
+    Clock, Spawner,
+    telemetry::metrics::{Registered, raw::Counter},
+};
 use commonware_storage::{mmr::Location, qmdb::sync::Target};
 use commonware_utils::range::NonEmptyRange;
 use formica_execution::{ChainParameters, Merkleized};
@@ -183,11 +186,15 @@ pub struct FaultInjection {
     /// Vote for, and apply, blocks without comparing their receipts root and state root with
     /// this node's re-execution: the "skipped vote check" a broken build could ship.
     pub skip_state_root_check: bool,
+    /// Propose blocks whose header carries a state root other than the one execution gives:
+    /// the Byzantine proposer of well-formed, invalid blocks the simulation runs. Every honest
+    /// node must refuse such a block (and count it in `…_blocks_refused_total`).
+    pub propose_wrong_state_root: bool,
 }
 
 impl FaultInjection {
     /// No fault: the only setting production uses.
-    pub const NONE: Self = Self { skip_state_root_check: false };
+    pub const NONE: Self = Self { skip_state_root_check: false, propose_wrong_state_root: false };
 }
 
 /// Formica's application: one instance per validator; clones share the receipt cache.
@@ -203,6 +210,8 @@ pub struct FormicaApplication<M, O> {
     /// The pool whose admitted transactions need no second signature check.
     admitted: Option<M>,
     pace: Pace,
+    /// Blocks this node refused to vote for or apply (see [`Self::with_refusals`]).
+    refused: Option<Registered<Counter>>,
 }
 
 impl<M, O> FormicaApplication<M, O> {
@@ -218,7 +227,17 @@ impl<M, O> FormicaApplication<M, O> {
             certificates: None,
             admitted: None,
             pace: Pace::default(),
+            refused: None,
         }
+    }
+
+    /// The same application, counting every block it refuses (a proposal that fails the
+    /// header, signature, execution or root checks) in `refused`. Honest validators never
+    /// propose one, so a counter that moves names a faulty or Byzantine proposer (the refusal's
+    /// reason and proposer are logged).
+    pub fn with_refusals(mut self, refused: Registered<Counter>) -> Self {
+        self.refused = Some(refused);
+        self
     }
 
     /// The same application, skipping the signature check of a candidate block's transactions
@@ -430,7 +449,11 @@ where
             height,
             timestamp_ms,
             transactions_root: transactions_root(&built.transactions),
-            state_root: built.merkleized.root(),
+            state_root: if self.faults.propose_wrong_state_root {
+                wrong_root(built.merkleized.root())
+            } else {
+                built.merkleized.root()
+            },
             state_ops_root: built.merkleized.ops_root(),
             state_range: state_range::<E>(&built.merkleized),
             receipts_root: receipts_root(&built.receipts),
@@ -461,6 +484,9 @@ where
                 Some(merkleized)
             }
             Err(invalid) => {
+                if let Some(refused) = &self.refused {
+                    refused.inc();
+                }
                 warn!(height = %block.header.height, block = %formica_types::hash_to_hex(&block.hash()), reason = %invalid, "refusing block");
                 None
             }
@@ -592,6 +618,13 @@ impl<M: TransactionSource, O> FormicaApplication<M, O> {
         }
         Ok((merkleized, receipts))
     }
+}
+
+/// A root that differs from `root` in one bit (the Byzantine proposer's, see [`FaultInjection`]).
+fn wrong_root(root: Hash) -> Hash {
+    let mut bytes: [u8; 32] = root.as_ref().try_into().expect("a sha256 digest is 32 bytes");
+    bytes[0] ^= 1;
+    Hash::from(bytes)
 }
 
 #[cfg(test)]

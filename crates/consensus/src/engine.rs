@@ -25,7 +25,9 @@ use commonware_glue::stateful::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_runtime::{
+    Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef, telemetry::metrics::raw::Counter,
+};
 use commonware_storage::{archive::prunable, mmr, translator::TwoCap};
 use commonware_utils::{NZDuration, NZU64, NZUsize};
 use formica_execution::ChainParameters;
@@ -283,7 +285,12 @@ where
         .with_faults(config.faults)
         .with_boundaries(boundary_sender)
         .with_certificates(marshal_mailbox.clone())
-        .with_admitted(config.source.clone());
+        .with_admitted(config.source.clone())
+        .with_refusals(context.register(
+            "blocks_refused",
+            "Proposed or finalized blocks this validator refused (header, signature, execution or root checks)",
+            Counter::default(),
+        ));
     // The orchestrator restarts from the stored boundary block of the current epoch, so marshal
     // keeps at least an epoch of blocks whatever the operator configured.
     let epoch_blocks = usize::try_from(parameters.epoch_blocks).unwrap_or(usize::MAX);

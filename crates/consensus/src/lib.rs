@@ -30,7 +30,8 @@
 //!   engine, the p2p peer sets and the certificate verifier to it together.
 //! - Evidence of conflicting votes that simplex verifies is counted
 //!   (`…_byzantine_evidence_total`) and logged with the signer; honest validators, crashed or not,
-//!   never produce any.
+//!   never produce any. Blocks the application refuses (header, signature, execution or root
+//!   checks) are counted (`…_blocks_refused_total`) and logged with the reason.
 //!
 //! [`failpoints`] names the points of the commit path where crash tests stop a validator; they
 //! are inert unless a process arms them at startup.

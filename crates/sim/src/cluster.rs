@@ -60,7 +60,16 @@ pub enum Byzantine {
     /// ([`TwinSide`]). Each copy behaves honestly, so the key proposes two different valid
     /// blocks when it leads and signs conflicting votes; validators on both sides see both.
     Twins,
+    /// The real node, with one fault: every block it proposes carries a state root other than
+    /// the one its transactions give (well formed, signed, and invalid). Honest nodes must
+    /// refuse each (their `blocks_refused` counter moves) and the view times out; otherwise it
+    /// follows the chain honestly, in every epoch, and must agree with it on every block.
+    InvalidProposer,
 }
+
+/// The copy number the invalid proposer's one node runs as: it is named and its metrics are
+/// labelled like a twin's copy, so it is never read as an honest node.
+const INVALID_PROPOSER_COPY: usize = 0;
 
 /// The handles of a running honest validator the harness reads from.
 #[derive(Clone)]
@@ -155,6 +164,7 @@ impl Cluster {
         for index in 0..cluster.keys.len() {
             let slot = match byzantine.get(index).copied().flatten() {
                 Some(Byzantine::Twins) => cluster.start_twins(index).await,
+                Some(Byzantine::InvalidProposer) => cluster.start_invalid_proposer(index).await,
                 Some(behaviour) => cluster.start_mock(index, behaviour).await,
                 None => Slot::Honest { running: None, incarnation: 0 },
             };
@@ -287,7 +297,9 @@ impl Cluster {
                 };
                 equivocator::Equivocator::<_, _, _, Sha256>::new(context, config).start(votes, certificates)
             }
-            Byzantine::Twins => unreachable!("twins run the real node, see start_twins"),
+            Byzantine::Twins | Byzantine::InvalidProposer => {
+                unreachable!("twins and the invalid proposer run the real node")
+            }
         };
         Slot::Byzantine { _tasks: vec![task], copies: Vec::new() }
     }
@@ -310,11 +322,20 @@ impl Cluster {
         let mut tasks = Vec::new();
         let mut copies = Vec::new();
         for (copy, channels) in [first, second].into_iter().enumerate() {
-            let (view, task) = self.spawn_node(index, Some(copy), 1, channels).await;
+            let (view, task) = self.spawn_node(index, Some(copy), 1, self.faults, channels).await;
             tasks.push(task);
             copies.push(view);
         }
         Slot::Byzantine { _tasks: tasks, copies }
+    }
+
+    /// Starts the invalid proposer `index`: the real node, proposing blocks with a wrong state
+    /// root. Its handles are kept as its one "copy" so its blocks are checked like a twin's.
+    async fn start_invalid_proposer(&self, index: usize) -> Slot {
+        let channels = self.register_tapped(index, false).await;
+        let faults = FaultInjection { propose_wrong_state_root: true, ..self.faults };
+        let (view, task) = self.spawn_node(index, Some(INVALID_PROPOSER_COPY), 1, faults, channels).await;
+        Slot::Byzantine { _tasks: vec![task], copies: vec![view] }
     }
 
     /// Crashes validator `index`: every task of it stops at once, as if the process were killed.
@@ -339,7 +360,7 @@ impl Cluster {
         };
         let incarnation = *incarnation + 1;
         let channels = self.register_tapped(index, true).await;
-        let (view, task) = self.spawn_node(index, None, incarnation, channels).await;
+        let (view, task) = self.spawn_node(index, None, incarnation, self.faults, channels).await;
         self.slots[index] = Slot::Honest { running: Some(Box::new((view, task))), incarnation };
     }
 
@@ -351,6 +372,7 @@ impl Cluster {
         index: usize,
         copy: Option<usize>,
         incarnation: u32,
+        faults: FaultInjection,
         channels: NodeChannels<F>,
     ) -> (NodeView, Handle<()>) {
         let mut channels = channels.into_iter();
@@ -379,7 +401,7 @@ impl Cluster {
             page_cache_mib: NZUsize!(32),
             gossip_queue: 1_024,
             subscriber_buffer: 64,
-            faults: self.faults,
+            faults,
         };
         let chain = self.chains[index].clone();
         let manager = self.oracle.manager();

@@ -6,20 +6,24 @@
 //! validators are the real node ([`formica_node::validator::start`]): mempool, execution, QMDB
 //! state in the runtime's storage, fjall indexes in a real temporary directory, and the
 //! simplex + marshal + glue engine. Byzantine validators ([`Byzantine`]) are commonware's
-//! simplex mocks or twins: a conflicter that signs two different votes in every view, a nuller
-//! that answers every notarize vote with a nullify and a finalize, an equivocator that, when it
-//! leads, proposes two different (made-up, never valid) payloads to different validators, and
-//! twins: two copies of the real node running one validator key, each with its own storage,
-//! each reaching only its side of a split of the network the plan redraws every few seconds
-//! ([`TwinSide`]), so the key proposes two valid blocks when it leads and signs conflicting
-//! votes that validators on both sides see. A twin is one Byzantine validator. The mocks speak
-//! in epoch 0 only; twins follow the chain into every epoch.
+//! simplex mocks, twins, or an invalid proposer: a conflicter that signs two different votes in
+//! every view, a nuller that answers every notarize vote with a nullify and a finalize, an
+//! equivocator that, when it leads, proposes two different (made-up, never valid) payloads to
+//! different validators; twins: two copies of the real node running one validator key, each
+//! with its own storage, each reaching only its side of a split of the network the plan redraws
+//! every few seconds ([`TwinSide`]), so the key proposes two valid blocks when it leads and
+//! signs conflicting votes that validators on both sides see (a twin is one Byzantine
+//! validator); and the invalid proposer: the real node proposing well-formed blocks with a
+//! wrong state root, which every honest node must refuse ([`SeedReport::blocks_refused`]). The
+//! mocks speak in epoch 0 only; twins and the invalid proposer follow the chain into every
+//! epoch.
 //!
 //! # What one seed does ([`run_seed`])
 //! The seed draws a [`Plan`]: the number of validators, which are Byzantine (at most f) and
-//! how, the twins' splits, and a schedule of faults: lossy, slow and jittery links; partitions (two halves, one node cut
-//! off, a ring) that come and go; crashes and restarts of honest validators (Byzantine plus
-//! crashed never exceed f). A client submits transfers and account creations to random running
+//! how, the twins' splits, and a schedule of faults: lossy, slow and jittery links; partitions
+//! (two halves, one node cut off, a ring) that come and go; crashes and restarts of honest
+//! validators (Byzantine plus crashed never exceed f); whole outages, some of them power losses.
+//! A client submits transfers and account creations to random running
 //! validators, re-sends what is not final after a few seconds, and records what a node told it
 //! was final. Then every fault heals, the network runs healthy for a while, and the checker
 //! ([`checker::check`]) compares every node's records.

@@ -132,11 +132,12 @@ impl Plan {
                     break index;
                 }
             };
-            byzantine[index] = Some(match rng.random_range(0..4) {
+            byzantine[index] = Some(match rng.random_range(0..5) {
                 0 => Byzantine::Conflicter,
                 1 => Byzantine::Nuller,
                 2 => Byzantine::Equivocator,
-                _ => Byzantine::Twins,
+                3 => Byzantine::Twins,
+                _ => Byzantine::InvalidProposer,
             });
         }
         let crash_budget = faulty - byzantine_count;
@@ -303,7 +304,13 @@ mod tests {
                 assert!(honest_both, "seed {seed}: some honest validator reaches both copies");
             }
         }
-        for kind in [Byzantine::Conflicter, Byzantine::Nuller, Byzantine::Equivocator, Byzantine::Twins] {
+        for kind in [
+            Byzantine::Conflicter,
+            Byzantine::Nuller,
+            Byzantine::Equivocator,
+            Byzantine::Twins,
+            Byzantine::InvalidProposer,
+        ] {
             assert!(kinds.iter().filter(|drawn| **drawn == kind).count() > 20, "{kind:?} is drawn often");
         }
     }

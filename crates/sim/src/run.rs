@@ -74,6 +74,9 @@ pub struct SeedReport {
     /// The sum of every honest node's `byzantine_evidence` counter (the metric operators alert
     /// on) at the end: conflicting votes simplex verified and reported.
     pub evidence_counted: u64,
+    /// The sum of every honest node's `blocks_refused` counter at the end: proposals (or
+    /// finalized blocks) that failed its checks. Only an invalid proposer should move it.
+    pub blocks_refused: u64,
     /// State samples (of honest and Byzantine nodes) in which the issued asset was held, each
     /// checked for conservation per asset.
     pub asset_samples: usize,
@@ -192,11 +195,17 @@ const TICK: Duration = Duration::from_millis(200);
 const SAMPLE_EVERY_TICKS: u64 = 25;
 
 /// The sum of every honest node's `byzantine_evidence_total` sample in a Prometheus text
-/// encoding. The Byzantine mocks run no orchestrator; twin copies do, under their own name.
+/// encoding. The Byzantine mocks run no orchestrator; twin copies (and the invalid proposer,
+/// named like one) do, under their own name.
 fn evidence_counted(metrics: &str) -> u64 {
+    honest_counter(metrics, "byzantine_evidence_total")
+}
+
+/// The sum of every honest node's samples of the counter `name` in a Prometheus text encoding.
+fn honest_counter(metrics: &str, name: &str) -> u64 {
     metrics
         .lines()
-        .filter(|line| !line.starts_with('#') && line.contains("byzantine_evidence_total"))
+        .filter(|line| !line.starts_with('#') && line.contains(name))
         .filter(|line| !line.contains(TWIN_METRICS))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
@@ -438,8 +447,10 @@ struct Carry {
     tick: u64,
     votes: Vec<SignedVote>,
     delivered: Vec<SignedVote>,
-    /// The honest nodes' `byzantine_evidence` counters before the power loss.
+    /// The honest nodes' `byzantine_evidence` and `blocks_refused` counters before the power
+    /// loss.
     evidence_counted: u64,
+    blocks_refused: u64,
 }
 
 /// How a runtime's part of a seed ended.
@@ -511,6 +522,7 @@ async fn drive(
             votes: Vec::new(),
             delivered: Vec::new(),
             evidence_counted: 0,
+            blocks_refused: 0,
         }),
     };
     let start = carry.start;
@@ -528,7 +540,9 @@ async fn drive(
                 carry.votes = std::mem::take(&mut *cluster.votes.lock().expect("vote log lock is never poisoned"));
                 carry.delivered =
                     std::mem::take(&mut *cluster.delivered.lock().expect("vote log lock is never poisoned"));
-                carry.evidence_counted += evidence_counted(&context.encode());
+                let metrics = context.encode();
+                carry.evidence_counted += evidence_counted(&metrics);
+                carry.blocks_refused += honest_counter(&metrics, "blocks_refused_total");
                 return Phase::PowerLost(carry);
             }
             apply(&mut cluster, event).await;
@@ -568,7 +582,14 @@ async fn drive(
         carry.tick += 1;
         context.sleep(TICK).await;
     }
-    let Carry { client, mut heights, mut samples, evidence_counted: evidence_before, .. } = *carry;
+    let Carry {
+        client,
+        mut heights,
+        mut samples,
+        evidence_counted: evidence_before,
+        blocks_refused: refused_before,
+        ..
+    } = *carry;
 
     let mut nodes = Vec::new();
     for index in 0..size {
@@ -604,7 +625,9 @@ async fn drive(
     violations.extend(twin_violations);
     let delivered = cluster.delivered.lock().expect("vote log lock is never poisoned").clone();
     let equivocations = equivocations(&cluster, &plan, &records.votes, &delivered);
-    let evidence_counted = evidence_before + evidence_counted(&context.encode());
+    let metrics = context.encode();
+    let evidence_counted = evidence_before + evidence_counted(&metrics);
+    let blocks_refused = refused_before + honest_counter(&metrics, "blocks_refused_total");
     Phase::Finished(Box::new(SeedReport {
         seed: plan.seed,
         trace_digest: trace_digest(&records),
@@ -623,6 +646,7 @@ async fn drive(
         equivocations,
         twin_blocks_checked: twin_blocks,
         evidence_counted,
+        blocks_refused,
         asset_samples: records
             .nodes
             .iter()

@@ -16,10 +16,10 @@ struct Behaviour {
 
 /// The behaviours that must be seen equivocating where they ran: the mocks that sign two votes
 /// (the conflicter votes twice, the equivocator proposes twice) and twins (two honest copies of
-/// one key). A nuller signs two different finalize votes only when another Byzantine validator
+/// one key). The invalid proposer signs one vote per slot (its blocks are refused instead). A nuller signs two different finalize votes only when another Byzantine validator
 /// feeds it two different notarize votes, so it is not required to.
 fn must_equivocate(behaviour: Byzantine) -> bool {
-    behaviour != Byzantine::Nuller
+    !matches!(behaviour, Byzantine::Nuller | Byzantine::InvalidProposer)
 }
 
 /// Runs `seeds`, fails naming every failing seed, and prints the figures of the run.
@@ -30,6 +30,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         (Duration::ZERO, 0, 0, 0, 0, 0);
     let (mut asset_samples, mut remittances, mut invoices_paid, mut parts_settled) = (0, 0, 0, 0);
     let (mut evidence, mut twin_blocks, mut power_losses) = (0, 0, 0);
+    let (mut refused, mut refused_without_invalid_proposer) = (0, 0);
     let mut behaviours: BTreeMap<String, (Byzantine, Behaviour)> = BTreeMap::new();
     let count = seeds.end - seeds.start;
     for seed in seeds.clone() {
@@ -43,6 +44,10 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
         evidence += report.evidence_counted;
         twin_blocks += report.twin_blocks_checked;
         power_losses += usize::from(report.plan.power_loss.is_some());
+        refused += report.blocks_refused;
+        if !report.plan.byzantine.contains(&Some(Byzantine::InvalidProposer)) {
+            refused_without_invalid_proposer += report.blocks_refused;
+        }
         let mut seen = Vec::new();
         for (behaviour, equivocations) in &report.equivocations {
             let entry = behaviours.entry(format!("{behaviour:?}")).or_insert((*behaviour, Behaviour::default()));
@@ -83,7 +88,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
          {byzantine_votes} Byzantine double votes seen, {evidence} counted by honest nodes' byzantine_evidence \
          metric, {asset_samples} state samples with the issued asset held \
          (conservation per asset checked), {remittances} remittances accepted, {invoices_paid} invoices paid, \
-         {parts_settled} receivable parts settled, Byzantine: [{}], {twin_blocks} blocks of twin copies checked against the honest chain, {power_losses} power losses, {} failing seeds, wall {:.1?}",
+         {parts_settled} receivable parts settled, Byzantine: [{}], {twin_blocks} blocks of twin copies checked against the honest chain, {refused} blocks refused by honest nodes ({refused_without_invalid_proposer} in seeds without an invalid proposer), {power_losses} power losses, {} failing seeds, wall {:.1?}",
         seeds.start,
         seeds.end,
         simulated.as_secs_f64() / 3_600.0,
@@ -112,6 +117,21 @@ fn run_seeds(seeds: std::ops::Range<u64>) {
             !matches!(kind, Byzantine::Equivocator | Byzantine::Twins) || proposals_delivered > 0,
             "{name} ran in {} seeds, but no two proposals of it reached honest nodes",
             behaviour.seeds
+        );
+    }
+    // Honest proposers' blocks are valid, and every honest node agrees (the same execution on
+    // the same state): a refusal anywhere else is a nondeterminism or validation bug.
+    assert_eq!(
+        refused_without_invalid_proposer, 0,
+        "honest nodes refused {refused_without_invalid_proposer} blocks in seeds without an invalid proposer"
+    );
+    // An invalid proposer whose blocks no honest node refused would mean they were never
+    // proposed, or never checked.
+    if let Some((_, invalid)) = behaviours.get("InvalidProposer") {
+        assert!(
+            refused > refused_without_invalid_proposer,
+            "an invalid proposer ran in {} seeds, but no honest node refused a block",
+            invalid.seeds
         );
     }
     if let Some((_, twins)) = behaviours.get("Twins") {
