@@ -39,6 +39,10 @@ pub struct NetworkArgs {
     /// The genesis consensus certification timeout (default 2,000 ms).
     #[arg(long)]
     pub certification_timeout_ms: Option<u32>,
+    /// Blocks per epoch (default 1,000). Short epochs put many committee changes into one run,
+    /// which is how the cost of an epoch change is measured.
+    #[arg(long)]
+    pub epoch_blocks: Option<u64>,
     /// Keep each node's data folder after the run. By default only the logs, configurations and
     /// genesis stay: a five-minute run at 5,000 tx/s writes about 2 GB per node.
     #[arg(long)]
@@ -81,7 +85,7 @@ impl Network {
             metrics_port: args.metrics_port,
             admin_port: args.admin_port,
             init_only: true,
-            epoch_blocks: Genesis::EPOCH_BLOCKS_DEFAULT,
+            epoch_blocks: args.epoch_blocks.unwrap_or(Genesis::EPOCH_BLOCKS_DEFAULT),
         };
         let manifest = devnet::create(&dir, &up)?;
         let genesis_path = dir.join("genesis.json");
