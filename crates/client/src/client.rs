@@ -131,6 +131,31 @@ impl Client {
         hash_from_hex(&answer).map_err(|error| ClientError::InvalidResponse { reason: format!("hash: {error}") })
     }
 
+    /// Submits up to [`formica_rpc::SEND_TRANSACTIONS_MAX`] signed transactions in one call (the
+    /// node checks their signatures in one batch). One result per transaction, in order: its
+    /// hash, or the node's refusal of it ([`ClientError::Rpc`], as [`Client::submit`] would
+    /// return it). The outer error is for the call as a whole.
+    pub async fn submit_many(&self, transactions: &[Transaction]) -> Result<Vec<Result<Hash>>> {
+        let hex: Vec<String> = transactions.iter().map(|transaction| codec::to_hex(&transaction.encode())).collect();
+        let outcomes = call!(self, send_transactions(hex))?;
+        if outcomes.len() != transactions.len() {
+            return Err(ClientError::InvalidResponse {
+                reason: format!("{} outcomes for {} transactions", outcomes.len(), transactions.len()),
+            });
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| match (outcome.hash, outcome.error) {
+                (Some(hash), None) => Ok(hash_from_hex(&hash)
+                    .map_err(|error| ClientError::InvalidResponse { reason: format!("hash: {error}") })),
+                (None, Some(refusal)) => {
+                    Ok(Err(ClientError::Rpc { code: refusal.code, message: refusal.message, data: refusal.data }))
+                }
+                _ => Err(ClientError::InvalidResponse { reason: "an outcome with neither or both of hash and error".into() }),
+            })
+            .collect()
+    }
+
     pub async fn transaction(&self, hash: Hash) -> Result<Option<TransactionView>> {
         call!(self, get_transaction(hash_to_hex(&hash)))
     }

@@ -15,6 +15,7 @@
 //! Key files ([`KeyFile`]) hold a private key of any scheme as hex JSON; they are what
 //! `formica keys new` writes and what nodes and clients read.
 
+mod keys;
 mod message;
 
 pub use message::{
@@ -290,7 +291,7 @@ fn ed25519_parts(entry: &TransactionSignature) -> Option<(ed25519::PublicKey, ed
     if entry.public_key.scheme() != KeyScheme::Ed25519 {
         return None;
     }
-    let key = ed25519::PublicKey::decode(bytes::Bytes::copy_from_slice(entry.public_key.key_bytes())).ok()?;
+    let key = keys::KeyCache::key(&keys::KEYS, entry.public_key.key_bytes())?;
     let signature = ed25519::Signature::decode(bytes::Bytes::copy_from_slice(&entry.signature.0)).ok()?;
     Some((key, signature))
 }

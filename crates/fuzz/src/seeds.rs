@@ -171,6 +171,7 @@ pub fn rpc_requests() -> Vec<Vec<u8>> {
         call("formica_status", json!([])),
         call("formica_health", json!([])),
         call("formica_sendTransaction", json!([format!("0x{}", hex_of(&fresh))])),
+        call("formica_sendTransactions", json!([[format!("0x{}", hex_of(&transfer(3, 0, 4))), "0xzz"]])),
         call("formica_getTransaction", json!([hash_to_hex(&known.hash())])),
         call("formica_getTransactionReceipt", json!([hash_to_hex(&known.hash())])),
         call("formica_getBlockByHeight", json!([1])),

@@ -71,6 +71,13 @@ impl SignatureChecks {
         self.state.lock().expect("the checks lock is never poisoned: no code panics while holding it")
     }
 
+    /// The verdicts of `transactions`, checked together in one batch (a client's bulk
+    /// submission: it needs nobody to wait with).
+    pub(crate) fn check_many(&self, transactions: &[&Transaction]) -> Vec<bool> {
+        let mut rng = self.rng.lock().expect("the rng lock is never poisoned");
+        formica_crypto::verify_batch(&mut *rng, transactions)
+    }
+
     /// Whether `transaction`'s signatures are valid, exactly as `verify_individually` decides,
     /// handed back with the verdict.
     pub(crate) async fn check(self: &Arc<Self>, transaction: Transaction) -> Result<(bool, Transaction), Abandoned> {

@@ -153,6 +153,65 @@ impl<A: AccountReader> Mempool<A> {
         Ok(hash)
     }
 
+    /// Admits a client's transactions submitted together (at most [`SIGNATURE_BATCH_MAX`] are
+    /// checked per signature batch), queueing each admitted one for gossip. One result per
+    /// transaction, in order; each is decided exactly as [`Mempool::submit`] would decide it
+    /// alone, in that order (a later transaction of the same sender sees the earlier ones).
+    pub async fn submit_many(&self, transactions: Vec<Transaction>) -> Vec<Result<Hash, AdmissionError>> {
+        let mut results = Vec::with_capacity(transactions.len());
+        let mut transactions = transactions.into_iter().peekable();
+        while transactions.peek().is_some() {
+            let chunk: Vec<Transaction> = transactions.by_ref().take(SIGNATURE_BATCH_MAX).collect();
+            let checked = match &self.checks {
+                Some(checks) => self.precheck(&chunk, |candidates| checks.check_many(candidates)),
+                None => self.precheck(&chunk, |candidates| {
+                    candidates.iter().map(|transaction| formica_crypto::verify_individually(transaction)).collect()
+                }),
+            };
+            for (transaction, checked) in chunk.into_iter().zip(checked) {
+                let result = match checked {
+                    Ok(()) => {
+                        let bytes = transaction.encode();
+                        let admitted = self.admit_verified(transaction).await;
+                        if admitted.is_ok() && self.gossip.clone().try_send(bytes).is_err() {
+                            debug!("gossip queue full; a bulk-submitted transaction is kept locally only");
+                        }
+                        admitted
+                    }
+                    Err(refusal) => Err(refusal),
+                };
+                results.push(result);
+            }
+        }
+        results
+    }
+
+    /// The chain id and signature checks of `transactions`: `verify` gets those with the right
+    /// chain id and returns one verdict for each.
+    fn precheck(
+        &self,
+        transactions: &[Transaction],
+        verify: impl FnOnce(&[&Transaction]) -> Vec<bool>,
+    ) -> Vec<Result<(), AdmissionError>> {
+        let chain: Vec<Result<(), AdmissionError>> =
+            transactions.iter().map(|transaction| self.check_chain(transaction)).collect();
+        let to_verify: Vec<&Transaction> = transactions
+            .iter()
+            .zip(&chain)
+            .filter(|(_, chain)| chain.is_ok())
+            .map(|(transaction, _)| transaction)
+            .collect();
+        let mut verified = verify(&to_verify).into_iter();
+        chain
+            .into_iter()
+            .map(|chain| match chain {
+                Err(refusal) => Err(refusal),
+                Ok(()) if verified.next().expect("one verdict per transaction verified") => Ok(()),
+                Ok(()) => Err(AdmissionError::BadSignature),
+            })
+            .collect()
+    }
+
     fn check_chain(&self, transaction: &Transaction) -> Result<(), AdmissionError> {
         if transaction.body.chain_id != self.chain_id {
             return Err(AdmissionError::WrongChainId {
@@ -186,25 +245,13 @@ impl<A: AccountReader> Mempool<A> {
         rng: &mut R,
         transactions: Vec<Transaction>,
     ) -> Vec<Result<Hash, AdmissionError>> {
-        let chain: Vec<Result<(), AdmissionError>> =
-            transactions.iter().map(|transaction| self.check_chain(transaction)).collect();
-        let to_verify: Vec<&Transaction> = transactions
-            .iter()
-            .zip(&chain)
-            .filter(|(_, chain)| chain.is_ok())
-            .map(|(transaction, _)| transaction)
-            .collect();
-        let mut verified = formica_crypto::verify_batch(rng, &to_verify).into_iter();
+        let checked = self.precheck(&transactions, |candidates| formica_crypto::verify_batch(rng, candidates));
         let mut results = Vec::with_capacity(transactions.len());
-        for (transaction, chain) in transactions.into_iter().zip(chain) {
-            let result = match chain {
+        for (transaction, checked) in transactions.into_iter().zip(checked) {
+            results.push(match checked {
+                Ok(()) => self.admit_verified(transaction).await,
                 Err(refusal) => Err(refusal),
-                Ok(()) if verified.next().expect("one verdict per transaction verified") => {
-                    self.admit_verified(transaction).await
-                }
-                Ok(()) => Err(AdmissionError::BadSignature),
-            };
-            results.push(result);
+            });
         }
         results
     }

@@ -257,6 +257,51 @@ fn a_batch_of_gossiped_transactions_gets_the_verdicts_of_one_by_one_admission() 
 }
 
 #[test]
+fn a_bulk_submission_gets_the_verdicts_of_one_by_one_submissions_and_is_gossiped() {
+    // More than one signature batch, with every kind of refusal a batch can decide, and a second
+    // transaction of a sender that only an earlier one in the same submission makes valid.
+    let count = crate::SIGNATURE_BATCH_MAX as u64 + 40;
+    let senders: BTreeMap<AccountId, SenderState> =
+        (0..count).map(|seed| (AccountId::from_public_key(&key(seed).public_key()), account(seed, 0, 1_000))).collect();
+    let reader = Accounts(std::sync::Arc::new(senders));
+    let limits = TransactionLimits::default();
+    let mut submissions: Vec<Transaction> = (0..count).map(|seed| transfer(seed, 0, 5, 100)).collect();
+    for index in [0, 3, 255, 256, 290] {
+        submissions[index].signatures[0].signature.0[9] ^= 1;
+    }
+    submissions[10].body.chain_id = ChainId(2);
+    submissions.push(transfer(20, 1, 5, 100));
+    submissions.push(transfer(21, 0, 5, 100));
+    submissions.push(transfer(21, 5_000, 5, 100));
+    for checked in [false, true] {
+        let (bulk, mut gossip) = crate::Mempool::new(Config::default(), reader.clone(), ChainId(1), FEE, limits, 1_024);
+        let bulk = if checked { bulk.with_signature_checks(3) } else { bulk };
+        let (one_by_one, _) = crate::Mempool::new(Config::default(), reader.clone(), ChainId(1), FEE, limits, 1_024);
+        let expected: Vec<_> = submissions
+            .iter()
+            .map(|transaction| futures::executor::block_on(one_by_one.submit(transaction.clone())))
+            .collect();
+        let verdicts = futures::executor::block_on(bulk.submit_many(submissions.clone()));
+        assert_eq!(verdicts, expected, "signature checks batched across submitters: {checked}");
+        for index in [0, 3, 255, 256, 290] {
+            assert_eq!(verdicts[index], Err(AdmissionError::BadSignature));
+        }
+        assert!(matches!(verdicts[10], Err(AdmissionError::WrongChainId { .. })));
+        let count = count as usize;
+        assert!(verdicts[count].is_ok(), "nonce 1 after nonce 0 of the same submission");
+        assert_eq!(verdicts[count + 1], Err(AdmissionError::Duplicate));
+        assert!(matches!(verdicts[count + 2], Err(AdmissionError::NonceTooFarAhead { .. })));
+        let admitted = verdicts.iter().filter(|verdict| verdict.is_ok()).count();
+        assert_eq!(bulk.len(), admitted);
+        let mut gossiped = 0;
+        while let Ok(Some(_)) = gossip.0.try_next() {
+            gossiped += 1;
+        }
+        assert_eq!(gossiped, admitted, "every admitted transaction, and only those, is queued for gossip");
+    }
+}
+
+#[test]
 fn clients_checked_in_batches_get_the_verdicts_of_one_by_one_checks() {
     let senders: BTreeMap<AccountId, SenderState> =
         (0..64).map(|seed| (AccountId::from_public_key(&key(seed).public_key()), account(seed, 0, 1_000))).collect();

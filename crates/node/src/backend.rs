@@ -150,6 +150,16 @@ where
         self.mempool.submit(transaction).await.map_err(|error| submit_error(&copy, error))
     }
 
+    async fn submit_many(&self, transactions: Vec<Transaction>) -> Vec<Result<Hash, SubmitError>> {
+        let copies = transactions.clone();
+        let results = self.mempool.submit_many(transactions).await;
+        copies
+            .iter()
+            .zip(results)
+            .map(|(transaction, result)| result.map_err(|error| submit_error(transaction, error)))
+            .collect()
+    }
+
     async fn transaction(&self, hash: Hash) -> Result<Option<TransactionRecord>, BackendError> {
         let Some((transaction, location, receipt)) = self.indexes.transaction(&hash).map_err(storage)? else {
             return Ok(None);

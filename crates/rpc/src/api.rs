@@ -12,7 +12,7 @@ use crate::remittance::{CorridorView, RemittanceView, SanctionView};
 use crate::traceability::TraceBatchView;
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
-    ReceiptView, StatusView, TransactionView,
+    ReceiptView, StatusView, SubmitOutcome, TransactionView,
 };
 use formica_verify::RecordBundle;
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
@@ -26,6 +26,14 @@ pub trait FormicaApi {
     /// Submits `0x` hex of a canonically encoded [`formica_types::Transaction`]; returns its hash.
     #[method(name = "sendTransaction", with_extensions)]
     async fn send_transaction(&self, transaction: String) -> RpcResult<String>;
+
+    /// Submits up to [`crate::SEND_TRANSACTIONS_MAX`] transactions (each as for
+    /// `sendTransaction`) in one call; their signatures are checked together in one batch, which
+    /// costs a node about a third of checking them one by one. One outcome per transaction, in
+    /// order: its hash, or the error `sendTransaction` would have returned for it. Each is
+    /// decided as if submitted alone in that order.
+    #[method(name = "sendTransactions", with_extensions)]
+    async fn send_transactions(&self, transactions: Vec<String>) -> RpcResult<Vec<SubmitOutcome>>;
 
     /// A finalized or pending transaction by hash (`null` if the node knows neither).
     #[method(name = "getTransaction", with_extensions)]

@@ -15,6 +15,21 @@ pub trait Backend: Send + Sync + 'static {
     /// Admits `transaction` to the mempool (checks size, signatures, nonce window, balance, ...).
     fn submit(&self, transaction: Transaction) -> impl Future<Output = Result<Hash, SubmitError>> + Send;
 
+    /// Admits `transactions` as if each were submitted alone, in order; one result each. Nodes
+    /// check their signatures in one batch; the default submits them one by one.
+    fn submit_many(
+        &self,
+        transactions: Vec<Transaction>,
+    ) -> impl Future<Output = Vec<Result<Hash, SubmitError>>> + Send {
+        async move {
+            let mut results = Vec::with_capacity(transactions.len());
+            for transaction in transactions {
+                results.push(self.submit(transaction).await);
+            }
+            results
+        }
+    }
+
     /// A transaction in a finalized block, with its position and receipt.
     fn transaction(&self, hash: Hash) -> impl Future<Output = Result<Option<TransactionRecord>, BackendError>> + Send;
 

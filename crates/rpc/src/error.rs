@@ -61,7 +61,7 @@ impl SubmitError {
     }
 
     /// The variant's data as JSON (amounts as decimal strings), for the error object's `data`.
-    fn data(&self) -> Option<Value> {
+    pub(crate) fn data(&self) -> Option<Value> {
         let data = match self {
             Self::Malformed { reason } => json!({ "reason": reason }),
             Self::Oversized { size, limit } => json!({ "size": size, "limit": limit }),

@@ -7,7 +7,9 @@
 //! nothing here survives a restart, and every answer comes from the backend.
 //!
 //! # Methods
-//! `formica_sendTransaction`, `formica_getTransaction`, `formica_getTransactionReceipt`,
+//! `formica_sendTransaction`, `formica_sendTransactions` (up to [`SEND_TRANSACTIONS_MAX`] in one
+//! call, their signatures checked in one batch; one [`types::SubmitOutcome`] each),
+//! `formica_getTransaction`, `formica_getTransactionReceipt`,
 //! `formica_getBlockByHeight`, `formica_getBlockByHash`, `formica_getAccount`,
 //! `formica_getAccountProof`, `formica_getFinality` (a block's finalization certificate, the
 //! headers linking the block to it, and the epoch's committee: [`Finality`]), `formica_status`,
@@ -36,7 +38,8 @@
 //!
 //! # Error codes
 //! Stable: clients match on them. Refusals of `formica_sendTransaction` ([`SubmitError`]) carry
-//! their variant's fields in the error object's `data`.
+//! their variant's fields in the error object's `data`; `formica_sendTransactions` returns the
+//! same error object for each refused transaction inside its outcome.
 //!
 //! | code | meaning |
 //! | --- | --- |
@@ -95,6 +98,6 @@ pub use backend::{
 pub use error::codes;
 pub use rate_limit::RateLimit;
 pub use server::{
-    HEALTH_PATH, RATE_LIMIT_DEFAULT, RunningServer, ServeError, ServerConfig, decode_transaction_hex, rpc_methods,
-    serve,
+    HEALTH_PATH, RATE_LIMIT_DEFAULT, RunningServer, SEND_TRANSACTIONS_MAX, ServeError, ServerConfig,
+    decode_transaction_hex, rpc_methods, serve,
 };

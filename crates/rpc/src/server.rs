@@ -2,13 +2,13 @@
 
 use crate::access::{AccessDenied, AccessToken, VERDICT_CACHE_MS, now_ms};
 use crate::api::FormicaApiServer;
-use crate::backend::{Backend, FinalizedBlock, SubmitError};
+use crate::backend::{Backend, BackendError, FinalizedBlock, SubmitError};
 use crate::error::{codes, invalid_params};
 use crate::rate_limit::{Buckets, RateLimit, RateLimitLayer};
 use crate::transport::Deadlines;
 use crate::types::{
     AccountProofView, AccountView, BlockView, FinalityView, GovernanceView, HealthView, OrganisationView, ProposalView,
-    ReceiptView, StatusView, TransactionView, codec,
+    ReceiptView, StatusView, SubmitOutcome, TransactionView, codec,
 };
 use commonware_codec::Decode;
 use formica_types::{AccountId, ChainId, Hash, Height, Transaction, TransactionLimits, hash_from_hex, hash_to_hex};
@@ -26,6 +26,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
+
+/// The most transactions one `formica_sendTransactions` call may carry (a longer list is refused
+/// whole, with `INVALID_PARAMS`). The request body limit applies as well.
+pub const SEND_TRANSACTIONS_MAX: usize = 256;
 
 /// The path of the health check, answered by the `formica_health` method.
 pub const HEALTH_PATH: &str = "/health";
@@ -302,6 +306,42 @@ impl<B: Backend> FormicaApiServer for Handler<B> {
                 Err(error.into())
             }
         }
+    }
+
+    async fn send_transactions(&self, ext: &Extensions, transactions: Vec<String>) -> RpcResult<Vec<SubmitOutcome>> {
+        self.authorise(ext).await?;
+        if transactions.len() > SEND_TRANSACTIONS_MAX {
+            return Err(invalid_params(
+                "transactions",
+                format!("{} transactions; at most {SEND_TRANSACTIONS_MAX} per call", transactions.len()),
+            ));
+        }
+        let mut outcomes: Vec<Option<SubmitOutcome>> = vec![None; transactions.len()];
+        let mut decoded = Vec::with_capacity(transactions.len());
+        let mut positions = Vec::with_capacity(transactions.len());
+        for (position, text) in transactions.iter().enumerate() {
+            match decode_transaction_hex(text, &self.transaction_limits) {
+                Ok(transaction) => {
+                    decoded.push(transaction);
+                    positions.push(position);
+                }
+                Err(error) => outcomes[position] = Some(SubmitOutcome::refused(&error)),
+            }
+        }
+        let results = self.backend.submit_many(decoded).await;
+        for (position, result) in positions.into_iter().zip(results) {
+            outcomes[position] = Some(match result {
+                Ok(hash) => SubmitOutcome::admitted(&hash),
+                Err(error) => {
+                    tracing::debug!(code = error.code(), %error, "transaction refused");
+                    SubmitOutcome::refused(&error)
+                }
+            });
+        }
+        let unanswered = SubmitError::Unavailable(BackendError::Unavailable {
+            reason: "the node returned no verdict for this transaction".into(),
+        });
+        Ok(outcomes.into_iter().map(|outcome| outcome.unwrap_or_else(|| SubmitOutcome::refused(&unanswered))).collect())
     }
 
     async fn get_transaction(&self, ext: &Extensions, hash: String) -> RpcResult<Option<TransactionView>> {

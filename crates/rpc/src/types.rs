@@ -532,6 +532,43 @@ impl PayloadView {
 }
 
 /// A transaction, and where it was finalized if it has been.
+/// What became of one transaction of `formica_sendTransactions`: its hash if the node admitted
+/// it, otherwise the error `formica_sendTransaction` would have returned for it (the same code,
+/// message and `data`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubmitOutcome {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<SubmitRefusal>,
+}
+
+/// A refused transaction's JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubmitRefusal {
+    pub code: i32,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+impl SubmitOutcome {
+    pub fn admitted(hash: &formica_types::Hash) -> Self {
+        Self { hash: Some(formica_types::hash_to_hex(hash)), error: None }
+    }
+
+    pub fn refused(error: &crate::SubmitError) -> Self {
+        Self {
+            hash: None,
+            error: Some(SubmitRefusal {
+                code: error.code(),
+                message: error.to_string(),
+                data: error.data(),
+            }),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionView {
     #[serde(with = "codec::hash")]

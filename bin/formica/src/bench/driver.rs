@@ -236,24 +236,30 @@ fn http_client(url: &str) -> anyhow::Result<HttpClient> {
         .build(url)?)
 }
 
-/// Submits `batch` in one JSON-RPC batch request, recording refusals by reason.
+/// Submits `batch` in one `formica_sendTransactions` call (the node checks its signatures in one
+/// batch), recording refusals by reason.
 async fn submit_batch(client: &HttpClient, tracker: &Tracker, batch: &[Prepared]) {
-    let mut builder = BatchRequestBuilder::new();
-    for item in batch {
-        let mut params = ArrayParams::new();
-        params.insert(to_hex(&item.encoded)).expect("a string serialises");
-        builder.insert("formica_sendTransaction", params).expect("params serialise");
-    }
-    match client.batch_request::<String>(builder).await {
-        Ok(responses) => {
+    let hex: Vec<String> = batch.iter().map(|item| to_hex(&item.encoded)).collect();
+    match FormicaApiClient::send_transactions(client, hex).await {
+        Ok(outcomes) if outcomes.len() == batch.len() => {
             let mut accepted = 0;
-            for (item, response) in batch.iter().zip(responses) {
-                match response {
-                    Ok(_) => accepted += 1,
-                    Err(error) => tracker.reject(&item.hash, &rejection_reason(error.code())),
+            for (item, outcome) in batch.iter().zip(outcomes) {
+                match outcome.error {
+                    None => accepted += 1,
+                    Some(refusal) => tracker.reject(&item.hash, &rejection_reason(refusal.code)),
                 }
             }
             tracker.accepted.fetch_add(accepted, Ordering::Relaxed);
+        }
+        Ok(_) => {
+            for item in batch {
+                tracker.reject(&item.hash, "invalid_response");
+            }
+        }
+        Err(jsonrpsee::core::ClientError::Call(error)) => {
+            for item in batch {
+                tracker.reject(&item.hash, &rejection_reason(error.code()));
+            }
         }
         Err(_) => {
             for item in batch {
@@ -408,7 +414,7 @@ async fn open_loop(
         }
         let due = range.start + (rate as f64 * elapsed.as_secs_f64()) as usize;
         while sent < due.min(range.end) {
-            let end = (sent + batch.max(1)).min(due).min(range.end);
+            let end = (sent + batch.clamp(1, formica_rpc::SEND_TRANSACTIONS_MAX)).min(due).min(range.end);
             // Waiting for a permit lowers the offered rate: the report shows what was offered.
             let permit = permits.clone().acquire_owned().await.expect("semaphore is never closed");
             tracker.register(transactions[sent..end].iter().map(|item| item.hash), None);

@@ -120,7 +120,8 @@ pub struct CommonArgs {
     /// Seconds to wait after the load for admitted transactions to become final.
     #[arg(long, default_value_t = 30)]
     drain: u64,
-    /// Open loop: transactions per JSON-RPC batch request.
+    /// Open loop: transactions per `formica_sendTransactions` call (at most 256, the node's
+    /// limit per call; a larger value sends 256).
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Open loop: requests outstanding at once (the offered rate drops if this is reached).

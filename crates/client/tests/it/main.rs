@@ -92,6 +92,26 @@ async fn wait_times_out_for_a_transaction_never_finalized() {
 }
 
 #[tokio::test]
+async fn submit_many_returns_each_transaction_s_hash_or_refusal() {
+    let node = FakeNode::new(&[1, 2], BALANCE, 64);
+    let server = start(node.clone()).await;
+    let client = Client::connect(&server.ws_url()).await.expect("connects");
+    let transfer = |seed: u64, nonce: u64, amount: u128| {
+        fake::body(seed, nonce, formica_types::Payload::Transfer { to: account_of(&key(3)), amount: Amount(amount) })
+            .sign(&[&key(seed)])
+    };
+    let batch = vec![transfer(1, 0, 10), transfer(2, 0, BALANCE), transfer(1, 1, 10)];
+    let results = client.submit_many(&batch).await.expect("call");
+    assert_eq!(results.len(), 3);
+    assert_eq!(*results[0].as_ref().expect("admitted"), batch[0].hash());
+    let refusal = results[1].as_ref().expect_err("more than the balance with the fee");
+    assert_eq!(refusal.code(), Some(codes::INSUFFICIENT_BALANCE));
+    assert_eq!(*results[2].as_ref().expect("admitted"), batch[2].hash());
+    assert_eq!(node.pending_count(), 2);
+    assert_eq!(client.submit_many(&[]).await.expect("call").len(), 0);
+}
+
+#[tokio::test]
 async fn refusals_keep_their_code() {
     let node = FakeNode::new(&[1, 2], BALANCE, 64);
     let server = start(node.clone()).await;

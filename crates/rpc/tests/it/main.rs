@@ -218,6 +218,46 @@ async fn bad_input_is_refused_before_the_backend() {
 }
 
 #[tokio::test]
+async fn a_bulk_submission_answers_each_transaction_as_a_single_submission_would() {
+    let node = FakeNode::new(&[1, 2], BALANCE, 8);
+    let server = start(node.clone()).await;
+    let client = http(&server);
+    let mut tampered = transfer(2, 0, 5);
+    tampered.signatures[0].signature.0[4] ^= 1;
+    let listed = vec![
+        hex_of(&transfer(1, 0, 5)),
+        "0xzz".to_string(),
+        hex_of(&tampered),
+        hex_of(&transfer(1, 1, 5)),
+        hex_of(&transfer(1, 0, 5)),
+        hex_of(&transfer(2, 0, 5)),
+    ];
+    let outcomes = client.send_transactions(listed).await.expect("call");
+    assert_eq!(outcomes.len(), 6);
+    assert_eq!(outcomes[0].hash, Some(hash_to_hex(&transfer(1, 0, 5).hash())));
+    let refused = |index: usize| outcomes[index].error.as_ref().map(|error| error.code);
+    assert_eq!(refused(1), Some(codes::MALFORMED));
+    assert_eq!(refused(2), Some(codes::BAD_SIGNATURE));
+    assert!(outcomes[3].hash.is_some(), "a later nonce of the same sender sees the earlier one");
+    let duplicate = outcomes[4].error.as_ref().expect("refused");
+    assert_eq!(duplicate.code, codes::DUPLICATE);
+    assert_eq!(duplicate.data, Some(serde_json::json!({ "hash": hash_to_hex(&transfer(1, 0, 5).hash()) })));
+    assert!(outcomes[5].hash.is_some() && outcomes[5].error.is_none());
+    assert_eq!(node.pending_count(), 3);
+    // The same refusal as a single submission gives, field for field.
+    match client.send_transaction(hex_of(&transfer(1, 0, 5))).await {
+        Err(ClientError::Call(object)) => {
+            assert_eq!((object.code(), object.message()), (duplicate.code, duplicate.message.as_str()));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let too_many = vec![hex_of(&transfer(1, 2, 5)); formica_rpc::SEND_TRANSACTIONS_MAX + 1];
+    assert_eq!(code(client.send_transactions(too_many).await), codes::INVALID_PARAMS);
+    assert_eq!(client.send_transactions(Vec::new()).await.expect("call"), Vec::new());
+    assert_eq!(node.pending_count(), 3, "a refused call admits nothing");
+}
+
+#[tokio::test]
 async fn oversized_request_body_is_refused() {
     let node = FakeNode::new(&[1], BALANCE, 8);
     let server = start(node).await;
