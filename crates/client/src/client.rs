@@ -151,7 +151,9 @@ impl Client {
                 (None, Some(refusal)) => {
                     Ok(Err(ClientError::Rpc { code: refusal.code, message: refusal.message, data: refusal.data }))
                 }
-                _ => Err(ClientError::InvalidResponse { reason: "an outcome with neither or both of hash and error".into() }),
+                _ => Err(ClientError::InvalidResponse {
+                    reason: "an outcome with neither or both of hash and error".into(),
+                }),
             })
             .collect()
     }

@@ -10,7 +10,10 @@
 //! Verification is batched: [`verify_batch`] checks many transactions at once (Ed25519 signatures
 //! in one batch, SM2 and secp256k1 one by one, since neither has batch verification) and, only
 //! when a batch fails, bisects it to name the transactions at fault. [`authorise`] then decides
-//! whether the valid signatures carry enough weight for the sender's [`KeySet`].
+//! whether the valid signatures carry enough weight for the sender's [`KeySet`]. Ed25519 account
+//! keys are kept decompressed in a bounded process-wide cache (`keys`: two generations of 32,768),
+//! which saves a point decompression per signature for accounts that sign often and never
+//! changes a verdict.
 //!
 //! Key files ([`KeyFile`]) hold a private key of any scheme as hex JSON; they are what
 //! `formica keys new` writes and what nodes and clients read.

@@ -17,7 +17,9 @@
 //! Signatures are checked in batches wherever transactions arrive together: peers' gossip
 //! ([`run_gossip`]) and, with [`Mempool::with_signature_checks`], clients' submissions: the
 //! first to find nobody checking checks its own and every one waiting in one batch, then hands
-//! the role to the next waiting (no task of its own, no hand-off for a lone submission). When a
+//! the role to the next waiting (no task of its own, no hand-off for a lone submission); a
+//! client's bulk submission ([`Mempool::submit_many`], `formica_sendTransactions`) is one batch
+//! per [`SIGNATURE_BATCH_MAX`] transactions. When a
 //! block is verified, transactions the pool holds byte for byte ([`Mempool::admitted`]) are not
 //! checked again.
 //!

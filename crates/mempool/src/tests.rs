@@ -294,7 +294,7 @@ fn a_bulk_submission_gets_the_verdicts_of_one_by_one_submissions_and_is_gossiped
         let admitted = verdicts.iter().filter(|verdict| verdict.is_ok()).count();
         assert_eq!(bulk.len(), admitted);
         let mut gossiped = 0;
-        while let Ok(Some(_)) = gossip.0.try_next() {
+        while gossip.0.try_recv().is_ok() {
             gossiped += 1;
         }
         assert_eq!(gossiped, admitted, "every admitted transaction, and only those, is queued for gossip");

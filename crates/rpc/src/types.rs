@@ -560,11 +560,7 @@ impl SubmitOutcome {
     pub fn refused(error: &crate::SubmitError) -> Self {
         Self {
             hash: None,
-            error: Some(SubmitRefusal {
-                code: error.code(),
-                message: error.to_string(),
-                data: error.data(),
-            }),
+            error: Some(SubmitRefusal { code: error.code(), message: error.to_string(), data: error.data() }),
         }
     }
 }
