@@ -531,7 +531,6 @@ impl PayloadView {
     }
 }
 
-/// A transaction, and where it was finalized if it has been.
 /// What became of one transaction of `formica_sendTransactions`: its hash if the node admitted
 /// it, otherwise the error `formica_sendTransaction` would have returned for it (the same code,
 /// message and `data`).
@@ -565,6 +564,7 @@ impl SubmitOutcome {
     }
 }
 
+/// A transaction, and where it was finalized if it has been.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionView {
     #[serde(with = "codec::hash")]

@@ -240,7 +240,7 @@ fn http_client(url: &str) -> anyhow::Result<HttpClient> {
 /// batch), recording refusals by reason.
 async fn submit_batch(client: &HttpClient, tracker: &Tracker, batch: &[Prepared]) {
     let hex: Vec<String> = batch.iter().map(|item| to_hex(&item.encoded)).collect();
-    match FormicaApiClient::send_transactions(client, hex).await {
+    let whole_call_refused = match FormicaApiClient::send_transactions(client, hex).await {
         Ok(outcomes) if outcomes.len() == batch.len() => {
             let mut accepted = 0;
             for (item, outcome) in batch.iter().zip(outcomes) {
@@ -250,22 +250,14 @@ async fn submit_batch(client: &HttpClient, tracker: &Tracker, batch: &[Prepared]
                 }
             }
             tracker.accepted.fetch_add(accepted, Ordering::Relaxed);
+            return;
         }
-        Ok(_) => {
-            for item in batch {
-                tracker.reject(&item.hash, "invalid_response");
-            }
-        }
-        Err(jsonrpsee::core::ClientError::Call(error)) => {
-            for item in batch {
-                tracker.reject(&item.hash, &rejection_reason(error.code()));
-            }
-        }
-        Err(_) => {
-            for item in batch {
-                tracker.reject(&item.hash, "transport");
-            }
-        }
+        Ok(_) => "invalid_response".to_string(),
+        Err(jsonrpsee::core::ClientError::Call(error)) => rejection_reason(error.code()),
+        Err(_) => "transport".to_string(),
+    };
+    for item in batch {
+        tracker.reject(&item.hash, &whole_call_refused);
     }
 }
 
